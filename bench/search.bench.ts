@@ -1,0 +1,32 @@
+/**
+ * `workspaceSymbols` latency over 1,000,000 generated symbols (4 shards),
+ * short (2-3 byte) and long (10+ byte) queries. The index is built once at
+ * module level. For p50/p99 over many queries run `bench/search_latency.ts`.
+ */
+
+import { SymbolIndex } from "../lib/router/symbol_index.ts";
+import { generateQueries, generateShards } from "./_symbols.ts";
+
+const SYMBOLS = 1_000_000;
+const index = new SymbolIndex();
+generateShards(SYMBOLS, 4).forEach((list, id) => index.replaceShard(id, list));
+const { short, long } = generateQueries(200);
+
+let i = 0;
+Deno.bench({
+  name: "workspaceSymbols short query (2-3 bytes), 1M symbols",
+  group: "search",
+  baseline: true,
+  fn() {
+    index.workspaceSymbols(short[i++ % short.length]);
+  },
+});
+
+let j = 0;
+Deno.bench({
+  name: "workspaceSymbols long query (10+ bytes), 1M symbols",
+  group: "search",
+  fn() {
+    index.workspaceSymbols(long[j++ % long.length]);
+  },
+});

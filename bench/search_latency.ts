@@ -1,0 +1,51 @@
+/**
+ * Prints build time and p50/p90/p99/max `workspaceSymbols` latency over
+ * 1,000,000 generated symbols for short and long queries.
+ *
+ * Usage: deno run bench/search_latency.ts [symbols] [shards] [queries]
+ */
+
+import { SymbolIndex } from "../lib/router/symbol_index.ts";
+import { generateQueries, generateShards } from "./_symbols.ts";
+
+const count = Number(Deno.args[0] ?? 1_000_000);
+const shardCount = Number(Deno.args[1] ?? 4);
+const queries = Number(Deno.args[2] ?? 200);
+
+let t = performance.now();
+const shards = generateShards(count, shardCount);
+console.log(`generate ${count} symbols: ${(performance.now() - t).toFixed(0)} ms`);
+const index = new SymbolIndex();
+t = performance.now();
+shards.forEach((list, id) => {
+  const s = performance.now();
+  index.replaceShard(id, list);
+  console.log(`  shard ${id} (${list.length}): ${(performance.now() - s).toFixed(0)} ms`);
+});
+console.log(`build: ${(performance.now() - t).toFixed(0)} ms, size ${index.size}`);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+}
+
+const { short, long } = generateQueries(queries);
+for (const [label, list] of [["short", short], ["long", long]] as const) {
+  // Warm-up pass (JIT), then the measured pass.
+  for (const q of list) index.workspaceSymbols(q);
+  const times: number[] = [];
+  let hits = 0;
+  for (const q of list) {
+    const s = performance.now();
+    hits += index.workspaceSymbols(q).length;
+    times.push(performance.now() - s);
+  }
+  times.sort((a, b) => a - b);
+  const f = (x: number) => x.toFixed(2);
+  console.log(
+    `${label}: n=${times.length} p50=${f(percentile(times, 0.5))} ms p90=${
+      f(percentile(times, 0.9))
+    } ms p99=${f(percentile(times, 0.99))} ms max=${f(times[times.length - 1])} ms avg hits=${
+      (hits / list.length).toFixed(0)
+    }`,
+  );
+}

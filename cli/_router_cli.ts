@@ -1,0 +1,168 @@
+/**
+ * Shared pieces of the `search` and `router` commands: flag parsing, the
+ * default cache directory, and a warm start that reuses worker caches that
+ * are newer than every file of their shard.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { resolve, sep } from "node:path";
+import type { Router } from "../lib/net/router.ts";
+import { newestModification } from "../lib/net/workspace_fs.ts";
+import { shardCacheFileName } from "../lib/worker/shard_cache.ts";
+
+/** Parsed flags: repeatable values, booleans, and positionals. */
+export interface ParsedFlags {
+  values: Map<string, string[]>;
+  bools: Set<string>;
+  positionals: string[];
+}
+
+/**
+ * Parses `--flag value`, `--flag=value` and boolean `--flag`s.
+ *
+ * @param args The arguments.
+ * @param spec Which flags take a value and which are booleans.
+ * @returns The parsed flags.
+ * @throws {TypeError} On an unknown flag or a missing value.
+ *
+ * @example
+ * ```ts
+ * import { parseFlags } from "./_router_cli.ts";
+ * const f = parseFlags(["--root", "a", "--root=b", "--json", "Foo"],
+ *   { values: ["root"], bools: ["json"] });
+ * console.assert(f.values.get("root")!.join() === "a,b" && f.bools.has("json") && f.positionals[0] === "Foo");
+ * ```
+ */
+export function parseFlags(
+  args: readonly string[],
+  spec: { values: readonly string[]; bools: readonly string[] },
+): ParsedFlags {
+  const out: ParsedFlags = {
+    values: new Map(),
+    bools: new Set(),
+    positionals: [],
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      out.positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith("--") || arg === "-") {
+      out.positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    if (spec.bools.includes(name)) {
+      if (eq >= 0) throw new TypeError(`--${name} does not take a value`);
+      out.bools.add(name);
+    } else if (spec.values.includes(name)) {
+      let value: string;
+      if (eq >= 0) value = arg.slice(eq + 1);
+      else {
+        if (i + 1 >= args.length) {
+          throw new TypeError(`--${name} needs a value`);
+        }
+        value = args[++i];
+      }
+      const list = out.values.get(name) ?? [];
+      list.push(value);
+      out.values.set(name, list);
+    } else {
+      throw new TypeError(`unknown flag --${name}`);
+    }
+  }
+  return out;
+}
+
+/** The last value of a flag. */
+export function flagValue(f: ParsedFlags, name: string): string | undefined {
+  return f.values.get(name)?.at(-1);
+}
+
+/** Parses a positive integer flag. */
+export function intFlag(
+  f: ParsedFlags,
+  name: string,
+  fallback: number,
+): number {
+  const text = flagValue(f, name);
+  if (text === undefined) return fallback;
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1) {
+    throw new TypeError(`--${name} must be a positive integer`);
+  }
+  return Number(text);
+}
+
+/**
+ * The default cache directory for a set of roots: a per-workspace folder
+ * (caches are keyed by shard number, so different workspaces must not
+ * share one) under `$XDG_CACHE_HOME`, `~/.cache`, or the temp directory.
+ *
+ * @example
+ * ```ts
+ * import { defaultCacheDir } from "./_router_cli.ts";
+ * const a = defaultCacheDir(["/w/a"]), b = defaultCacheDir(["/w/b"]);
+ * console.assert(a !== b && a.includes("loom"));
+ * ```
+ */
+export function defaultCacheDir(roots: readonly string[]): string {
+  let base: string | undefined;
+  try {
+    base = Deno.env.get("LOOM_CACHE_DIR") ??
+      (Deno.env.get("XDG_CACHE_HOME")
+        ? `${Deno.env.get("XDG_CACHE_HOME")}/loom`
+        : Deno.env.get("HOME")
+        ? `${Deno.env.get("HOME")}/.cache/loom`
+        : undefined);
+  } catch {
+    base = undefined;
+  }
+  base ??= `${tmpdir()}/loom-cache`;
+  const key = createHash("sha256")
+    .update(roots.map((r) => resolve(r)).join("\0"))
+    .digest("hex")
+    .slice(0, 16);
+  return `${base}/index-${key}`;
+}
+
+/**
+ * Shards whose worker cache is loaded and newer than every directory and
+ * `.java` file of the shard (so the cached symbols are current).
+ */
+export async function freshWarmShards(
+  router: Router,
+  cacheDir: string,
+): Promise<number[]> {
+  const roots = router.roots;
+  const out: number[] = [];
+  for (const status of router.shardStatus()) {
+    if (!status.warm) continue;
+    let cacheTime: number;
+    try {
+      const info = await Deno.stat(
+        `${cacheDir}/${shardCacheFileName(status.shard)}`,
+      );
+      cacheTime = info.mtime?.getTime() ?? 0;
+    } catch {
+      continue;
+    }
+    const exclude = new Set(
+      roots.filter((r) => r !== status.root && r.startsWith(status.root + sep)),
+    );
+    const newest = await newestModification(status.root, { exclude });
+    if (newest < cacheTime) out.push(status.shard);
+  }
+  return out;
+}
+
+/** Formats a hit as `path:line:col` (1-based, like compilers print). */
+export function formatLocation(
+  symbol: { path: string; line: number; column: number },
+): string {
+  return `${symbol.path}:${symbol.line + 1}:${symbol.column + 1}`;
+}

@@ -1,0 +1,76 @@
+/**
+ * The `loom` command line: `deno run ... cli/main.ts <subcommand> [args]`.
+ * Subcommands are listed in {@link SUBCOMMANDS}; add a row to add one.
+ *
+ * @module
+ */
+
+import { runWorker } from "./worker.ts";
+
+/** One subcommand: a one-line summary and its entry point. */
+export interface Subcommand {
+  /** Shown by `loom --help`. */
+  summary: string;
+  /** Runs with the arguments after the subcommand name; returns the exit status. */
+  run(args: readonly string[]): Promise<number>;
+}
+
+/**
+ * Every subcommand, by name.
+ *
+ * @example
+ * ```ts ignore
+ * import { SUBCOMMANDS } from "./main.ts";
+ * console.assert("worker" in SUBCOMMANDS);
+ * ```
+ */
+export const SUBCOMMANDS: Record<string, Subcommand> = {
+  worker: {
+    summary: "run one indexing worker connected to a router",
+    run: runWorker,
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(SUBCOMMANDS).map((n) => n.length));
+  const rows = Object.entries(SUBCOMMANDS).map(([name, sub]) =>
+    `  ${name.padEnd(width)}  ${sub.summary}`
+  );
+  return `Usage: loom <subcommand> [options]\n\nSubcommands:\n${
+    rows.join("\n")
+  }\n\nRun "loom <subcommand> --help" for a subcommand's options.\n`;
+}
+
+/**
+ * Dispatches to a subcommand.
+ *
+ * @param argv The process arguments.
+ * @returns The exit status.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./main.ts";
+ * Deno.exit(await main(["--help"]));
+ * ```
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h") {
+    await Deno.stdout.write(new TextEncoder().encode(usage()));
+    return name === undefined ? 1 : 0;
+  }
+  const sub = SUBCOMMANDS[name];
+  if (sub === undefined) {
+    await Deno.stderr.write(
+      new TextEncoder().encode(
+        `error: unknown subcommand: ${name}\n\n${usage()}`,
+      ),
+    );
+    return 1;
+  }
+  return await sub.run(rest);
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

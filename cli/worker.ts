@@ -1,0 +1,316 @@
+/**
+ * The `worker` subcommand: one indexing worker process.
+ *
+ * Startup: parse the arguments, load `<cache-dir>/shard_<id>.bin` (a miss
+ * only warns), connect to the router with the cache summary in the `Hello`,
+ * check the welcome's shard, then send `Notification::CachedIndex` when a
+ * cache was loaded. Requests run through {@link WorkerState}: one mutating
+ * request at a time in arrival order, `GetWorkerStats` at once, long
+ * rebuilds time-sliced so cancels and stats are served meanwhile, and every
+ * rebuild persisted atomically.
+ *
+ * Exit status: 0 after a `Shutdown` request (its reply is flushed first),
+ * 1 on a startup error (message on stderr), 2 when the router connection is
+ * lost (unless `--linger`, which keeps the process idling as the reference
+ * does).
+ *
+ * @module
+ */
+
+import { setImmediate } from "node:timers";
+import { connect } from "../lib/net/connect.ts";
+import type { Connection, RequestContext } from "../lib/net/connection.ts";
+import { createLogger, type Logger } from "../lib/net/log.ts";
+import { loadShardCache, saveShardCache } from "../lib/net/shard_cache_file.ts";
+import {
+  parseWorkerArgs,
+  redactWorkerArgs,
+  WORKER_USAGE,
+  type WorkerArgs,
+} from "../lib/worker/cli_args.ts";
+import { JAVA_INDEXER } from "../lib/worker/indexer.ts";
+import { sanitizeErrorText } from "../lib/worker/sanitize.ts";
+import {
+  cachedIndexInfo,
+  type WorkerJob,
+  WorkerState,
+} from "../lib/worker/state.ts";
+import { isProtocolError } from "../lib/wire/errors.ts";
+import type { Request, RpcResult, ShardIndex } from "../lib/wire/types.ts";
+
+/** Exit status after a `Shutdown` request. */
+export const EXIT_OK = 0;
+/** Exit status of a startup error. */
+export const EXIT_STARTUP_ERROR = 1;
+/** Exit status when the router connection was lost. */
+export const EXIT_CONNECTION_LOST = 2;
+
+/** How long a rebuild runs before letting other work in, in ms. */
+const SLICE_MS = 8;
+/** How long to wait for the `Shutdown` reply to flush (the reference's). */
+const SHUTDOWN_FLUSH_MS = 50;
+
+const encoder = new TextEncoder();
+
+function printErr(text: string): void {
+  Deno.stderr.writeSync(encoder.encode(text + "\n"));
+}
+
+function describe(err: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; current !== undefined && depth < 6; depth++) {
+    const message = current instanceof Error
+      ? current.message
+      : String(current);
+    if (!parts.some((p) => p.includes(message))) parts.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(": ");
+}
+
+function fileMode(path: string): number | null {
+  if (Deno.build.os === "windows") return null;
+  return Deno.statSync(path).mode;
+}
+
+function readPem(flag: string, path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (err) {
+    throw new StartupError(`read ${flag} ${path}: ${describe(err)}`);
+  }
+}
+
+class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StartupError";
+  }
+}
+
+function pause(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Drives one job: time-sliced yields, cache writes at `persist` steps. */
+async function drive(
+  job: WorkerJob,
+  persist: (index: ShardIndex) => Promise<void>,
+): Promise<RpcResult> {
+  let sliceStart = performance.now();
+  let step = job.next();
+  while (!step.done) {
+    const current = step.value;
+    if (current.type === "persist") {
+      try {
+        await persist(current.index);
+      } catch (err) {
+        step = job.throw(err);
+        continue;
+      }
+    } else if (performance.now() - sliceStart >= SLICE_MS) {
+      await pause();
+      sliceStart = performance.now();
+    }
+    step = job.next();
+  }
+  return step.value;
+}
+
+async function connectToRouter(
+  args: WorkerArgs,
+  cached: ShardIndex | null,
+  logger: Logger,
+): Promise<Connection> {
+  const tls = args.transport === "tcp+tls"
+    ? {
+      caCerts: readPem("--tls-ca-cert", args.tlsCaCert!),
+      serverName: args.tlsDomain,
+      ...(args.tlsClientCert !== null
+        ? {
+          cert: readPem("--tls-client-cert", args.tlsClientCert),
+          key: readPem("--tls-client-key", args.tlsClientKey!),
+        }
+        : {}),
+    }
+    : undefined;
+  try {
+    return await connect(args.connect, {
+      shardId: args.shardId,
+      authToken: args.authToken,
+      allowInsecure: args.allowInsecure,
+      cachedIndexInfo: cached === null ? null : cachedIndexInfo(cached),
+      capabilities: {
+        max_frame_len: args.maxRpcBytes,
+        max_packet_len: args.maxRpcBytes,
+      },
+      tls,
+      logger,
+    });
+  } catch (err) {
+    const handshake = isProtocolError(err) &&
+      err.code.startsWith("handshake");
+    const context = handshake
+      ? "v3 handshake failed"
+      : args.transport === "unix"
+      ? "connect unix socket"
+      : args.transport === "tcp"
+      ? "connect tcp"
+      : "tls connect";
+    throw new StartupError(sanitizeErrorText(`${context}: ${describe(err)}`));
+  }
+}
+
+/**
+ * Runs the worker until shutdown or connection loss.
+ *
+ * @param argv The arguments after `worker`.
+ * @returns The exit status.
+ *
+ * @example
+ * ```ts ignore
+ * import { runWorker } from "./worker.ts";
+ * Deno.exit(await runWorker(["--connect", "unix:/run/r.sock", "--shard-id", "0", "--cache-dir", "/tmp/c"]));
+ * ```
+ */
+export async function runWorker(argv: readonly string[]): Promise<number> {
+  let args: WorkerArgs;
+  try {
+    const parsed = parseWorkerArgs(argv, {
+      readTextFile: (path) => Deno.readTextFileSync(path),
+      getEnv: (name) => Deno.env.get(name),
+      fileMode,
+      os: Deno.build.os,
+    });
+    if (parsed.help) {
+      await Deno.stdout.write(encoder.encode(WORKER_USAGE));
+      return EXIT_OK;
+    }
+    args = parsed.args;
+  } catch (err) {
+    printErr(`error: ${describe(err)}`);
+    return EXIT_STARTUP_ERROR;
+  }
+  const logger = createLogger({ component: "loom.worker" });
+  for (const warning of args.warnings) logger.warn(warning);
+  logger.info("starting worker", redactWorkerArgs(args));
+
+  const load = await loadShardCache(args.cacheDir, args.shardId);
+  let cached: ShardIndex | null = null;
+  if (load.ok) {
+    cached = load.index;
+    logger.info("loaded shard cache", {
+      shard_id: args.shardId,
+      path: load.path,
+      symbols: cached.symbols.length,
+    });
+  } else if (load.reason !== "missing") {
+    logger.warn("shard index cache miss", {
+      shard_id: args.shardId,
+      path: load.path,
+      reason: load.reason,
+      message: load.message,
+    });
+  }
+
+  let conn: Connection;
+  try {
+    conn = await connectToRouter(args, cached, logger);
+    if (conn.welcome.shard_id !== args.shardId) {
+      await conn.close();
+      throw new StartupError(
+        `welcome shard mismatch: expected ${args.shardId}, got ${conn.welcome.shard_id}`,
+      );
+    }
+  } catch (err) {
+    printErr(`error: ${describe(err)}`);
+    return EXIT_STARTUP_ERROR;
+  }
+  logger.info("connected to router", {
+    worker_id: conn.welcome.worker_id,
+    revision: conn.welcome.revision,
+    version:
+      `${conn.welcome.chosen_version.major}.${conn.welcome.chosen_version.minor}`,
+    capabilities: conn.welcome.chosen_capabilities,
+  });
+
+  const state = new WorkerState({
+    shardId: args.shardId,
+    indexer: JAVA_INDEXER,
+    cached,
+  });
+  const persist = async (index: ShardIndex): Promise<void> => {
+    try {
+      await saveShardCache(args.cacheDir, index);
+    } catch (err) {
+      if (isProtocolError(err, "encode_failed")) {
+        // Too large for the cache format: serve it, but do not cache it.
+        logger.warn("shard index not cached", { error: err });
+        return;
+      }
+      logger.warn("write shard cache failed", { error: err });
+      throw err;
+    }
+  };
+  let shutdown!: () => void;
+  const shutdownRequested = new Promise<void>((resolve) => {
+    shutdown = resolve;
+  });
+  let queue: Promise<unknown> = Promise.resolve();
+  conn.setRequestHandler(
+    (request: Request, ctx: RequestContext): RpcResult | Promise<RpcResult> => {
+      if (state.isImmediate(request)) return state.run(request);
+      const isCancelled = (): boolean => ctx.signal.aborted;
+      const started = performance.now();
+      const result = queue.then(() =>
+        drive(state.handle(request, { isCancelled }), persist)
+      ).then((result) => {
+        logger.debug("request done", {
+          request: request.type,
+          status: result.status,
+          ms: Math.round(performance.now() - started),
+        });
+        if (state.shutdownRequested) shutdown();
+        return result;
+      });
+      queue = result.catch(() => {});
+      return result;
+    },
+  );
+  if (cached !== null) {
+    try {
+      conn.notify({ type: "cached_index", body: cached });
+    } catch (err) {
+      logger.warn("failed to send cached index", { error: err });
+    }
+  }
+
+  const outcome = await Promise.race([
+    shutdownRequested.then(() => "shutdown" as const),
+    conn.closed.then(() => "closed" as const),
+  ]);
+  if (outcome === "shutdown" || state.shutdownRequested) {
+    await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_MS));
+    try {
+      await conn.close();
+    } catch (err) {
+      logger.warn("close failed", { error: err });
+    }
+    logger.info("worker shutdown");
+    return EXIT_OK;
+  }
+  const error = await conn.closed;
+  if (args.linger) {
+    logger.warn("router connection lost; lingering", { error });
+    // Idle like the reference worker until killed.
+    await new Promise<never>(() => setInterval(() => {}, 1 << 30));
+  }
+  logger.error("router connection lost", { error });
+  printErr(
+    `error: router connection lost${
+      error ? `: ${sanitizeErrorText(describe(error))}` : ""
+    }`,
+  );
+  return EXIT_CONNECTION_LOST;
+}

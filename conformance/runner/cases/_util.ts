@@ -1,0 +1,318 @@
+/**
+ * Helpers shared by the case families: Java fixtures with their expected
+ * symbols, symbol comparison and small scenario building blocks.
+ *
+ * @module
+ */
+
+import type { CaseContext } from "../harness.ts";
+import type { Conn, HandshakeOptions } from "../conn.ts";
+import type { FileText, ShardIndex, Symbol, WorkerStats } from "../../../lib/wire/types.ts";
+import { CaseFailure } from "../types.ts";
+
+/** Spec references used by the cases. */
+export const WIRE = "nova-wire";
+/** The router/worker digest. */
+export const RW = "nova-router-worker";
+
+/** The worked example of the router/worker digest §4.6. */
+export const OUTER_JAVA = [
+  "package p;",
+  "",
+  "public class Outer<T> extends Base implements Runnable {",
+  "    private int a, b;",
+  "    public Outer() {}",
+  "    Outer(int x) {}",
+  "    void run() {}",
+  "    void run(int n) {}",
+  "    static { }",
+  "    enum Color { RED, GREEN; void paint() {} }",
+  "    record Point(int x, int y) { Point { } }",
+  '    @interface Ann { String value() default ""; }',
+  "    interface Api { void call(); }",
+  "}",
+  "",
+].join("\n");
+
+/** Expected symbols of {@link OUTER_JAVA} as [name, line, column]. */
+export const OUTER_SYMBOLS: [string, number, number][] = [
+  ["Ann", 11, 15],
+  ["Api", 12, 14],
+  ["Color", 9, 9],
+  ["GREEN", 9, 22],
+  ["Outer", 2, 13],
+  ["Point", 10, 11],
+  ["RED", 9, 17],
+  ["a", 3, 16],
+  ["b", 3, 19],
+  ["call", 12, 25],
+  ["paint", 9, 34],
+  ["run", 6, 9],
+  ["value", 11, 28],
+  ["x", 10, 21],
+  ["y", 10, 28],
+];
+
+/** The UTF-16 golden vector of the digest §4.4. */
+export const EMOJI_JAVA =
+  "package com.example;\n\n/* \u{1F980} */ public class Foo {\n    public void bar() {}\n}\n";
+
+/** Expected symbols of {@link EMOJI_JAVA}. */
+export const EMOJI_SYMBOLS: [string, number, number][] = [
+  ["Foo", 2, 22],
+  ["bar", 3, 16],
+];
+
+/**
+ * A small class with one field and one method.
+ *
+ * @param name Class name.
+ * @returns Java text.
+ */
+export function simpleClass(name: string): string {
+  return `package q;\n\npublic class ${name} {\n    int ${name.toLowerCase()}Field;\n    void ${name.toLowerCase()}Method() {}\n}\n`;
+}
+
+/** Expected symbols of {@link simpleClass} as [name, line, column]. */
+export function simpleClassSymbols(name: string): [string, number, number][] {
+  const lower = name.toLowerCase();
+  return [
+    [name, 2, 13],
+    [`${lower}Field`, 3, 8],
+    [`${lower}Method`, 4, 9],
+  ];
+}
+
+/**
+ * Builds `count` files of roughly `size` bytes each, one class per file.
+ *
+ * @param count Number of files.
+ * @param size Approximate size of each file.
+ * @param prefix Path prefix.
+ * @returns The files.
+ */
+export function bulkFiles(count: number, size: number, prefix = "src/gen"): FileText[] {
+  const files: FileText[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `Gen${i}`;
+    let text = `package gen;\n\npublic class ${name} {\n`;
+    let m = 0;
+    while (text.length < size) {
+      text += `    int field${m}_${i};\n    void method${m}_${i}() { int local = ${m}; }\n`;
+      m++;
+    }
+    text += "}\n";
+    files.push({ path: `${prefix}/${name}.java`, text });
+  }
+  return files;
+}
+
+/**
+ * Sorts symbols the way the digest §4.5 requires (byte-wise by name, path,
+ * line, column).
+ *
+ * @param symbols Symbols.
+ * @returns A sorted copy.
+ */
+export function sortedSymbols(symbols: readonly Symbol[]): Symbol[] {
+  const enc = new TextEncoder();
+  const cmp = (a: string, b: string): number => {
+    const x = enc.encode(a);
+    const y = enc.encode(b);
+    for (let i = 0; i < Math.min(x.length, y.length); i++) {
+      if (x[i] !== y[i]) return x[i] - y[i];
+    }
+    return x.length - y.length;
+  };
+  return [...symbols].sort((a, b) =>
+    cmp(a.name, b.name) || cmp(a.path, b.path) || a.line - b.line || a.column - b.column
+  );
+}
+
+function fmt(s: Symbol): string {
+  return `${s.name}@${s.path}:${s.line}:${s.column}`;
+}
+
+/**
+ * Fails unless `actual` holds exactly `expected`, in order.
+ *
+ * @param actual The worker's symbols.
+ * @param expected The expected symbols.
+ */
+export function expectSymbols(actual: readonly Symbol[], expected: readonly Symbol[]): void {
+  const a = actual.map(fmt);
+  const e = expected.map(fmt);
+  if (a.join("\n") === e.join("\n")) return;
+  const missing = e.filter((x) => !a.includes(x));
+  const extra = a.filter((x) => !e.includes(x));
+  throw new CaseFailure(
+    `exactly ${e.length} symbols in order: ${e.slice(0, 20).join(", ")}${e.length > 20 ? ", ..." : ""}`,
+    `${a.length} symbols; missing [${missing.slice(0, 10).join(", ")}]; unexpected [${
+      extra.slice(0, 10).join(", ")
+    }]${missing.length === 0 && extra.length === 0 ? "; order differs" : ""}`,
+  );
+}
+
+/**
+ * Turns [name, line, column] triples into symbols for one path.
+ *
+ * @param path The file path.
+ * @param triples The triples.
+ * @returns Symbols.
+ */
+export function symbolsFor(path: string, triples: readonly [string, number, number][]): Symbol[] {
+  return triples.map(([name, line, column]) => ({ name, path, line, column }));
+}
+
+/**
+ * Fails unless two values are equal (compared as strings).
+ *
+ * @param what What is compared.
+ * @param actual Observed value.
+ * @param expected Expected value.
+ */
+export function expectEqual(what: string, actual: unknown, expected: unknown): void {
+  if (String(actual) !== String(expected)) {
+    throw new CaseFailure(`${what} = ${String(expected)}`, `${what} = ${String(actual)}`);
+  }
+}
+
+/**
+ * Runs IndexShard and returns the index.
+ *
+ * @param conn The connection.
+ * @param files Files.
+ * @param revision Revision.
+ * @param timeoutMs Response timeout.
+ * @returns The shard index.
+ */
+export async function indexShard(
+  conn: Conn,
+  files: FileText[],
+  revision: number | bigint = 1,
+  timeoutMs?: number,
+): Promise<ShardIndex> {
+  const r = await conn.callOk({ type: "index_shard", revision, files }, "shard_index", { timeoutMs });
+  return r.body;
+}
+
+/**
+ * Gets the worker's stats.
+ *
+ * @param conn The connection.
+ * @returns The stats.
+ */
+export async function stats(conn: Conn): Promise<WorkerStats> {
+  return (await conn.callOk({ type: "get_worker_stats" }, "worker_stats")).body;
+}
+
+/**
+ * Starts a worker, handshakes with the given options and returns the
+ * connection.
+ *
+ * @param ctx The case context.
+ * @param options Handshake options.
+ * @returns The connection.
+ */
+export async function open(ctx: CaseContext, options: HandshakeOptions = {}): Promise<Conn> {
+  await ctx.startWorker();
+  const conn = await ctx.accept();
+  await conn.handshake(options);
+  return conn;
+}
+
+/**
+ * Sends bytes after a normal handshake and requires the worker to close.
+ *
+ * @param ctx The case context.
+ * @param what What is being sent (for the evidence).
+ * @param send Sends the hostile bytes.
+ * @param options Handshake options.
+ */
+export async function expectCloseAfter(
+  ctx: CaseContext,
+  what: string,
+  send: (conn: Conn) => Promise<void>,
+  options: HandshakeOptions = {},
+): Promise<void> {
+  const conn = await open(ctx, options);
+  await stats(conn);
+  await send(conn);
+  await conn.expectClosed(what, 3000);
+}
+
+/**
+ * Sends something after a normal handshake and requires the connection to
+ * keep working.
+ *
+ * @param ctx The case context.
+ * @param what What is being sent.
+ * @param send Sends it.
+ * @param options Handshake options.
+ */
+export async function expectAliveAfter(
+  ctx: CaseContext,
+  what: string,
+  send: (conn: Conn) => Promise<void>,
+  options: HandshakeOptions = {},
+): Promise<void> {
+  const conn = await open(ctx, options);
+  await send(conn);
+  await conn.expectAlive(what);
+}
+
+const TEXT = new TextEncoder();
+
+/**
+ * Encodes a CBOR text string head plus bytes (for hand-built payloads).
+ *
+ * @param s The string.
+ * @returns CBOR bytes.
+ */
+export function cborText(s: string): Uint8Array {
+  const b = TEXT.encode(s);
+  return new Uint8Array([...cborHead(3, b.length), ...b]);
+}
+
+/**
+ * Encodes a CBOR head.
+ *
+ * @param major Major type.
+ * @param n Argument.
+ * @returns Head bytes.
+ */
+export function cborHead(major: number, n: number): number[] {
+  const m = major << 5;
+  if (n < 24) return [m | n];
+  if (n < 256) return [m | 24, n];
+  if (n < 65536) return [m | 25, n >> 8, n & 255];
+  return [m | 26, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+}
+
+/**
+ * Frames raw CBOR bytes with a u32 LE length prefix.
+ *
+ * @param body The frame body.
+ * @returns The framed bytes.
+ */
+export function framed(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setUint32(0, body.length, true);
+  out.set(body, 4);
+  return out;
+}
+
+/**
+ * Joins byte arrays and numbers into one array.
+ *
+ * @param parts Arrays or byte values.
+ * @returns The bytes.
+ */
+export function bytes(...parts: (Uint8Array | number[] | number)[]): Uint8Array {
+  const flat: number[] = [];
+  for (const p of parts) {
+    if (typeof p === "number") flat.push(p);
+    else flat.push(...p);
+  }
+  return new Uint8Array(flat);
+}

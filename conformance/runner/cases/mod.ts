@@ -1,0 +1,24 @@
+/**
+ * Every conformance case, in report order.
+ *
+ * @module
+ */
+
+import type { CaseDef } from "../case.ts";
+import { AUTH_CASES, HANDSHAKE_CASES } from "./handshake.ts";
+import { CHUNK_CASES, ID_CASES, LIMIT_CASES, ZSTD_CASES } from "./wire.ts";
+import { CACHE_CASES, CANCEL_CASES, LIFECYCLE_CASES, SEMANTIC_CASES } from "./worker.ts";
+
+/** All cases. */
+export const ALL_CASES: readonly CaseDef[] = Object.freeze([
+  ...HANDSHAKE_CASES,
+  ...AUTH_CASES,
+  ...ID_CASES,
+  ...LIMIT_CASES,
+  ...CHUNK_CASES,
+  ...ZSTD_CASES,
+  ...CANCEL_CASES,
+  ...SEMANTIC_CASES,
+  ...CACHE_CASES,
+  ...LIFECYCLE_CASES,
+]);

@@ -1,0 +1,716 @@
+/**
+ * Wire-level cases: request ids and multiplexing, limits and malformed
+ * input, chunking in both directions, compression.
+ *
+ * @module
+ */
+
+import { encodeRpcPayload } from "../../../lib/wire/codec.ts";
+import { encodeFrame } from "../../../lib/wire/frame.ts";
+import { nodeZstdCompressor } from "../../../lib/net/zstd.ts";
+import type { CompressionAlgo, Request, U64 } from "../../../lib/wire/types.ts";
+import { type CaseDef, defineCase } from "../case.ts";
+import type { Conn } from "../conn.ts";
+import type { CaseContext } from "../harness.ts";
+import { CaseFailure } from "../types.ts";
+import {
+  bulkFiles,
+  bytes,
+  cborHead,
+  cborText,
+  expectAliveAfter,
+  expectCloseAfter,
+  expectSymbols,
+  framed,
+  indexShard,
+  open,
+  OUTER_JAVA,
+  OUTER_SYMBOLS,
+  stats,
+  symbolsFor,
+  WIRE,
+} from "./_util.ts";
+
+const STATS: Request = { type: "get_worker_stats" };
+
+function statsPayload(): Uint8Array {
+  return encodeRpcPayload({ type: "request", body: STATS });
+}
+
+async function chunk(
+  conn: Conn,
+  id: U64,
+  seq: number,
+  last: boolean,
+  data: Uint8Array,
+  compression: CompressionAlgo = "none",
+): Promise<void> {
+  await conn.writeFrame({ type: "packet_chunk", body: { id, compression, seq, last, data } });
+}
+
+async function expectResponse(conn: Conn, id: U64, what: string): Promise<void> {
+  const got = await conn.waitResponse(id, 5000);
+  if (got === undefined) {
+    throw new CaseFailure(
+      `a response to ${what} (id ${id})`,
+      conn.eof ? "the worker closed the connection" : "no response within 5000 ms",
+    );
+  }
+}
+
+function requireZstd(conn: Conn, ctx: { skip(reason: string): never }): void {
+  if (!conn.welcome?.chosen_capabilities.supported_compression.includes("zstd")) {
+    ctx.skip("the worker does not offer zstd");
+  }
+}
+
+let bombCache: Uint8Array | undefined;
+function zstdBomb(): Uint8Array {
+  bombCache ??= nodeZstdCompressor.compress(
+    "zstd",
+    encodeRpcPayload({
+      type: "request",
+      body: { type: "load_files", revision: 1, files: [{ path: "Bomb.java", text: "a".repeat(4 << 20) }] },
+    }),
+  );
+  return bombCache;
+}
+
+/** Request id and multiplexing cases. */
+export const ID_CASES: CaseDef[] = [
+  defineCase({
+    id: "ids.response_echoes_id",
+    title: "A response carries its request's id",
+    rule: `${WIRE} §7.5`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      await conn.callOk(STATS, "worker_stats", { id: 2 });
+    },
+  }),
+  defineCase({
+    id: "ids.non_sequential_ids",
+    title: "Arbitrary even ids (100, 4, 50) are each answered with their own id",
+    rule: `${WIRE} §7.5`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      for (const id of [100, 4, 50]) await conn.request(STATS, { id });
+      for (const id of [100, 4, 50]) await expectResponse(conn, id, "GetWorkerStats");
+    },
+  }),
+  defineCase({
+    id: "ids.multiplexed_in_flight",
+    title: "Twelve requests in flight at once are all answered, matched by id",
+    rule: `${WIRE} §7.5, §10.2 #40`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      await indexShard(conn, [{ path: "A.java", text: OUTER_JAVA }]);
+      const ids: U64[] = [];
+      for (let i = 0; i < 12; i++) {
+        const r: Request = i % 3 === 0
+          ? { type: "diagnostics", path: "A.java" }
+          : i % 3 === 1
+          ? STATS
+          : { type: "update_file", revision: 10 + i, file: { path: `M${i}.java`, text: "class M {}" } };
+        ids.push(await conn.request(r));
+      }
+      for (const id of ids) await expectResponse(conn, id, "a pipelined request");
+    },
+  }),
+  defineCase({
+    id: "ids.u64_id_above_2_53",
+    title: "A request id above 2^53 (u64) is echoed exactly",
+    rule: `${WIRE} §3.9`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      await conn.callOk(STATS, "worker_stats", { id: 2n ** 60n + 2n });
+      await conn.callOk(STATS, "worker_stats", { id: 2n ** 53n });
+    },
+  }),
+  defineCase({
+    id: "ids.id_reuse_after_response",
+    title: "An id may be reused once its response was sent",
+    rule: `${WIRE} §7.5`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      await conn.callOk(STATS, "worker_stats", { id: 8 });
+      await conn.callOk(STATS, "worker_stats", { id: 8 });
+    },
+  }),
+  defineCase({
+    id: "ids.odd_request_id_closes",
+    title: "A router request with an odd id closes the connection",
+    rule: `${WIRE} §7.5 (parity)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "a Request with odd id 3", (c) => c.sendData(3, statsPayload()));
+    },
+  }),
+  defineCase({
+    id: "ids.zero_id_closes",
+    title: "A Packet with the reserved id 0 closes the connection",
+    rule: `${WIRE} §7.5, §7.7`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "a Packet with id 0", (c) => c.sendData(0, statsPayload()));
+    },
+  }),
+  defineCase({
+    id: "ids.corpus_packet_cancel_id0",
+    title: "The fuzz-corpus frame packet_cancel.bin (Cancel with id 0) closes the connection",
+    rule: `${WIRE} §8.3`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const hex =
+        "3b000000a26474797065667061636b657464626f6479a3626964006b636f6d7072657373696f6e646e6f6e6564646174614da164747970656663616e63656c";
+      const raw = new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)));
+      await expectCloseAfter(ctx, "the packet_cancel.bin corpus frame", (c) => c.write(raw));
+    },
+  }),
+];
+
+/** Limits and malformed input cases. */
+export const LIMIT_CASES: CaseDef[] = [
+  defineCase({
+    id: "lim.oversize_prefix_closes",
+    title: "A u32::MAX length prefix closes the connection without waiting for the bytes",
+    rule: `${WIRE} §1, §10.2 #27`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "a 0xffffffff length prefix", (c) => c.write(bytes([0xff, 0xff, 0xff, 0xff])));
+    },
+  }),
+  defineCase({
+    id: "lim.prefix_over_negotiated_closes",
+    title: "A length prefix of max_frame_len + 1 closes the connection",
+    rule: `${WIRE} §1, §7.7 step 1`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(
+        ctx,
+        "a 65537-byte length prefix with max_frame_len 65536",
+        (c) => c.write(bytes([0x01, 0x00, 0x01, 0x00])),
+        { router: { max_frame_len: 65536 } },
+      );
+    },
+  }),
+  defineCase({
+    id: "lim.frame_at_limit_accepted",
+    title: "A frame of exactly max_frame_len bytes is accepted",
+    rule: `${WIRE} §1`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx, { router: { max_frame_len: 4096 } });
+      let n = 3900;
+      let frame: Uint8Array = new Uint8Array();
+      for (let i = 0; i < 400; i++) {
+        const req: Request = { type: "load_files", revision: 1, files: [{ path: "P.java", text: "x".repeat(n) }] };
+        frame = encodeFrame({
+          type: "packet",
+          body: { id: 2, compression: "none", data: encodeRpcPayload({ type: "request", body: req }) },
+        });
+        if (frame.length - 4 === 4096) break;
+        n += frame.length - 4 < 4096 ? 1 : -1;
+      }
+      if (frame.length - 4 !== 4096) ctx.skip("could not build an exact 4096-byte frame");
+      await conn.write(frame);
+      await expectResponse(conn, 2, "a LoadFiles frame of exactly max_frame_len");
+    },
+  }),
+  defineCase({
+    id: "lim.zero_length_frame_closes",
+    title: "A zero-length frame closes the connection",
+    rule: `${WIRE} §1`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "a zero-length frame", (c) => c.write(bytes([0, 0, 0, 0])));
+    },
+  }),
+  defineCase({
+    id: "lim.invalid_cbor_closes",
+    title: "A frame of invalid CBOR closes the connection",
+    rule: `${WIRE} §6, §7.7`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "a frame holding ff ff ff", (c) => c.write(framed(bytes([0xff, 0xff, 0xff]))));
+    },
+  }),
+  defineCase({
+    id: "lim.truncated_cbor_closes",
+    title: "A frame whose CBOR is cut short closes the connection",
+    rule: `${WIRE} §6 rule 1, §10.1 #24`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "a truncated Packet frame", async (c) => {
+        const f = encodeFrame({ type: "packet", body: { id: 2, compression: "none", data: statsPayload() } });
+        await c.write(framed(f.subarray(4, f.length - 3)));
+      });
+    },
+  }),
+  defineCase({
+    id: "lim.trailing_bytes_closes",
+    title: "A frame with bytes after its CBOR item closes the connection",
+    rule: `${WIRE} §6 rule 1`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "a Packet frame with a trailing byte", async (c) => {
+        const f = encodeFrame({ type: "packet", body: { id: 2, compression: "none", data: statsPayload() } });
+        await c.write(framed(bytes(f.subarray(4), [0x00])));
+      });
+    },
+  }),
+  defineCase({
+    id: "lim.invalid_payload_closes",
+    title: "A Packet whose data is not an RpcPayload closes the connection",
+    rule: `${WIRE} §7.7 (process_packet)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "Packet data ff", (c) => c.sendData(2, bytes([0xff])));
+    },
+  }),
+  defineCase({
+    id: "lim.nesting_65_closes",
+    title: "65 nested arrays inside an ignored field close the connection",
+    rule: `${WIRE} §6 rule 2`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const deep = bytes(new Array(65).fill(0x81), [0x01]);
+      const p = bytes([0xa2], cborText("type"), cborText("request"), cborText("body"), [0xa2], cborText("type"), cborText("get_worker_stats"), cborText("x"), deep);
+      await expectCloseAfter(ctx, "a payload nested 66 levels deep", (c) => c.sendData(2, p));
+    },
+  }),
+  defineCase({
+    id: "lim.nesting_within_limit_ok",
+    title: "Nesting within the limit inside an ignored field is accepted",
+    rule: `${WIRE} §6 rule 2, §4.1 (unknown keys ignored)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const deep = bytes(new Array(60).fill(0x81), [0x01]);
+      const p = bytes([0xa2], cborText("type"), cborText("request"), cborText("body"), [0xa2], cborText("type"), cborText("get_worker_stats"), cborText("x"), deep);
+      const conn = await open(ctx);
+      await conn.sendData(2, p);
+      await expectResponse(conn, 2, "a stats request with a 60-deep ignored field");
+    },
+  }),
+  defineCase({
+    id: "lim.duplicate_key_closes",
+    title: "A Packet body with a duplicate key closes the connection",
+    rule: `${WIRE} §4.1 (duplicate keys are errors)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const data = statsPayload();
+      const f = bytes([0xa2], cborText("type"), cborText("packet"), cborText("body"), [0xa4], cborText("id"), [0x02], cborText("id"), [0x02], cborText("compression"), cborText("none"), cborText("data"), cborHead(2, data.length), data);
+      await expectCloseAfter(ctx, "a Packet with a duplicate id key", (c) => c.write(framed(f)));
+    },
+  }),
+  defineCase({
+    id: "lim.unknown_fields_ignored",
+    title: "Unknown keys in frames, payloads and requests are ignored",
+    rule: `${WIRE} §4.1, §10.1 #17 #22`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const p = bytes([0xa3], cborText("type"), cborText("request"), cborText("body"), [0xa2], cborText("type"), cborText("get_worker_stats"), cborText("future_field"), cborText("ignored"), cborText("xroot_extra"), [0x01]);
+      const f = bytes([0xa3], cborText("type"), cborText("packet"), cborText("body"), [0xa4], cborText("id"), [0x02], cborText("compression"), cborText("none"), cborText("data"), cborHead(2, p.length), p, cborText("xbody_extra"), [0xf6], cborText("xroot"), cborText("x"));
+      const conn = await open(ctx);
+      await conn.write(framed(f));
+      await expectResponse(conn, 2, "a stats request with unknown keys");
+    },
+  }),
+  defineCase({
+    id: "lim.unknown_frame_type_ignored",
+    title: 'A frame of unknown type without body ({"type":"mystery"}) is ignored',
+    rule: `${WIRE} §7.7 (Unknown ignored), §4.1`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectAliveAfter(ctx, "an unknown body-less frame", (c) => c.write(framed(bytes([0xa1], cborText("type"), cborText("mystery")))));
+    },
+  }),
+  defineCase({
+    id: "lim.unknown_frame_with_body",
+    title: "An unknown frame type WITH a body: reference closes, tolerant peers may ignore",
+    rule: `${WIRE} §4.1, §11 #5`,
+    severity: "implementation-defined",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      await conn.write(framed(bytes([0xa2], cborText("type"), cborText("mystery"), cborText("body"), [0xa0])));
+      const closed = await conn.waitClosed(1500);
+      ctx.note(closed ? "closed the connection (reference behaviour)" : "ignored the frame (tolerant)");
+    },
+  }),
+  defineCase({
+    id: "lim.unknown_payload_ignored",
+    title: 'A Packet whose payload has an unknown type ({"type":"mystery"}) is ignored',
+    rule: `${WIRE} §7.9 (RpcPayload::Unknown dropped)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectAliveAfter(ctx, "an unknown payload", (c) => c.sendData(4, bytes([0xa1], cborText("type"), cborText("mystery"))));
+    },
+  }),
+  defineCase({
+    id: "lim.welcome_after_handshake_closes",
+    title: "A second Welcome after the handshake closes the connection",
+    rule: `${WIRE} §7.7 (handshake frame after handshake)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "a second Welcome", (c) => c.writeFrame({ type: "welcome", body: c.welcome! }));
+    },
+  }),
+  defineCase({
+    id: "lim.hello_after_handshake_closes",
+    title: "A Hello sent by the router after the handshake closes the connection",
+    rule: `${WIRE} §7.7 (handshake frame after handshake)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "a Hello frame", (c) => c.writeFrame({ type: "hello", body: c.hello! }));
+    },
+  }),
+  defineCase({
+    id: "lim.packet_over_max_packet_len_closes",
+    title: "Packet data larger than max_packet_len closes the connection",
+    rule: `${WIRE} §7.7 (PacketTooLarge)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(
+        ctx,
+        "a 5000-byte Packet with max_packet_len 4096",
+        (c) =>
+          c.sendPayload(2, {
+            type: "request",
+            body: { type: "load_files", revision: 1, files: [{ path: "A.java", text: "y".repeat(5000) }] },
+          }),
+        { router: { max_packet_len: 4096 } },
+      );
+    },
+  }),
+  defineCase({
+    id: "lim.garbage_after_handshake_closes",
+    title: "Random garbage after the handshake closes the connection",
+    rule: `${WIRE} §7.7, §8.4 (v3_framed_transport)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const junk = new Uint8Array(64);
+      for (let i = 0; i < junk.length; i++) junk[i] = (i * 89 + 17) & 255;
+      junk.set([40, 0, 0, 0], 0);
+      await expectCloseAfter(ctx, "64 bytes of garbage", (c) => c.write(junk));
+    },
+  }),
+];
+
+/** Chunking cases. */
+export const CHUNK_CASES: CaseDef[] = [
+  defineCase({
+    id: "chunk.router_to_worker_reassembled",
+    title: "A chunked IndexShard (max_frame_len 4096) is reassembled and indexed",
+    rule: `${WIRE} §7.6, §7.7, §10.2 #42`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx, { router: { max_frame_len: 4096, supported_compression: ["none"] } });
+      const files = [{ path: "src/Outer.java", text: OUTER_JAVA }, ...bulkFiles(6, 1500)];
+      const index = await indexShard(conn, files);
+      const outer = index.symbols.filter((s) => s.path === "src/Outer.java");
+      expectSymbols(outer, symbolsFor("src/Outer.java", OUTER_SYMBOLS));
+    },
+  }),
+  defineCase({
+    id: "chunk.single_chunk_stream",
+    title: "A stream of one chunk (seq 0, last) is processed",
+    rule: `${WIRE} §7.7`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      await chunk(conn, 2, 0, true, statsPayload());
+      await expectResponse(conn, 2, "a single-chunk request");
+    },
+  }),
+  defineCase({
+    id: "chunk.empty_chunks_allowed",
+    title: "Empty chunks inside a stream are allowed",
+    rule: `${WIRE} §7.7`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      const p = statsPayload();
+      await chunk(conn, 2, 0, false, new Uint8Array());
+      await chunk(conn, 2, 1, false, p.subarray(0, 5));
+      await chunk(conn, 2, 2, false, p.subarray(5));
+      await chunk(conn, 2, 3, true, new Uint8Array());
+      await expectResponse(conn, 2, "a request with empty chunks");
+    },
+  }),
+  defineCase({
+    id: "chunk.interleaved_streams",
+    title: "Two chunk streams interleaved are both reassembled",
+    rule: `${WIRE} §7.7, §10.2 #49`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      const a = encodeRpcPayload({ type: "request", body: { type: "update_file", revision: 1, file: { path: "A.java", text: "class A { int a; }" + " ".repeat(300) } } });
+      const b = encodeRpcPayload({ type: "request", body: STATS });
+      const size = 64;
+      const n = Math.max(Math.ceil(a.length / size), Math.ceil(b.length / size));
+      for (let i = 0; i < n; i++) {
+        for (const [id, d] of [[2, a], [4, b]] as const) {
+          const part = d.subarray(i * size, (i + 1) * size);
+          if (i * size < d.length || (i === 0)) {
+            await chunk(conn, id, i, (i + 1) * size >= d.length, part);
+          }
+        }
+      }
+      await expectResponse(conn, 2, "interleaved stream 2");
+      await expectResponse(conn, 4, "interleaved stream 4");
+    },
+  }),
+  defineCase({
+    id: "chunk.32_streams_in_progress_ok",
+    title: "32 chunk streams in progress at once are accepted",
+    rule: `${WIRE} §5 (MAX_INFLIGHT_CHUNKED_PACKETS = 32)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      const p = statsPayload();
+      const ids = Array.from({ length: 32 }, (_, i) => 2 + 2 * i);
+      for (const id of ids) await chunk(conn, id, 0, false, p.subarray(0, 3));
+      for (const id of ids) await chunk(conn, id, 1, true, p.subarray(3));
+      for (const id of ids) await expectResponse(conn, id, "one of 32 chunked requests");
+    },
+  }),
+  defineCase({
+    id: "chunk.33_streams_closes",
+    title: "A 33rd concurrent chunk stream closes the connection",
+    rule: `${WIRE} §7.7, §10.2 #47`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "33 open chunk streams", async (c) => {
+        for (let i = 0; i < 33; i++) await chunk(c, 2 + 2 * i, 0, false, bytes([0xa2]));
+      });
+    },
+  }),
+  defineCase({
+    id: "chunk.seq_gap_closes",
+    title: "A gap in chunk seq closes the connection",
+    rule: `${WIRE} §7.7 (chunk seq mismatch)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "chunks seq 0 then 2", async (c) => {
+        const p = statsPayload();
+        await chunk(c, 2, 0, false, p.subarray(0, 4));
+        await chunk(c, 2, 2, true, p.subarray(4));
+      });
+    },
+  }),
+  defineCase({
+    id: "chunk.nonzero_start_closes",
+    title: "A chunk stream starting at seq 1 closes the connection",
+    rule: `${WIRE} §7.7 (chunk seq mismatch)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "a stream starting at seq 1", (c) => chunk(c, 2, 1, true, statsPayload()));
+    },
+  }),
+  defineCase({
+    id: "chunk.duplicate_seq_closes",
+    title: "A repeated chunk seq closes the connection",
+    rule: `${WIRE} §7.7 (chunk seq mismatch)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "chunks seq 0, 0", async (c) => {
+        const p = statsPayload();
+        await chunk(c, 2, 0, false, p.subarray(0, 4));
+        await chunk(c, 2, 0, true, p.subarray(4));
+      });
+    },
+  }),
+  defineCase({
+    id: "chunk.compression_change_closes",
+    title: "A chunk stream that changes compression mid-stream closes the connection",
+    rule: `${WIRE} §7.7 (chunk compression changed)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "chunks none then zstd", async (c) => {
+        const p = statsPayload();
+        await chunk(c, 2, 0, false, p.subarray(0, 4), "none");
+        await chunk(c, 2, 1, true, p.subarray(4), "zstd");
+      });
+    },
+  }),
+  defineCase({
+    id: "chunk.not_negotiated_closes",
+    title: "A PacketChunk when chunking was not negotiated closes the connection",
+    rule: `${WIRE} §7.7 (chunking not negotiated)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "a PacketChunk with chunking off", (c) => chunk(c, 2, 0, true, statsPayload()), {
+        router: { supports_chunking: false },
+      });
+    },
+  }),
+  defineCase({
+    id: "chunk.zero_id_closes",
+    title: "A PacketChunk with id 0 closes the connection",
+    rule: `${WIRE} §7.7`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "a chunk with id 0", (c) => chunk(c, 0, 0, true, statsPayload()));
+    },
+  }),
+  defineCase({
+    id: "chunk.reassembly_over_packet_len_closes",
+    title: "Chunks adding up to more than max_packet_len close the connection",
+    rule: `${WIRE} §7.7 (PacketTooLarge)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "3 x 2000-byte chunks with max_packet_len 4096", async (c) => {
+        const part = new Uint8Array(2000);
+        await chunk(c, 2, 0, false, part);
+        await chunk(c, 2, 1, false, part);
+        await chunk(c, 2, 2, true, part);
+      }, { router: { max_packet_len: 4096 } });
+    },
+  }),
+  defineCase({
+    id: "chunk.worker_stream_structure",
+    title: "Worker chunk streams: seq from 0 without gaps, last only at the end, one compression",
+    rule: `${WIRE} §7.6 step 5`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx, { router: { max_frame_len: 2048, supported_compression: ["none"] } });
+      await indexShard(conn, bulkFiles(8, 1200));
+      if (conn.monitor.workerChunkFrames === 0) ctx.fail("a chunked response", "no chunks");
+    },
+  }),
+  defineCase({
+    id: "chunk.worker_chunk_size",
+    title: "Worker chunks carry max_frame_len - 256 data bytes (all but the last)",
+    rule: `${WIRE} §7.6 step 5 (CHUNK_OVERHEAD_GUESS)`,
+    severity: "SHOULD",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx, { router: { max_frame_len: 2048, supported_compression: ["none"] } });
+      await indexShard(conn, bulkFiles(8, 1200));
+      const chunks = conn.frames.filter((f) => f.type === "packet_chunk");
+      if (chunks.length < 2) ctx.fail("at least 2 chunks", `${chunks.length}`);
+      const sizes = chunks.map((f) => f.type === "packet_chunk" ? f.body.data.length : 0);
+      const bad = sizes.slice(0, -1).filter((s) => s !== 2048 - 256);
+      if (bad.length) ctx.fail("1792-byte chunks", `sizes ${sizes.slice(0, 8).join(", ")}`);
+    },
+  }),
+  defineCase({
+    id: "chunk.packet_when_it_fits",
+    title: "The worker uses a plain Packet when the frame fits",
+    rule: `${WIRE} §7.6 step 4`,
+    severity: "SHOULD",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx, { router: { max_frame_len: 2048 } });
+      await stats(conn);
+      if (conn.monitor.workerChunkFrames > 0) ctx.fail("no chunks for a small response", "chunks");
+    },
+  }),
+];
+
+/** Compression cases. */
+export const ZSTD_CASES: CaseDef[] = [
+  defineCase({
+    id: "zstd.offer_reported",
+    title: "Whether the worker offers zstd (informational)",
+    rule: `${WIRE} §7.4; the reference worker offers none`,
+    severity: "implementation-defined",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      ctx.note(`offers: ${conn.hello!.capabilities.supported_compression.join(", ")}`);
+    },
+  }),
+  defineCase({
+    id: "zstd.compressed_request_accepted",
+    title: "A zstd-compressed IndexShard is decompressed and answered",
+    rule: `${WIRE} §7.8, §10.2 #43`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      requireZstd(conn, ctx);
+      const r = await conn.callOk(
+        { type: "index_shard", revision: 1, files: [{ path: "O.java", text: OUTER_JAVA }, ...bulkFiles(4, 2000)] },
+        "shard_index",
+        { compression: "zstd" },
+      );
+      expectSymbols(r.body.symbols.filter((s) => s.path === "O.java"), symbolsFor("O.java", OUTER_SYMBOLS));
+    },
+  }),
+  defineCase({
+    id: "zstd.chunked_compressed_request",
+    title: "A zstd-compressed request split into chunks is answered",
+    rule: `${WIRE} §7.7 (same compression per stream), §7.8`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx, { router: { max_frame_len: 1024 } });
+      requireZstd(conn, ctx);
+      await conn.callOk(
+        { type: "index_shard", revision: 1, files: bulkFiles(20, 3000) },
+        "shard_index",
+        { compression: "zstd", chunkSize: 300 },
+      );
+    },
+  }),
+  defineCase({
+    id: "zstd.worker_packets_valid",
+    title: "zstd packets from the worker decompress to valid payloads within max_packet_len",
+    rule: `${WIRE} §7.6 step 3, §7.8`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      requireZstd(conn, ctx);
+      await indexShard(conn, bulkFiles(40, 2000));
+      ctx.note(`worker used: ${[...conn.monitor.workerCompressions].join(", ")}`);
+    },
+  }),
+  defineCase({
+    id: "zstd.bomb_rejected",
+    title: "A zstd bomb (4 MiB output, max_packet_len 1 MiB) closes the connection",
+    rule: `${WIRE} §7.8 (bounded decompression)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx, { router: { max_packet_len: 1 << 20 } });
+      requireZstd(conn, ctx);
+      await stats(conn);
+      await conn.write(encodeFrame({ type: "packet", body: { id: 2, compression: "zstd", data: zstdBomb() } }));
+      await conn.expectClosed("a zstd bomb", 5000);
+    },
+  }),
+  defineCase({
+    id: "zstd.corrupt_data_closes",
+    title: "zstd-flagged data that is not zstd closes the connection",
+    rule: `${WIRE} §7.8`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      requireZstd(conn, ctx);
+      await stats(conn);
+      await conn.writeFrame({ type: "packet", body: { id: 2, compression: "zstd", data: bytes(new Array(64).fill(0x5a)) } });
+      await conn.expectClosed("corrupt zstd data", 3000);
+    },
+  }),
+  defineCase({
+    id: "zstd.not_negotiated_closes",
+    title: 'zstd data when only "none" was chosen closes the connection',
+    rule: `${WIRE} §7.8 (UnsupportedCompression)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(ctx, "a zstd Packet with [none] chosen", (c) => c.sendData(2, statsPayload(), { compression: "zstd" }), {
+        router: { supported_compression: ["none"] },
+      });
+    },
+  }),
+  defineCase({
+    id: "zstd.unknown_algorithm_closes",
+    title: 'A Packet with compression "lz4" (unknown) closes the connection',
+    rule: `${WIRE} §7.8, §10.1 #18`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const data = statsPayload();
+      const f = bytes([0xa2], cborText("type"), cborText("packet"), cborText("body"), [0xa3], cborText("id"), [0x02], cborText("compression"), cborText("lz4"), cborText("data"), cborHead(2, data.length), data);
+      await expectCloseAfter(ctx, 'compression "lz4"', (c) => c.write(framed(f)));
+    },
+  }),
+];

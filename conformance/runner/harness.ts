@@ -1,0 +1,398 @@
+/**
+ * The I/O side of one conformance case: a fresh listener in the router
+ * role, worker processes started from the command template with a fresh
+ * cache directory, and connections observed by a {@link WireMonitor}.
+ * Everything a case opens is registered and torn down by
+ * {@link CaseContext.cleanup}, whatever happened.
+ *
+ * This file (with `conn.ts` and `run.ts`) is the only part of the runner
+ * that touches sockets, processes, timers and files.
+ *
+ * @module
+ */
+
+import { expandTemplate, type TemplateValues } from "./template.ts";
+import { CaseFailure, CaseSkip } from "./types.ts";
+import { Conn, type ConnOptions } from "./conn.ts";
+import type { TranscriptEntry } from "./types.ts";
+
+/** The transports the runner can listen on. */
+export type Transport = "unix" | "tcp" | "tls";
+
+/** TLS material for the `tls` transport. */
+export interface TlsMaterial {
+  /** Server certificate (PEM text). */
+  cert: string;
+  /** Server private key (PEM text). */
+  key: string;
+  /** Path of the CA certificate the worker must trust. */
+  caCertPath: string;
+}
+
+/** Settings shared by every case of a run. */
+export interface HarnessSettings {
+  /** The worker command template. */
+  template: string;
+  /** Listener transport. */
+  transport: Transport;
+  /** A private directory for this run (sockets, cache dirs). */
+  runDir: string;
+  /** TLS material (required for the `tls` transport). */
+  tls?: TlsMaterial;
+  /** Name of the environment variable that carries the token. */
+  tokenEnv: string;
+}
+
+/** How a worker process ended. */
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+}
+
+/** Options for {@link CaseContext.startWorker}. */
+export interface StartWorkerOptions {
+  /** Cache directory; defaults to the case's own fresh one. */
+  cacheDir?: string;
+  /** Shard id; defaults to the case's shard. */
+  shard?: number;
+  /** Token value put in the env var; defaults to the case's token. */
+  token?: string;
+}
+
+const TAIL_BYTES = 16 * 1024;
+
+/** A running worker process. */
+export class WorkerProcess {
+  #child: Deno.ChildProcess;
+  #stderr = "";
+  #stdout = "";
+  #status: Promise<ExitInfo>;
+  #exit: ExitInfo | undefined;
+  #pumps: Promise<void>[] = [];
+  /** The argv it was started with (token never included). */
+  readonly argv: string[];
+
+  /**
+   * Starts a process.
+   *
+   * @param argv Program and arguments.
+   * @param env Extra environment variables.
+   */
+  constructor(argv: string[], env: Record<string, string>) {
+    this.argv = argv;
+    this.#child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#pumps.push(this.#pump(this.#child.stderr, true));
+    this.#pumps.push(this.#pump(this.#child.stdout, false));
+    this.#status = this.#child.status.then((s) => {
+      this.#exit = { code: s.signal === null ? s.code : null, signal: s.signal };
+      return this.#exit;
+    });
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>, isErr: boolean): Promise<void> {
+    const dec = new TextDecoder();
+    try {
+      for await (const chunk of stream) {
+        let text = (isErr ? this.#stderr : this.#stdout) + dec.decode(chunk, { stream: true });
+        if (text.length > TAIL_BYTES * 2) text = text.slice(-TAIL_BYTES);
+        if (isErr) this.#stderr = text;
+        else this.#stdout = text;
+      }
+    } catch { /* the process was killed */ }
+  }
+
+  /** The last part of what the process wrote to stdout. */
+  get stdout(): string {
+    return this.#stdout.slice(-TAIL_BYTES);
+  }
+
+  /** The last part of what the process wrote to stderr. */
+  get stderr(): string {
+    return this.#stderr.slice(-TAIL_BYTES);
+  }
+
+  /** How it exited, if it has. */
+  get exit(): ExitInfo | undefined {
+    return this.#exit;
+  }
+
+  /**
+   * Waits for the process to exit.
+   *
+   * @param timeoutMs How long to wait.
+   * @returns How it exited, or undefined on timeout.
+   */
+  async waitExit(timeoutMs: number): Promise<ExitInfo | undefined> {
+    if (this.#exit) return this.#exit;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.#status, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Kills the process (SIGKILL) and waits for it and its pipes. */
+  async kill(): Promise<void> {
+    if (!this.#exit) {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
+    await this.#status;
+    await Promise.all(this.#pumps);
+  }
+}
+
+type AnyListener = Deno.Listener;
+
+/**
+ * Everything one case can use. Created and cleaned up by the runner.
+ */
+export class CaseContext {
+  /** The shard id the case gives the worker. */
+  readonly shard: number;
+  /** The token put in the worker's environment. */
+  readonly token: string;
+  /** The case's private directory. */
+  readonly dir: string;
+  /** The case's fresh cache directory. */
+  readonly cacheDir: string;
+  /** Time origin of the case (ms, `performance.now()`). */
+  readonly start: number;
+  /** Notes reported with the result. */
+  readonly notes: string[] = [];
+  /** Connections accepted so far. */
+  readonly conns: Conn[] = [];
+  /** Processes started so far. */
+  readonly workers: WorkerProcess[] = [];
+  /** When false, worker-traffic violations seen by the monitor do not fail the case. */
+  checkTraffic = true;
+  /** The settings of the run. */
+  readonly settings: HarnessSettings;
+  #listener: AnyListener | undefined;
+  #connect = "";
+  #closed = false;
+
+  /**
+   * Creates a context.
+   *
+   * @param settings The run's settings.
+   * @param options Case directory and shard.
+   */
+  constructor(
+    settings: HarnessSettings,
+    options: { dir: string; shard: number },
+  ) {
+    this.settings = settings;
+    this.dir = options.dir;
+    this.cacheDir = `${options.dir}/cache`;
+    this.shard = options.shard;
+    this.token = `tok-${crypto.randomUUID()}`;
+    this.start = performance.now();
+  }
+
+  /** Milliseconds since the case started. */
+  now(): number {
+    return performance.now() - this.start;
+  }
+
+  /** The address workers are told to connect to. */
+  get connectAddress(): string {
+    return this.#connect;
+  }
+
+  /** Opens the case's listener (once). */
+  async listen(): Promise<void> {
+    if (this.#listener) return;
+    const t = this.settings.transport;
+    if (t === "unix") {
+      const sockDir = `${this.dir}/s`;
+      await Deno.mkdir(sockDir, { recursive: true, mode: 0o700 });
+      const path = `${sockDir}/r.sock`;
+      this.#listener = Deno.listen({ transport: "unix", path });
+      this.#connect = `unix:${path}`;
+    } else if (t === "tcp") {
+      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      this.#listener = l;
+      this.#connect = `tcp:127.0.0.1:${l.addr.port}`;
+    } else {
+      if (!this.settings.tls) throw new TypeError("tls transport needs TLS material");
+      const l = Deno.listenTls({
+        hostname: "127.0.0.1",
+        port: 0,
+        cert: this.settings.tls.cert,
+        key: this.settings.tls.key,
+      });
+      this.#listener = l;
+      this.#connect = `tcp+tls:localhost:${l.addr.port}`;
+    }
+  }
+
+  /**
+   * Starts the worker from the template.
+   *
+   * @param options Cache dir, shard and token overrides.
+   * @returns The process.
+   */
+  async startWorker(options: StartWorkerOptions = {}): Promise<WorkerProcess> {
+    await this.listen();
+    const cacheDir = options.cacheDir ?? this.cacheDir;
+    await Deno.mkdir(cacheDir, { recursive: true });
+    const values: TemplateValues = {
+      connect: this.#connect,
+      shard: String(options.shard ?? this.shard),
+      cache_dir: cacheDir,
+      token_env: this.settings.tokenEnv,
+      ca_cert: this.settings.tls?.caCertPath ?? "",
+    };
+    const argv = expandTemplate(this.settings.template, values);
+    const env: Record<string, string> = {
+      [this.settings.tokenEnv]: options.token ?? this.token,
+    };
+    const w = new WorkerProcess(argv, env);
+    this.workers.push(w);
+    return w;
+  }
+
+  /**
+   * Waits for the next worker connection.
+   *
+   * @param timeoutMs How long to wait.
+   * @param options Connection options.
+   * @returns The connection.
+   */
+  async accept(timeoutMs = 10_000, options: ConnOptions = {}): Promise<Conn> {
+    await this.listen();
+    const listener = this.#listener!;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    const accepted = listener.accept();
+    accepted.catch(() => {});
+    const exited = this.workers.length
+      ? this.workers[this.workers.length - 1].waitExit(timeoutMs).then((e) => e ? "exited" as const : "timeout" as const)
+      : timeout;
+    try {
+      const got = await Promise.race([accepted, timeout, exited]);
+      if (got === "timeout") {
+        throw new CaseFailure(
+          `the worker connects within ${timeoutMs} ms`,
+          "no connection arrived",
+        );
+      }
+      if (got === "exited") {
+        // The process may have connected just before exiting.
+        const late = await Promise.race([
+          accepted,
+          new Promise<"none">((r) => setTimeout(() => r("none"), 50)),
+        ]);
+        if (late === "none") {
+          const e = this.workers[this.workers.length - 1].exit;
+          throw new CaseFailure(
+            "the worker connects to the runner",
+            `the worker exited (code ${e?.code}, signal ${e?.signal}) without connecting`,
+          );
+        }
+        return this.#wrap(late, options);
+      }
+      return this.#wrap(got, options);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #wrap(raw: Deno.Conn, options: ConnOptions): Conn {
+    const c = new Conn(raw, this.start, options);
+    this.conns.push(c);
+    if (this.#closed) c.close();
+    return c;
+  }
+
+  /**
+   * Starts a worker, accepts its connection and completes the handshake
+   * with a default Welcome.
+   *
+   * @param options Worker start options.
+   * @returns The connection (handshake done) and the process.
+   */
+  async connectWorker(
+    options: StartWorkerOptions = {},
+  ): Promise<{ conn: Conn; worker: WorkerProcess }> {
+    const worker = await this.startWorker(options);
+    const conn = await this.accept();
+    await conn.handshake();
+    return { conn, worker };
+  }
+
+  /**
+   * Records an informational note.
+   *
+   * @param text The note.
+   */
+  note(text: string): void {
+    this.notes.push(text);
+  }
+
+  /**
+   * Fails the case.
+   *
+   * @param expected What the rule requires.
+   * @param observed What happened.
+   */
+  fail(expected: string, observed: string): never {
+    throw new CaseFailure(expected, observed);
+  }
+
+  /**
+   * Skips the case.
+   *
+   * @param reason Why it does not apply.
+   */
+  skip(reason: string): never {
+    throw new CaseSkip(reason);
+  }
+
+  /** The merged transcript of every connection, in time order. */
+  transcript(limit = 40): TranscriptEntry[] {
+    const all = this.conns.flatMap((c) => c.monitor.transcript);
+    all.sort((a, b) => a.t - b.t);
+    return all.slice(-limit);
+  }
+
+  /** Worker-traffic violations seen on every connection. */
+  violations(): string[] {
+    return this.conns.flatMap((c) => c.monitor.violations);
+  }
+
+  /** The stderr tails of every process started, labelled. */
+  stderrTail(): string {
+    return this.workers.map((w, i) =>
+      this.workers.length > 1 ? `--- worker process ${i + 1} ---\n${w.stderr}` : w.stderr
+    ).join("\n").slice(-6000);
+  }
+
+  /** Closes everything the case opened and kills its processes. */
+  async cleanup(): Promise<void> {
+    this.#closed = true;
+    for (const c of this.conns) c.close();
+    try {
+      this.#listener?.close();
+    } catch { /* already closed */ }
+    await Promise.all(this.workers.map((w) => w.kill()));
+    await Promise.all(this.conns.map((c) => c.done));
+    try {
+      await Deno.remove(this.dir, { recursive: true });
+    } catch { /* best effort */ }
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Worker command templates: a shell-like command line with placeholders that
+ * the runner fills in per case. Pure: no process is started here.
+ *
+ * Placeholders (each may appear anywhere inside a word, any number of times):
+ * - `{connect}`: the address the worker must connect to (`unix:/...`,
+ *   `tcp:127.0.0.1:PORT` or `tcp+tls:localhost:PORT`);
+ * - `{shard}`: the shard id the case expects (a decimal u32);
+ * - `{cache_dir}`: a fresh, empty directory the worker may use as its cache;
+ * - `{token_env}`: the NAME of an environment variable that holds the auth
+ *   token (the token itself never appears on the command line);
+ * - `{ca_cert}`: path of the PEM CA certificate to trust (tls transport only);
+ * - `{{` and `}}`: literal braces.
+ *
+ * Tokenising follows the simple rules of a POSIX shell: words split on
+ * unquoted whitespace; `'...'` is literal; `"..."` allows `\"`, `\\`, `\$`
+ * and `` \` `` escapes; a backslash outside quotes escapes the next
+ * character. No expansion, globbing, pipes or redirections happen.
+ *
+ * @module
+ */
+
+/** The placeholders a template may use. */
+export const PLACEHOLDERS = [
+  "connect",
+  "shard",
+  "cache_dir",
+  "token_env",
+  "ca_cert",
+] as const;
+
+/** A placeholder's name. */
+export type Placeholder = typeof PLACEHOLDERS[number];
+
+/** Values substituted for the placeholders. */
+export type TemplateValues = Record<Placeholder, string>;
+
+/**
+ * Splits a command line into words like a shell would (quotes and
+ * backslashes only).
+ *
+ * @param command The command line.
+ * @returns The words, quotes removed.
+ * @throws {SyntaxError} On an unterminated quote or a trailing backslash.
+ *
+ * @example
+ * ```ts
+ * import { tokenizeCommand } from "./template.ts";
+ * const words = tokenizeCommand(`run 'a b' "c \\"d\\"" e\\ f`);
+ * console.assert(JSON.stringify(words) === JSON.stringify(["run", "a b", 'c "d"', "e f"]));
+ * ```
+ */
+export function tokenizeCommand(command: string): string[] {
+  const words: string[] = [];
+  let word = "";
+  let inWord = false;
+  let i = 0;
+  while (i < command.length) {
+    const c = command[i];
+    if (c === "'") {
+      const end = command.indexOf("'", i + 1);
+      if (end < 0) throw new SyntaxError("unterminated single quote");
+      word += command.slice(i + 1, end);
+      inWord = true;
+      i = end + 1;
+    } else if (c === '"') {
+      i++;
+      let closed = false;
+      while (i < command.length) {
+        const d = command[i];
+        if (d === '"') {
+          closed = true;
+          i++;
+          break;
+        }
+        if (d === "\\" && i + 1 < command.length && '"\\$`'.includes(command[i + 1])) {
+          word += command[i + 1];
+          i += 2;
+        } else {
+          word += d;
+          i++;
+        }
+      }
+      if (!closed) throw new SyntaxError("unterminated double quote");
+      inWord = true;
+    } else if (c === "\\") {
+      if (i + 1 >= command.length) throw new SyntaxError("trailing backslash");
+      if (command[i + 1] !== "\n") {
+        word += command[i + 1];
+        inWord = true;
+      }
+      i += 2;
+    } else if (c === " " || c === "\t" || c === "\n" || c === "\r") {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+      i++;
+    } else {
+      word += c;
+      inWord = true;
+      i++;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+/**
+ * Replaces the placeholders inside one word.
+ *
+ * @param word A word of the template.
+ * @param values The values.
+ * @returns The word with every placeholder substituted.
+ * @throws {SyntaxError} On an unknown placeholder or a lone brace.
+ *
+ * @example
+ * ```ts
+ * import { substitutePlaceholders } from "./template.ts";
+ * const values = { connect: "unix:/s", shard: "3", cache_dir: "/c", token_env: "T", ca_cert: "" };
+ * console.assert(substitutePlaceholders("--connect={connect}", values) === "--connect=unix:/s");
+ * ```
+ */
+export function substitutePlaceholders(
+  word: string,
+  values: TemplateValues,
+): string {
+  let out = "";
+  let i = 0;
+  while (i < word.length) {
+    const c = word[i];
+    if (c === "{" && word[i + 1] === "{") {
+      out += "{";
+      i += 2;
+    } else if (c === "}" && word[i + 1] === "}") {
+      out += "}";
+      i += 2;
+    } else if (c === "{") {
+      const end = word.indexOf("}", i);
+      if (end < 0) throw new SyntaxError(`unterminated placeholder in "${word}"`);
+      const name = word.slice(i + 1, end);
+      if (!(PLACEHOLDERS as readonly string[]).includes(name)) {
+        throw new SyntaxError(`unknown placeholder {${name}}`);
+      }
+      out += values[name as Placeholder];
+      i = end + 1;
+    } else if (c === "}") {
+      throw new SyntaxError(`unmatched "}" in "${word}"`);
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Tokenises a template and fills in its placeholders.
+ *
+ * @param template The worker command template.
+ * @param values The per-case values.
+ * @returns argv: the program followed by its arguments.
+ * @throws {SyntaxError} On a malformed template or an empty command.
+ *
+ * @example
+ * ```ts
+ * import { expandTemplate } from "./template.ts";
+ * const argv = expandTemplate("my-worker --connect {connect} --shard {shard}", {
+ *   connect: "tcp:127.0.0.1:9", shard: "0", cache_dir: "/tmp/c", token_env: "TOKEN", ca_cert: "",
+ * });
+ * console.assert(argv.join(" ") === "my-worker --connect tcp:127.0.0.1:9 --shard 0");
+ * ```
+ */
+export function expandTemplate(
+  template: string,
+  values: TemplateValues,
+): string[] {
+  const argv = tokenizeCommand(template).map((w) =>
+    substitutePlaceholders(w, values)
+  );
+  if (argv.length === 0) throw new SyntaxError("empty worker command");
+  return argv;
+}
+
+/**
+ * Lists the placeholders a template uses (validating it on the way).
+ *
+ * @param template The worker command template.
+ * @returns The distinct placeholder names, in first-use order.
+ *
+ * @example
+ * ```ts
+ * import { templatePlaceholders } from "./template.ts";
+ * console.assert(templatePlaceholders("w {connect} {shard} {connect}").join() === "connect,shard");
+ * ```
+ */
+export function templatePlaceholders(template: string): Placeholder[] {
+  const seen: Placeholder[] = [];
+  for (const word of tokenizeCommand(template)) {
+    const re = /\{\{|\}\}|\{([a-z_]+)\}/g;
+    for (const m of word.matchAll(re)) {
+      const name = m[1] as Placeholder | undefined;
+      if (name !== undefined && !seen.includes(name)) seen.push(name);
+    }
+    // Validates the word (unknown names, lone braces).
+    substitutePlaceholders(word, {
+      connect: "",
+      shard: "",
+      cache_dir: "",
+      token_env: "",
+      ca_cert: "",
+    });
+  }
+  return seen;
+}

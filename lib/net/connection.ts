@@ -1,0 +1,705 @@
+/**
+ * The async connection API over a driven session: promise-returning calls
+ * with `AbortSignal` and timeouts, request and notification handlers (with
+ * an `AbortSignal` that fires when the peer cancels), and close tracking.
+ * Both roles use the same {@link Connection}; `connect` and `listen` build
+ * them.
+ *
+ * @module
+ */
+
+import { ERROR_CODES, ProtocolError } from "../wire/errors.ts";
+import type {
+  HandshakeReject,
+  Notification,
+  RejectCode,
+  Request,
+  Response,
+  RouterWelcome,
+  RpcError,
+  RpcResult,
+  U64,
+  WorkerHello,
+} from "../wire/types.ts";
+import type { SessionOptions } from "../wire/session.ts";
+import { type DrivableSession, SessionDriver } from "./driver.ts";
+import { nodeZstdCompressor } from "./zstd.ts";
+import type { Logger } from "./log.ts";
+import type { ByteStream } from "./stream.ts";
+
+/** The session events the connection consumes. */
+export type ConnectionSessionEvent =
+  | { type: "handshake_done"; hello: WorkerHello; welcome: RouterWelcome }
+  | { type: "admission"; hello: WorkerHello }
+  | { type: "rejected"; reject: HandshakeReject }
+  | { type: "request"; id: U64; request: Request }
+  | { type: "response"; id: U64; result: RpcResult }
+  | { type: "notification"; id?: U64; notification: Notification }
+  | { type: "cancel"; id: U64 }
+  | { type: "closed"; error?: ProtocolError };
+
+/** The session commands the connection issues. */
+export interface ConnectionSession
+  extends DrivableSession<ConnectionSessionEvent> {
+  /** Sends a request; returns its id. */
+  call(request: Request): U64;
+  /** Answers a request. */
+  respond(id: U64, result: RpcResult): void;
+  /** Sends a notification. */
+  notify(notification: Notification): void;
+  /** Sends a cancel for an id. */
+  cancel(id: U64): void;
+  /** Stops waiting for one of our calls. */
+  forget?(id: U64): boolean;
+  /** Router only: accepts the worker in the pending admission. */
+  admit?(decision: { worker_id: number; revision: U64 }): void;
+  /** Router only: rejects the worker in the pending admission. */
+  reject?(code: RejectCode, message: string): void;
+}
+
+/** Session tuning shared by `connect` and `listen`. */
+export interface SessionTuning {
+  /** Offer and accept zstd (level 3, via `node:zlib`). @default {true} */
+  compression?: boolean;
+  /** Payloads shorter than this are not compressed. @default {1024} */
+  compressionThreshold?: number;
+  /** Upper bound of one coalesced write. @default {1048576} */
+  maxTransmitBytes?: number;
+  /** Size of the socket read buffer. @default {262144} */
+  readBufferSize?: number;
+}
+
+/**
+ * Maps {@link SessionTuning} to session options.
+ *
+ * @param tuning The tuning.
+ * @returns Session options (compressor, threshold, write bound).
+ *
+ * @example
+ * ```ts
+ * import { sessionOptions } from "./connection.ts";
+ * console.assert(sessionOptions({ compression: false }).compressor === undefined);
+ * ```
+ */
+export function sessionOptions(tuning: SessionTuning): SessionOptions {
+  const out: SessionOptions = {};
+  if (tuning.compression !== false) out.compressor = nodeZstdCompressor;
+  if (tuning.compressionThreshold !== undefined) {
+    out.compressionThreshold = tuning.compressionThreshold;
+  }
+  if (tuning.maxTransmitBytes !== undefined) {
+    out.maxTransmitBytes = tuning.maxTransmitBytes;
+  }
+  return out;
+}
+
+/** Options of one {@link Connection.call}. */
+export interface CallOptions {
+  /** Aborting sends a `Cancel` and rejects with code `cancelled`. */
+  signal?: AbortSignal;
+  /** Rejects with code `timeout` (and sends a `Cancel`) after this many ms. */
+  timeoutMs?: number;
+}
+
+/** What a request handler learns besides the request. */
+export interface RequestContext {
+  /** The request id. */
+  id: U64;
+  /** Aborted when the peer cancels the request or the connection closes. */
+  signal: AbortSignal;
+}
+
+/** Answers incoming requests. */
+export type RequestHandler = (
+  request: Request,
+  context: RequestContext,
+) => RpcResult | Promise<RpcResult>;
+
+/** Receives incoming notifications. */
+export type NotificationHandler = (
+  notification: Notification,
+) => void | Promise<void>;
+
+/** What the router's admission hook sees. */
+export interface AdmissionInfo {
+  /** The worker's hello (the token, if any, is replaced by `"<redacted>"`). */
+  hello: WorkerHello;
+  /** Whether the hello carried an auth token (already checked, if expected). */
+  authPresent: boolean;
+  /** SHA-256 of the client certificate (mutual TLS only), lowercase hex. */
+  peerFingerprint?: string;
+  /** The peer's address, when known. */
+  remoteAddress?: string;
+}
+
+/** The hook's answer: accept with ids, or reject. */
+export type AdmissionDecision =
+  | { worker_id: number; revision: U64 }
+  | { reject: { code: RejectCode; message: string } };
+
+/** Decides whether a worker that passed the protocol checks is admitted. */
+export type AdmissionHook = (
+  info: AdmissionInfo,
+) => AdmissionDecision | Promise<AdmissionDecision>;
+
+/**
+ * A call failed because the peer answered with an `RpcError` (code
+ * `remote_error`; a peer-side cancellation surfaces as code `cancelled`).
+ *
+ * @example
+ * ```ts
+ * import { RemoteCallError } from "./connection.ts";
+ * const err = new RemoteCallError({ code: "internal", message: "boom", retryable: false, details: null });
+ * console.assert(err.code === "remote_error" && err.rpcError.code === "internal");
+ * ```
+ */
+export class RemoteCallError extends ProtocolError {
+  /** The error the peer sent. */
+  readonly rpcError: RpcError;
+
+  /**
+   * Creates the error.
+   *
+   * @param rpcError The peer's error.
+   */
+  constructor(rpcError: RpcError) {
+    super(
+      rpcError.code === "cancelled"
+        ? ERROR_CODES.CANCELLED
+        : ERROR_CODES.REMOTE_ERROR,
+      rpcError.code === "cancelled"
+        ? "request cancelled"
+        : `remote error: ${rpcError.code}: ${rpcError.message}`,
+      { remote: true },
+    );
+    this.name = "RemoteCallError";
+    this.rpcError = rpcError;
+  }
+}
+
+/** An established connection (either role). */
+export interface Connection extends AsyncDisposable {
+  /** `"worker"` for `connect`, `"router"` for `listen`. */
+  readonly role: "router" | "worker";
+  /** The worker's hello (the token, if any, is redacted on the router). */
+  readonly hello: WorkerHello;
+  /** The router's welcome (negotiated version and capabilities). */
+  readonly welcome: RouterWelcome;
+  /** Router role over mutual TLS: the client certificate fingerprint. */
+  readonly peerFingerprint?: string;
+  /** The peer's address, when known. */
+  readonly remoteAddress?: string;
+  /** Resolves when the connection is closed: the error, or undefined. */
+  readonly closed: Promise<ProtocolError | undefined>;
+  /** True once closed. */
+  readonly isClosed: boolean;
+  /**
+   * Sends a request and resolves to the `ok` response value. Rejects with a
+   * `ProtocolError`: `remote_error` ({@link RemoteCallError}), `cancelled`,
+   * `timeout`, `connection_closed`, or a local send failure.
+   */
+  call(request: Request, options?: CallOptions): Promise<Response>;
+  /** Sends a notification (throws a `ProtocolError` when closed). */
+  notify(notification: Notification): void;
+  /** Installs (or removes) the request handler. */
+  setRequestHandler(handler: RequestHandler | undefined): void;
+  /** Installs (or removes) the notification handler. */
+  setNotificationHandler(handler: NotificationHandler | undefined): void;
+  /** Closes the connection; resolves when everything is released. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link startConnection}. */
+export interface StartConnectionOptions {
+  /** Our role. */
+  role: "router" | "worker";
+  /** Router role: the admission hook (default: accept with id 1, revision 0). */
+  admit?: AdmissionHook;
+  /** Router role: the TLS client certificate fingerprint. */
+  peerFingerprint?: string;
+  /** The peer's address, for logs and the admission hook. */
+  remoteAddress?: string;
+  /** Logger for handler failures and closes. */
+  logger?: Logger;
+  /** How long a request waits for a handler to be installed. @default {500} */
+  handlerWaitMs?: number;
+  /** Read buffer size of the driver. @default {262144} */
+  readBufferSize?: number;
+  /** Called when the handshake finished, successfully or not. */
+  onHandshakeEnd?(ok: boolean): void;
+}
+
+const MAX_PENDING_NOTIFICATIONS = 16;
+
+interface PendingCall {
+  resolve(value: Response): void;
+  reject(error: ProtocolError): void;
+  cleanup?(): void;
+}
+
+interface WaitingRequest {
+  id: U64;
+  request: Request;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+function closedError(cause?: ProtocolError): ProtocolError {
+  return new ProtocolError(ERROR_CODES.CONNECTION_CLOSED, "connection closed", {
+    cause,
+  });
+}
+
+function redactHello(hello: WorkerHello): WorkerHello {
+  return hello.auth_token === null
+    ? hello
+    : { ...hello, auth_token: "<redacted>" };
+}
+
+function internalError(message: string): RpcResult {
+  return {
+    status: "err",
+    error: { code: "internal", message, retryable: false, details: null },
+  };
+}
+
+class SessionConnection implements Connection {
+  readonly role: "router" | "worker";
+  readonly peerFingerprint?: string;
+  readonly remoteAddress?: string;
+  readonly closed: Promise<ProtocolError | undefined>;
+  readonly ready: Promise<void>;
+  #hello: WorkerHello | undefined;
+  #welcome: RouterWelcome | undefined;
+  #session: ConnectionSession;
+  #driver: SessionDriver<ConnectionSessionEvent>;
+  #options: StartConnectionOptions;
+  #pending = new Map<U64, PendingCall>();
+  #incoming = new Map<U64, AbortController>();
+  #waiting: WaitingRequest[] = [];
+  #notifications: Notification[] = [];
+  #requestHandler: RequestHandler | undefined;
+  #notificationHandler: NotificationHandler | undefined;
+  #closeError: ProtocolError | undefined;
+  #isClosed = false;
+  #handshaken = false;
+  #resolveReady!: () => void;
+  #rejectReady!: (error: ProtocolError) => void;
+  #rejectInfo: HandshakeReject | undefined;
+  #resolveClosed!: (error: ProtocolError | undefined) => void;
+
+  constructor(
+    session: ConnectionSession,
+    stream: ByteStream,
+    options: StartConnectionOptions,
+  ) {
+    this.role = options.role;
+    this.peerFingerprint = options.peerFingerprint;
+    this.remoteAddress = options.remoteAddress;
+    this.#session = session;
+    this.#options = options;
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.ready.catch(() => {});
+    let resolveClosed!: (error: ProtocolError | undefined) => void;
+    this.closed = new Promise((resolve) => resolveClosed = resolve);
+    this.#resolveClosed = resolveClosed;
+    this.#driver = new SessionDriver(session, stream, {
+      onEvent: (event) => this.#onEvent(event),
+      isClosed: (event) => event.type === "closed",
+      readBufferSize: options.readBufferSize,
+      onIoError: (err) =>
+        options.logger?.debug("connection i/o error", { error: err }),
+    });
+    this.#driver.done.then(() => this.#resolveClosed(this.#closeError));
+  }
+
+  start(): void {
+    this.#driver.start();
+  }
+
+  get hello(): WorkerHello {
+    if (this.#hello === undefined) throw new TypeError("handshake not done");
+    return this.#hello;
+  }
+
+  get welcome(): RouterWelcome {
+    if (this.#welcome === undefined) throw new TypeError("handshake not done");
+    return this.#welcome;
+  }
+
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
+  call(request: Request, options: CallOptions = {}): Promise<Response> {
+    if (this.#isClosed) {
+      return Promise.reject(closedError(this.#closeError));
+    }
+    const { signal, timeoutMs } = options;
+    if (signal?.aborted) {
+      return Promise.reject(
+        new ProtocolError(ERROR_CODES.CANCELLED, "request cancelled"),
+      );
+    }
+    let id: U64;
+    try {
+      id = this.#session.call(request);
+    } catch (err) {
+      this.#driver.pump();
+      return Promise.reject(err);
+    }
+    this.#driver.pump();
+    return new Promise<Response>((resolve, reject) => {
+      const entry: PendingCall = { resolve, reject };
+      if (signal !== undefined || timeoutMs !== undefined) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const abandon = (error: ProtocolError): void => {
+          if (this.#pending.get(id) !== entry) return;
+          this.#pending.delete(id);
+          entry.cleanup?.();
+          if (!this.#isClosed) {
+            try {
+              this.#session.cancel(id);
+            } catch {
+              // Closing: nothing to cancel.
+            }
+            this.#session.forget?.(id);
+            this.#driver.pump();
+          }
+          reject(error);
+        };
+        const onAbort = (): void =>
+          abandon(
+            new ProtocolError(ERROR_CODES.CANCELLED, "request cancelled"),
+          );
+        signal?.addEventListener("abort", onAbort, { once: true });
+        if (timeoutMs !== undefined) {
+          timer = setTimeout(
+            () =>
+              abandon(
+                new ProtocolError(
+                  ERROR_CODES.TIMEOUT,
+                  `request timed out after ${timeoutMs} ms`,
+                ),
+              ),
+            timeoutMs,
+          );
+        }
+        entry.cleanup = () => {
+          signal?.removeEventListener("abort", onAbort);
+          if (timer !== undefined) clearTimeout(timer);
+        };
+      }
+      this.#pending.set(id, entry);
+    });
+  }
+
+  notify(notification: Notification): void {
+    if (this.#isClosed) throw closedError(this.#closeError);
+    try {
+      this.#session.notify(notification);
+    } finally {
+      this.#driver.pump();
+    }
+  }
+
+  setRequestHandler(handler: RequestHandler | undefined): void {
+    this.#requestHandler = handler;
+    if (handler === undefined) return;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const w of waiting) {
+      clearTimeout(w.timer);
+      this.#dispatchRequest(w.id, w.request);
+    }
+  }
+
+  setNotificationHandler(handler: NotificationHandler | undefined): void {
+    this.#notificationHandler = handler;
+    if (handler === undefined) return;
+    const queued = this.#notifications;
+    this.#notifications = [];
+    for (const n of queued) this.#dispatchNotification(n);
+  }
+
+  async close(): Promise<void> {
+    this.#driver.close();
+    await this.closed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #onEvent(event: ConnectionSessionEvent): void {
+    switch (event.type) {
+      case "handshake_done":
+        this.#hello = redactHello(event.hello);
+        this.#welcome = event.welcome;
+        this.#handshaken = true;
+        this.#options.onHandshakeEnd?.(true);
+        this.#resolveReady();
+        return;
+      case "admission":
+        this.#runAdmission(event.hello);
+        return;
+      case "rejected":
+        this.#rejectInfo = event.reject;
+        return;
+      case "response":
+        this.#onResponse(event.id, event.result);
+        return;
+      case "request":
+        this.#onRequest(event.id, event.request);
+        return;
+      case "notification":
+        if (event.notification.type === "unknown") return;
+        if (this.#notificationHandler !== undefined) {
+          this.#dispatchNotification(event.notification);
+        } else {
+          this.#notifications.push(event.notification);
+          if (this.#notifications.length > MAX_PENDING_NOTIFICATIONS) {
+            this.#notifications.shift();
+          }
+        }
+        return;
+      case "cancel": {
+        this.#incoming.get(event.id)?.abort(
+          new ProtocolError(ERROR_CODES.CANCELLED, "request cancelled", {
+            remote: true,
+          }),
+        );
+        const pending = this.#pending.get(event.id);
+        if (pending !== undefined) {
+          this.#pending.delete(event.id);
+          pending.cleanup?.();
+          pending.reject(
+            new ProtocolError(ERROR_CODES.CANCELLED, "request cancelled", {
+              remote: true,
+            }),
+          );
+        }
+        return;
+      }
+      case "closed":
+        this.#onClosed(event.error);
+        return;
+    }
+  }
+
+  #runAdmission(hello: WorkerHello): void {
+    const hook = this.#options.admit;
+    const info: AdmissionInfo = {
+      hello: redactHello(hello),
+      authPresent: hello.auth_token !== null,
+      peerFingerprint: this.peerFingerprint,
+      remoteAddress: this.remoteAddress,
+    };
+    const apply = (decision: AdmissionDecision): void => {
+      if (this.#isClosed) return;
+      try {
+        if ("reject" in decision) {
+          this.#session.reject!(decision.reject.code, decision.reject.message);
+        } else {
+          this.#session.admit!({
+            worker_id: decision.worker_id,
+            revision: decision.revision,
+          });
+        }
+      } catch (err) {
+        this.#options.logger?.warn("admission failed", { error: err });
+        this.#driver.close();
+        return;
+      }
+      this.#driver.pump();
+    };
+    const fail = (err: unknown): void => {
+      this.#options.logger?.warn("admission hook failed", { error: err });
+      apply({ reject: { code: "internal", message: "internal error" } });
+    };
+    if (hook === undefined) {
+      apply({ worker_id: 1, revision: 0 });
+      return;
+    }
+    let result: AdmissionDecision | Promise<AdmissionDecision>;
+    try {
+      result = hook(info);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    if (result instanceof Promise) result.then(apply, fail);
+    else apply(result);
+  }
+
+  #onResponse(id: U64, result: RpcResult): void {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return; // late or unknown: dropped
+    this.#pending.delete(id);
+    pending.cleanup?.();
+    switch (result.status) {
+      case "ok":
+        pending.resolve(result.value);
+        return;
+      case "err":
+        pending.reject(new RemoteCallError(result.error));
+        return;
+      default:
+        pending.reject(
+          new ProtocolError(
+            ERROR_CODES.UNEXPECTED_RESPONSE,
+            "unexpected response payload",
+            { remote: true },
+          ),
+        );
+    }
+  }
+
+  #onRequest(id: U64, request: Request): void {
+    if (this.#requestHandler !== undefined) {
+      this.#dispatchRequest(id, request);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#waiting = this.#waiting.filter((w) => w.timer !== timer);
+      this.#respond(id, {
+        status: "err",
+        error: {
+          code: "invalid_request",
+          message: "no request handler installed",
+          retryable: false,
+          details: null,
+        },
+      });
+    }, this.#options.handlerWaitMs ?? 500);
+    this.#waiting.push({ id, request, timer });
+  }
+
+  #dispatchRequest(id: U64, request: Request): void {
+    const controller = new AbortController();
+    this.#incoming.set(id, controller);
+    const handler = this.#requestHandler!;
+    const finish = (result: RpcResult): void => {
+      if (this.#incoming.get(id) === controller) this.#incoming.delete(id);
+      this.#respond(id, result);
+    };
+    const failed = (err: unknown): void => {
+      this.#options.logger?.warn("request handler failed", {
+        request: request.type,
+        error: err,
+      });
+      finish(internalError("internal error"));
+    };
+    let result: RpcResult | Promise<RpcResult>;
+    try {
+      result = handler(request, { id, signal: controller.signal });
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    if (result instanceof Promise) result.then(finish, failed);
+    else finish(result);
+  }
+
+  #respond(id: U64, result: RpcResult): void {
+    if (this.#isClosed) return;
+    try {
+      this.#session.respond(id, result);
+    } catch (err) {
+      // An answer that cannot be sent (too large...): tell the peer instead.
+      this.#options.logger?.warn("response not sent", { error: err });
+      try {
+        this.#session.respond(
+          id,
+          internalError(
+            err instanceof ProtocolError ? err.code : "internal error",
+          ),
+        );
+      } catch {
+        // Closed meanwhile.
+      }
+    }
+    this.#driver.pump();
+  }
+
+  #dispatchNotification(notification: Notification): void {
+    const handler = this.#notificationHandler!;
+    const failed = (err: unknown): void => {
+      this.#options.logger?.warn("notification handler failed", {
+        error: err,
+      });
+    };
+    try {
+      const out = handler(notification);
+      if (out instanceof Promise) out.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  #onClosed(error: ProtocolError | undefined): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#closeError = error;
+    if (!this.#handshaken) {
+      this.#options.onHandshakeEnd?.(false);
+      let failure = error ?? closedError();
+      if (
+        this.#rejectInfo !== undefined && failure.code !== "handshake_rejected"
+      ) {
+        failure = new ProtocolError(
+          ERROR_CODES.HANDSHAKE_REJECTED,
+          `handshake rejected (code=${this.#rejectInfo.code}): ${this.#rejectInfo.message}`,
+          { remote: true, cause: error },
+        );
+      }
+      this.#rejectReady(failure);
+    }
+    const reason = closedError(error);
+    for (const [, pending] of this.#pending) {
+      pending.cleanup?.();
+      pending.reject(reason);
+    }
+    this.#pending.clear();
+    for (const [, controller] of this.#incoming) controller.abort(reason);
+    this.#incoming.clear();
+    for (const w of this.#waiting) clearTimeout(w.timer);
+    this.#waiting = [];
+    this.#notifications = [];
+  }
+}
+
+/**
+ * Runs a session over a stream and resolves once its handshake completed.
+ * Rejects with the `ProtocolError` that ended the handshake (for example
+ * `handshake_rejected`, `handshake_timeout`, `connection_closed`); the
+ * stream is closed by then.
+ *
+ * @param session A fresh worker or router session.
+ * @param stream The connected byte stream.
+ * @param options Role, admission hook and tuning.
+ * @returns The open connection.
+ *
+ * @example
+ * ```ts ignore
+ * import { startConnection } from "./connection.ts";
+ * const conn = await startConnection(session, stream, { role: "worker" });
+ * ```
+ */
+export async function startConnection(
+  session: ConnectionSession,
+  stream: ByteStream,
+  options: StartConnectionOptions,
+): Promise<Connection> {
+  const conn = new SessionConnection(session, stream, options);
+  conn.start();
+  try {
+    await conn.ready;
+  } catch (err) {
+    await conn.closed;
+    throw err;
+  }
+  return conn;
+}

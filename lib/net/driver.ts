@@ -1,0 +1,297 @@
+/**
+ * The driver: runs one pure, synchronous session over one {@link ByteStream}.
+ *
+ * - a read loop feeds every received chunk to `session.receive(bytes, now)`
+ *   (and EOF to `receiveEnd`), then drains `pollEvent`;
+ * - a write loop drains `pollTransmit` to the stream. Frames queued while a
+ *   write is in flight, or in the same tick, leave in one buffer (one syscall
+ *   for many small frames);
+ * - a single timer is armed from `nextDeadline()` and calls `handleTimeout`;
+ * - when the session reports `closed`, the driver flushes what the session
+ *   still has to send (a `Reject`, say), closes the stream, clears the timer,
+ *   and resolves {@link SessionDriver.done} once every pending operation has
+ *   settled (so Deno's op and resource sanitizers stay quiet).
+ *
+ * @module
+ */
+
+import { ERROR_CODES, ProtocolError } from "../wire/errors.ts";
+import { type ByteStream, writeAll } from "./stream.ts";
+
+/** The part of a session the driver uses. */
+export interface DrivableSession<E> {
+  /** Feeds received bytes. */
+  receive(bytes: Uint8Array, now: number): void;
+  /** Feeds end of stream. */
+  receiveEnd(now: number): void;
+  /** Returns the next event, if any. */
+  pollEvent(): E | undefined;
+  /** Returns all queued output in one buffer, if any. */
+  pollTransmit(): Uint8Array | undefined;
+  /** When `handleTimeout` must next be called, if ever. */
+  nextDeadline(): number | undefined;
+  /** Tells the session that time passed. */
+  handleTimeout(now: number): void;
+  /** Closes the session (optionally with an error). */
+  close(error?: ProtocolError): void;
+}
+
+/** Options for {@link SessionDriver}. */
+export interface SessionDriverOptions<E> {
+  /** Receives every event, in order. */
+  onEvent(event: E): void;
+  /** Returns true when `event` means the session is closed. */
+  isClosed(event: E): boolean;
+  /** Size of the read buffer in bytes. @default {262144} */
+  readBufferSize?: number;
+  /** The clock (milliseconds, monotonic). @default {performance.now} */
+  now?: () => number;
+  /**
+   * How long a closing session may keep writing what it still has queued
+   * before the stream is closed anyway. @default {1000}
+   */
+  lingerMs?: number;
+  /** Called with I/O errors before they close the session (for logging). */
+  onIoError?(error: unknown): void;
+}
+
+function ioError(err: unknown): ProtocolError {
+  if (err instanceof ProtocolError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ProtocolError(ERROR_CODES.IO_ERROR, `I/O error: ${message}`, {
+    remote: true,
+    cause: err,
+  });
+}
+
+/**
+ * Runs a session over a stream (see the module doc).
+ *
+ * @example
+ * ```ts ignore
+ * import { SessionDriver } from "./driver.ts";
+ * const driver = new SessionDriver(session, conn, {
+ *   onEvent: (e) => console.log(e.type),
+ *   isClosed: (e) => e.type === "closed",
+ * });
+ * driver.start();
+ * await driver.done;
+ * ```
+ */
+export class SessionDriver<E> {
+  #session: DrivableSession<E>;
+  #stream: ByteStream;
+  #options: SessionDriverOptions<E>;
+  #now: () => number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt: number | undefined;
+  #writing = false;
+  #flushQueued = false;
+  #sessionClosed = false;
+  #streamClosed = false;
+  #started = false;
+  #pumping = false;
+  #readDone: Promise<void> = Promise.resolve();
+  #writeDone: Promise<void> = Promise.resolve();
+  #resolveDone!: () => void;
+  #finishing = false;
+  #linger: ReturnType<typeof setTimeout> | undefined;
+
+  /** Resolves when the stream is closed and every loop has stopped. */
+  readonly done: Promise<void>;
+
+  /**
+   * Creates a driver; call {@link SessionDriver.start} to run it.
+   *
+   * @param session The pure session.
+   * @param stream The byte stream.
+   * @param options Event sink and tuning.
+   */
+  constructor(
+    session: DrivableSession<E>,
+    stream: ByteStream,
+    options: SessionDriverOptions<E>,
+  ) {
+    this.#session = session;
+    this.#stream = stream;
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.done = new Promise((resolve) => this.#resolveDone = resolve);
+  }
+
+  /** The session being driven. */
+  get session(): DrivableSession<E> {
+    return this.#session;
+  }
+
+  /** True once the session reported `closed`. */
+  get isClosed(): boolean {
+    return this.#sessionClosed;
+  }
+
+  /** The monotonic clock the session sees. */
+  now(): number {
+    return this.#now();
+  }
+
+  /** Starts the read loop and sends whatever the session queued already. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#readDone = this.#readLoop();
+    this.pump();
+  }
+
+  /**
+   * Delivers pending events, schedules a flush of queued output and re-arms
+   * the timer. Call it after every command given to the session.
+   */
+  pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      let event: E | undefined;
+      while ((event = this.#session.pollEvent()) !== undefined) {
+        if (this.#options.isClosed(event)) this.#sessionClosed = true;
+        try {
+          this.#options.onEvent(event);
+        } catch (err) {
+          // An event handler bug must not kill the loop; close the session.
+          this.#session.close(
+            new ProtocolError(ERROR_CODES.IO_ERROR, "event handler failed", {
+              cause: err,
+            }),
+          );
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    this.#scheduleFlush();
+    this.#armTimer();
+    if (this.#sessionClosed) this.#finish();
+  }
+
+  /**
+   * Closes the session with `error` (or cleanly) and tears everything down.
+   *
+   * @param error The reason, if any.
+   */
+  close(error?: ProtocolError): void {
+    if (!this.#sessionClosed) this.#session.close(error);
+    this.pump();
+    if (!this.#sessionClosed) {
+      // A session that does not report `closed` synchronously: finish anyway.
+      this.#sessionClosed = true;
+      this.#finish();
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#writing || this.#flushQueued || this.#streamClosed) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      if (this.#writing || this.#streamClosed) return;
+      this.#writeDone = this.#writeLoop();
+    });
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true;
+    try {
+      let bytes: Uint8Array | undefined;
+      while (
+        !this.#streamClosed &&
+        (bytes = this.#session.pollTransmit()) !== undefined
+      ) {
+        await writeAll(this.#stream, bytes);
+      }
+    } catch (err) {
+      this.#writing = false;
+      if (!this.#streamClosed) {
+        this.#options.onIoError?.(err);
+        this.close(ioError(err));
+      }
+      return;
+    }
+    this.#writing = false;
+    if (this.#sessionClosed) this.#finish();
+  }
+
+  async #readLoop(): Promise<void> {
+    const size = this.#options.readBufferSize ?? 262_144;
+    const buffer = new Uint8Array(size);
+    while (!this.#streamClosed) {
+      let n: number | null;
+      try {
+        n = await this.#stream.read(buffer);
+      } catch (err) {
+        if (!this.#streamClosed) {
+          this.#options.onIoError?.(err);
+          this.close(ioError(err));
+        }
+        return;
+      }
+      if (this.#streamClosed) return;
+      if (n === null) {
+        this.#session.receiveEnd(this.#now());
+        this.pump();
+        return;
+      }
+      if (n === 0) continue;
+      // The session borrows the bytes only for the call: reuse the buffer.
+      this.#session.receive(buffer.subarray(0, n), this.#now());
+      this.pump();
+    }
+  }
+
+  #armTimer(): void {
+    const at = this.#sessionClosed ? undefined : this.#session.nextDeadline();
+    if (at === this.#timerAt) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = at;
+    if (at === undefined) return;
+    const delay = Math.max(0, Math.ceil(at - this.#now()));
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = undefined;
+      this.#session.handleTimeout(this.#now());
+      this.pump();
+    }, delay);
+  }
+
+  #finish(): void {
+    if (this.#finishing) return;
+    if (this.#writing || this.#flushQueued) {
+      // The write loop calls back when it drained; a peer that stops reading
+      // gets `lingerMs` before the stream is closed under it.
+      this.#linger ??= setTimeout(
+        () => this.#forceFinish(),
+        this.#options.lingerMs ?? 1000,
+      );
+      return;
+    }
+    this.#forceFinish();
+  }
+
+  #forceFinish(): void {
+    if (this.#finishing) return;
+    if (this.#linger !== undefined) clearTimeout(this.#linger);
+    this.#linger = undefined;
+    this.#finishing = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = undefined;
+    this.#streamClosed = true;
+    try {
+      this.#stream.close();
+    } catch {
+      // Already closed.
+    }
+    Promise.allSettled([this.#readDone, this.#writeDone]).then(() =>
+      this.#resolveDone()
+    );
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Deno bindings of loom: the only layer with sockets, timers and files.
+ *
+ * - {@link connect} (worker role) and {@link listen} (router role) over
+ *   `unix:`, `tcp:` and `tcp+tls:` (mutual TLS included);
+ * - {@link Connection}: async calls with cancellation and timeouts, request
+ *   and notification handlers;
+ * - {@link SessionDriver}: runs any pure session over a byte stream;
+ * - {@link nodeZstdCompressor}: bounded zstd via `node:zlib`;
+ * - {@link createLogger}: one JSON line per event on stderr.
+ *
+ * @example
+ * ```ts
+ * import { parseAddress } from "./mod.ts";
+ * console.assert(parseAddress("unix:/run/r.sock").transport === "unix");
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type Address,
+  formatAddress,
+  parseAddress,
+  toAddress,
+  TRANSPORTS,
+  unsupportedPipeError,
+} from "./address.ts";
+export {
+  type AdmissionDecision,
+  type AdmissionHook,
+  type AdmissionInfo,
+  type CallOptions,
+  type Connection,
+  type NotificationHandler,
+  RemoteCallError,
+  type RequestContext,
+  type RequestHandler,
+  sessionOptions,
+  type SessionTuning,
+  startConnection,
+  type StartConnectionOptions,
+} from "./connection.ts";
+export {
+  connect,
+  type ConnectOptions,
+  type ConnectTlsOptions,
+  openStream,
+} from "./connect.ts";
+export {
+  type DrivableSession,
+  SessionDriver,
+  type SessionDriverOptions,
+} from "./driver.ts";
+export {
+  listen,
+  type Listener,
+  type ListenOptions,
+  type ListenTlsOptions,
+} from "./listen.ts";
+export {
+  createLogger,
+  LOG_LEVELS,
+  type LogFields,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+} from "./log.ts";
+export { type ByteStream, nodeSocketStream, writeAll } from "./stream.ts";
+export { derFingerprint } from "./tls_server.ts";
+export { nodeZstdCompressor, ZSTD_LEVEL } from "./zstd.ts";

@@ -1,0 +1,240 @@
+/**
+ * Worker command templates: how the router (and the conformance runner)
+ * starts a worker process of any v3 implementation.
+ *
+ * A template is a command line split into words shell-style (whitespace
+ * separates words; `'single'` and `"double"` quotes and backslash escapes
+ * group them; nothing is expanded by a shell). Each word may contain the
+ * placeholders `{connect}`, `{shard}`, `{cache_dir}` and `{token_env}`
+ * (`{{` and `}}` stand for literal braces). A template without any
+ * placeholder gets the reference's argument list appended:
+ * `--connect <addr> --shard-id <id> --cache-dir <dir>` plus
+ * `--auth-token-env <NAME>` when a token is in use. The token itself only
+ * ever travels in the environment variable named by `{token_env}`.
+ *
+ * @module
+ */
+
+/** The values substituted into a template. */
+export interface WorkerCommandVars {
+  /** The address the worker connects to (`unix:...`, `tcp:...`, `tcp+tls:...`). */
+  connect: string;
+  /** The shard id. */
+  shard: number;
+  /** The worker's cache directory. */
+  cacheDir: string;
+  /** The name of the environment variable holding the token, if any. */
+  tokenEnv?: string;
+}
+
+/** The placeholder names a template may use. */
+export const TEMPLATE_PLACEHOLDERS = [
+  "connect",
+  "shard",
+  "cache_dir",
+  "token_env",
+] as const;
+
+/** Default name of the environment variable carrying the worker token. */
+export const DEFAULT_TOKEN_ENV = "LOOM_WORKER_AUTH_TOKEN";
+
+/**
+ * Splits a command line into words (quotes and backslashes as in a POSIX
+ * shell, without any expansion).
+ *
+ * @param template The command line.
+ * @returns The words.
+ * @throws {TypeError} On an unterminated quote or an empty command.
+ *
+ * @example
+ * ```ts
+ * import { splitCommandLine } from "./worker_command.ts";
+ * const words = splitCommandLine(`nova-worker --cache-dir "/tmp/a b" x\\ y`);
+ * console.assert(words.length === 4 && words[2] === "/tmp/a b" && words[3] === "x y");
+ * ```
+ */
+export function splitCommandLine(template: string): string[] {
+  const words: string[] = [];
+  let word = "";
+  let inWord = false;
+  let i = 0;
+  while (i < template.length) {
+    const c = template[i];
+    if (c === "'") {
+      const end = template.indexOf("'", i + 1);
+      if (end < 0) throw new TypeError("worker command: unterminated ' quote");
+      word += template.slice(i + 1, end);
+      inWord = true;
+      i = end + 1;
+    } else if (c === '"') {
+      i++;
+      while (i < template.length && template[i] !== '"') {
+        if (
+          template[i] === "\\" && i + 1 < template.length &&
+          '"\\$`'.includes(template[i + 1])
+        ) i++;
+        word += template[i++];
+      }
+      if (i >= template.length) {
+        throw new TypeError('worker command: unterminated " quote');
+      }
+      inWord = true;
+      i++;
+    } else if (c === "\\" && i + 1 < template.length) {
+      word += template[i + 1];
+      inWord = true;
+      i += 2;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+      i++;
+    } else {
+      word += c;
+      inWord = true;
+      i++;
+    }
+  }
+  if (inWord) words.push(word);
+  if (words.length === 0) throw new TypeError("worker command is empty");
+  return words;
+}
+
+const PLACEHOLDER = /\{\{|\}\}|\{([a-z_]+)\}/g;
+
+function hasPlaceholder(words: readonly string[]): boolean {
+  return words.some((w) =>
+    [...w.matchAll(PLACEHOLDER)].some((m) => m[1] !== undefined)
+  );
+}
+
+/**
+ * Expands a template into an argv for one worker process.
+ *
+ * @param template A command line or pre-split words.
+ * @param vars The values for the placeholders.
+ * @returns `[program, ...args]`.
+ * @throws {TypeError} On an unknown placeholder, or `{token_env}` used
+ *   without a token variable.
+ *
+ * @example Placeholders
+ * ```ts
+ * import { expandWorkerCommand } from "./worker_command.ts";
+ * const argv = expandWorkerCommand(
+ *   "w --connect {connect} --shard-id {shard} --cache-dir {cache_dir}",
+ *   { connect: "unix:/r.sock", shard: 2, cacheDir: "/c" },
+ * );
+ * console.assert(argv.join(" ") === "w --connect unix:/r.sock --shard-id 2 --cache-dir /c");
+ * ```
+ *
+ * @example No placeholders: the reference's arguments are appended
+ * ```ts
+ * import { expandWorkerCommand } from "./worker_command.ts";
+ * const argv = expandWorkerCommand("nova-worker", {
+ *   connect: "unix:/r.sock", shard: 0, cacheDir: "/c", tokenEnv: "T",
+ * });
+ * console.assert(argv.join(" ") ===
+ *   "nova-worker --connect unix:/r.sock --shard-id 0 --cache-dir /c --auth-token-env T");
+ * ```
+ */
+export function expandWorkerCommand(
+  template: string | readonly string[],
+  vars: WorkerCommandVars,
+): string[] {
+  const words = typeof template === "string"
+    ? splitCommandLine(template)
+    : [...template];
+  if (words.length === 0) throw new TypeError("worker command is empty");
+  if (!hasPlaceholder(words)) {
+    const args = [
+      "--connect",
+      vars.connect,
+      "--shard-id",
+      String(vars.shard),
+      "--cache-dir",
+      vars.cacheDir,
+    ];
+    if (vars.tokenEnv !== undefined) {
+      args.push("--auth-token-env", vars.tokenEnv);
+    }
+    return [...words, ...args];
+  }
+  const out: string[] = [];
+  for (const word of words) {
+    // A word that is exactly `{token_env}` preceded by `--auth-token-env`
+    // is dropped together with its flag when no token is in use.
+    if (word === "{token_env}" && vars.tokenEnv === undefined) {
+      if (out.at(-1) === "--auth-token-env") out.pop();
+      continue;
+    }
+    out.push(word.replace(PLACEHOLDER, (m, name: string | undefined) => {
+      if (m === "{{") return "{";
+      if (m === "}}") return "}";
+      switch (name) {
+        case "connect":
+          return vars.connect;
+        case "shard":
+          return String(vars.shard);
+        case "cache_dir":
+          return vars.cacheDir;
+        case "token_env":
+          if (vars.tokenEnv === undefined) {
+            throw new TypeError(
+              "worker command uses {token_env} but no token is in use",
+            );
+          }
+          return vars.tokenEnv;
+        default:
+          throw new TypeError(
+            `worker command: unknown placeholder {${name}} (known: ${
+              TEMPLATE_PLACEHOLDERS.map((p) => `{${p}}`).join(", ")
+            })`,
+          );
+      }
+    }));
+  }
+  return out;
+}
+
+/**
+ * The default worker command: this checkout's own worker, run with the
+ * current Deno executable.
+ *
+ * @returns Words for {@link expandWorkerCommand}.
+ *
+ * @example
+ * ```ts
+ * import { defaultWorkerCommand } from "./worker_command.ts";
+ * const words = defaultWorkerCommand();
+ * console.assert(words.includes("worker") && words.includes("{connect}"));
+ * ```
+ */
+export function defaultWorkerCommand(): string[] {
+  const main = new URL("../../cli/main.ts", import.meta.url);
+  const config = new URL("../../deno.json", import.meta.url);
+  const toArg = (u: URL): string =>
+    u.protocol === "file:" ? decodeURIComponent(u.pathname) : u.href;
+  return [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--no-prompt",
+    "--config",
+    toArg(config),
+    "--allow-read",
+    "--allow-write",
+    "--allow-net",
+    "--allow-env",
+    "--allow-sys",
+    toArg(main),
+    "worker",
+    "--connect",
+    "{connect}",
+    "--shard-id",
+    "{shard}",
+    "--cache-dir",
+    "{cache_dir}",
+    "--auth-token-env",
+    "{token_env}",
+  ];
+}

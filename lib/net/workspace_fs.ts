@@ -1,0 +1,218 @@
+/**
+ * File-system side of the router: the `.java` snapshot of one shard.
+ *
+ * The walk follows the reference rules (regular files whose extension is
+ * exactly `java`, directory entries stat'ed without following symlinks, files
+ * that vanish mid-walk skipped) with two deliberate differences:
+ *
+ * - a file that is not valid UTF-8 (or is larger than the per-file wire
+ *   limit) is reported in `skipped` and left out instead of failing the whole
+ *   shard;
+ * - paths are sorted, so snapshots are deterministic, and directories listed
+ *   in `exclude` (roots of other, nested shards) are not entered.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { FileText } from "../wire/types.ts";
+
+/** Largest file text the router ships (the reference's `MAX_FILE_TEXT_BYTES`). */
+export const MAX_SNAPSHOT_FILE_BYTES = 8 * 1024 * 1024;
+
+/** Why a file was left out of a snapshot. */
+export type SkipReason = "not_utf8" | "too_large";
+
+/** A file left out of a snapshot. */
+export interface SkippedFile {
+  path: string;
+  reason: SkipReason;
+}
+
+/** The `.java` files of one shard. */
+export interface ShardSnapshot {
+  /** Sorted by path. */
+  files: FileText[];
+  /** Total UTF-8 bytes of `files`. */
+  bytes: number;
+  /** Files that were found but not included. */
+  skipped: SkippedFile[];
+}
+
+/** Options for {@link collectJavaFiles}. */
+export interface CollectOptions {
+  /** Directories (absolute, normalized) that belong to another shard. */
+  exclude?: ReadonlySet<string>;
+  /** Aborts the walk with the signal's reason. */
+  signal?: AbortSignal;
+  /** Called after each file is read, with its size in bytes. */
+  onFile?: (path: string, bytes: number) => void;
+  /**
+   * Files larger than this are skipped with reason `too_large`.
+   * @default {8388608}
+   */
+  maxFileBytes?: number;
+  /**
+   * How many files are read at once.
+   * @default {16}
+   */
+  concurrency?: number;
+}
+
+/**
+ * Lists the `.java` regular files under `root` (sorted, symlinks not
+ * followed, `exclude`d directories pruned). A missing root yields `[]`.
+ *
+ * @example
+ * ```ts
+ * import { listJavaFiles } from "./workspace_fs.ts";
+ * const files = await listJavaFiles("/definitely/not/here");
+ * console.assert(files.length === 0);
+ * ```
+ */
+export async function listJavaFiles(
+  root: string,
+  options: { exclude?: ReadonlySet<string>; signal?: AbortSignal } = {},
+): Promise<string[]> {
+  const out: string[] = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    options.signal?.throwIfAborted();
+    const dir = stack.pop()!;
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [];
+      for await (const entry of Deno.readDir(dir)) entries.push(entry);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) continue;
+      if (err instanceof Deno.errors.NotADirectory && dir === root) continue;
+      throw err;
+    }
+    const subdirs: string[] = [];
+    for (const entry of entries) {
+      // readDir reports the entry itself (lstat semantics): symlinks are
+      // neither files nor directories here, so they are skipped.
+      const full = join(dir, entry.name);
+      if (entry.isDirectory) {
+        if (!options.exclude?.has(full)) subdirs.push(full);
+      } else if (entry.isFile && entry.name.endsWith(".java")) {
+        out.push(full);
+      }
+    }
+    subdirs.sort().reverse();
+    stack.push(...subdirs);
+  }
+  return out.sort();
+}
+
+/**
+ * Reads the `.java` snapshot of a shard: every file of
+ * {@link listJavaFiles}, decoded as strict UTF-8 (a byte-order mark is kept
+ * as text, like the reference).
+ *
+ * @example
+ * ```ts
+ * import { collectJavaFiles } from "./workspace_fs.ts";
+ * const snap = await collectJavaFiles("/definitely/not/here");
+ * console.assert(snap.files.length === 0 && snap.bytes === 0);
+ * ```
+ */
+export async function collectJavaFiles(
+  root: string,
+  options: CollectOptions = {},
+): Promise<ShardSnapshot> {
+  const paths = await listJavaFiles(root, options);
+  const maxBytes = options.maxFileBytes ?? MAX_SNAPSHOT_FILE_BYTES;
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  const slots: (FileText | SkippedFile | undefined)[] = new Array(
+    paths.length,
+  );
+  let bytes = 0;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < paths.length) {
+      options.signal?.throwIfAborted();
+      const i = next++;
+      const path = paths[i];
+      let data: Uint8Array;
+      try {
+        const info = await Deno.lstat(path);
+        if (!info.isFile) continue;
+        if (info.size > maxBytes) {
+          slots[i] = { path, reason: "too_large" };
+          continue;
+        }
+        data = await Deno.readFile(path);
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) continue;
+        throw err;
+      }
+      if (data.byteLength > maxBytes) {
+        slots[i] = { path, reason: "too_large" };
+        continue;
+      }
+      let text: string;
+      try {
+        text = decoder.decode(data);
+      } catch {
+        slots[i] = { path, reason: "not_utf8" };
+        continue;
+      }
+      bytes += data.byteLength;
+      slots[i] = { path, text };
+      options.onFile?.(path, data.byteLength);
+    }
+  };
+  const n = Math.max(1, Math.min(options.concurrency ?? 16, paths.length));
+  await Promise.all(Array.from({ length: n }, worker));
+  options.signal?.throwIfAborted();
+  const files: FileText[] = [];
+  const skipped: SkippedFile[] = [];
+  for (const slot of slots) {
+    if (slot === undefined) continue;
+    if ("text" in slot) files.push(slot);
+    else skipped.push(slot);
+  }
+  return { files, bytes, skipped };
+}
+
+/**
+ * The newest modification time (ms since the epoch) of any directory or
+ * `.java` file under `root` (symlinks not followed, `exclude`d directories
+ * pruned); 0 when the root does not exist. Adding or removing a file changes
+ * its directory's time, so this detects edits, additions and deletions.
+ *
+ * @example
+ * ```ts
+ * import { newestModification } from "./workspace_fs.ts";
+ * console.assert(await newestModification("/definitely/not/here") === 0);
+ * ```
+ */
+export async function newestModification(
+  root: string,
+  options: { exclude?: ReadonlySet<string> } = {},
+): Promise<number> {
+  let newest = 0;
+  const stack = [root];
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    try {
+      const info = await Deno.lstat(dir);
+      newest = Math.max(newest, info.mtime?.getTime() ?? 0);
+      for await (const entry of Deno.readDir(dir)) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory) {
+          if (!options.exclude?.has(full)) stack.push(full);
+        } else if (entry.isFile && entry.name.endsWith(".java")) {
+          const f = await Deno.lstat(full);
+          newest = Math.max(newest, f.mtime?.getTime() ?? 0);
+        }
+      }
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) continue;
+      if (err instanceof Deno.errors.NotADirectory) continue;
+      throw err;
+    }
+  }
+  return newest;
+}

@@ -1,0 +1,3 @@
+export * from "./split.ts";
+export * from "./plain_cbor.ts";
+export * from "./arbitraries.ts";

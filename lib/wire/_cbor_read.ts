@@ -1,0 +1,365 @@
+/**
+ * A schema-directed CBOR reader. It assumes the preflight validator already
+ * accepted the whole buffer (well-formed, no truncation, lengths and depth in
+ * range, keys are short definite UTF-8 text), so it only checks what the
+ * schema requires. Private to `lib/wire`.
+ *
+ * @module
+ */
+
+import { ProtocolError } from "./errors.ts";
+import type { U64 } from "./types.ts";
+
+const TWO_32 = 0x1_0000_0000;
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Throws a `schema_mismatch` error caused by the peer. */
+export function schemaMismatch(message: string): never {
+  throw new ProtocolError("schema_mismatch", message, { remote: true });
+}
+
+/** Throws a `cbor_invalid` error caused by the peer. */
+export function cborInvalid(message: string): never {
+  throw new ProtocolError("cbor_invalid", message, { remote: true });
+}
+
+function outOfRange(field: string, what: string): never {
+  throw new ProtocolError(
+    "integer_out_of_range",
+    `${field}: integer out of range, expected ${what}`,
+    { remote: true },
+  );
+}
+
+/**
+ * True when `buf[start..end)` is valid UTF-8 (no overlongs, no surrogates,
+ * nothing above U+10FFFF). Does not allocate.
+ */
+export function isValidUtf8(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+): boolean {
+  let i = start;
+  while (i < end) {
+    const b = buf[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    if (b >= 0xc2 && b <= 0xdf) {
+      if (i + 1 >= end || (buf[i + 1] & 0xc0) !== 0x80) return false;
+      i += 2;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      if (i + 2 >= end) return false;
+      const b1 = buf[i + 1];
+      if ((b1 & 0xc0) !== 0x80 || (buf[i + 2] & 0xc0) !== 0x80) return false;
+      if (b === 0xe0 && b1 < 0xa0) return false; // overlong
+      if (b === 0xed && b1 > 0x9f) return false; // surrogate
+      i += 3;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      if (i + 3 >= end) return false;
+      const b1 = buf[i + 1];
+      if (
+        (b1 & 0xc0) !== 0x80 || (buf[i + 2] & 0xc0) !== 0x80 ||
+        (buf[i + 3] & 0xc0) !== 0x80
+      ) return false;
+      if (b === 0xf0 && b1 < 0x90) return false; // overlong
+      if (b === 0xf4 && b1 > 0x8f) return false; // above U+10FFFF
+      i += 4;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Decodes validated-length UTF-8 bytes to a string (fatal on bad UTF-8). */
+export function decodeUtf8(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+): string {
+  const len = end - start;
+  if (len < 48) {
+    // Short strings are nearly always ASCII: build them without TextDecoder.
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if (buf[i] >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      return String.fromCharCode.apply(
+        null,
+        buf.subarray(start, end) as unknown as number[],
+      );
+    }
+  }
+  try {
+    return utf8.decode(buf.subarray(start, end));
+  } catch {
+    return cborInvalid("invalid UTF-8 in text string");
+  }
+}
+
+/** Reads one schema-known CBOR document. */
+export class CborReader {
+  readonly buf: Uint8Array;
+  pos: number;
+
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+    this.pos = 0;
+  }
+
+  /** The initial byte of the next item (not consumed). */
+  peek(): number {
+    return this.buf[this.pos];
+  }
+
+  /** Reads the argument of a head whose initial byte was consumed. */
+  arg(ai: number): number {
+    const buf = this.buf;
+    let p = this.pos;
+    let v: number;
+    if (ai < 24) return ai;
+    if (ai === 24) {
+      v = buf[p++];
+    } else if (ai === 25) {
+      v = (buf[p] << 8) | buf[p + 1];
+      p += 2;
+    } else if (ai === 26) {
+      v = ((buf[p] << 24) >>> 0) + ((buf[p + 1] << 16) | (buf[p + 2] << 8) |
+        buf[p + 3]);
+      p += 4;
+    } else {
+      const hi = ((buf[p] << 24) >>> 0) +
+        ((buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]);
+      const lo = ((buf[p + 4] << 24) >>> 0) +
+        ((buf[p + 5] << 16) | (buf[p + 6] << 8) | buf[p + 7]);
+      v = hi * TWO_32 + lo; // inexact above 2^53; only used for lengths
+      p += 8;
+    }
+    this.pos = p;
+    return v;
+  }
+
+  /** Reads a definite map head and returns its pair count. */
+  map(field: string): number {
+    const ib = this.buf[this.pos];
+    if ((ib >> 5) !== 5 || (ib & 31) === 31) {
+      return schemaMismatch(`${field}: expected a definite-length map`);
+    }
+    this.pos++;
+    return this.arg(ib & 31);
+  }
+
+  /** Reads a definite array head and returns its length. */
+  array(field: string): number {
+    const ib = this.buf[this.pos];
+    if ((ib >> 5) !== 4 || (ib & 31) === 31) {
+      return schemaMismatch(`${field}: expected a definite-length array`);
+    }
+    this.pos++;
+    return this.arg(ib & 31);
+  }
+
+  /** Reads an unsigned integer that must fit in u32. */
+  u32(field: string): number {
+    const ib = this.buf[this.pos];
+    const major = ib >> 5;
+    if (major !== 0) {
+      if (major === 1) outOfRange(field, "u32");
+      return schemaMismatch(`${field}: expected an unsigned integer`);
+    }
+    this.pos++;
+    const v = this.arg(ib & 31);
+    if (v > 0xffff_ffff) outOfRange(field, "u32");
+    return v;
+  }
+
+  /** Reads an unsigned integer in u64 normal form. */
+  u64(field: string): U64 {
+    const buf = this.buf;
+    const ib = buf[this.pos];
+    const major = ib >> 5;
+    if (major !== 0) {
+      if (major === 1) outOfRange(field, "u64");
+      return schemaMismatch(`${field}: expected an unsigned integer`);
+    }
+    this.pos++;
+    const ai = ib & 31;
+    if (ai !== 27) return this.arg(ai);
+    const p = this.pos;
+    const hi = ((buf[p] << 24) >>> 0) +
+      ((buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]);
+    const lo = ((buf[p + 4] << 24) >>> 0) +
+      ((buf[p + 5] << 16) | (buf[p + 6] << 8) | buf[p + 7]);
+    this.pos = p + 8;
+    if (hi < 0x20_0000) return hi * TWO_32 + lo;
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
+  /** Reads `true` or `false`. */
+  bool(field: string): boolean {
+    const ib = this.buf[this.pos];
+    if (ib === 0xf5 || ib === 0xf4) {
+      this.pos++;
+      return ib === 0xf5;
+    }
+    return schemaMismatch(`${field}: expected a boolean`);
+  }
+
+  /** Reads a definite text string. */
+  text(field: string): string {
+    const ib = this.buf[this.pos];
+    if ((ib >> 5) !== 3 || (ib & 31) === 31) {
+      return schemaMismatch(`${field}: expected a definite text string`);
+    }
+    this.pos++;
+    const len = this.arg(ib & 31);
+    const start = this.pos;
+    this.pos = start + len;
+    return decodeUtf8(this.buf, start, start + len);
+  }
+
+  /** Reads `null` (as `null`) or a definite text string. */
+  optText(field: string): string | null {
+    if (this.buf[this.pos] === 0xf6) {
+      this.pos++;
+      return null;
+    }
+    return this.text(field);
+  }
+
+  /** Reads a definite byte string into a fresh copy. */
+  bytes(field: string): Uint8Array {
+    const ib = this.buf[this.pos];
+    if ((ib >> 5) !== 2 || (ib & 31) === 31) {
+      return schemaMismatch(`${field}: expected a definite byte string`);
+    }
+    this.pos++;
+    const len = this.arg(ib & 31);
+    const start = this.pos;
+    this.pos = start + len;
+    return this.buf.slice(start, start + len);
+  }
+
+  /** True (and consumed) when the next item is `null`. */
+  nullNext(): boolean {
+    if (this.buf[this.pos] === 0xf6) {
+      this.pos++;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Reads a map key and returns its index in `keys` (pre-encoded key bytes
+   * without head), or -1 for an unknown key. `hint` is tried first.
+   */
+  key(keys: readonly Uint8Array[], hint: number): number {
+    const buf = this.buf;
+    const ib = buf[this.pos++];
+    const len = this.arg(ib & 31);
+    const start = this.pos;
+    this.pos = start + len;
+    if (hint < keys.length && matches(buf, start, len, keys[hint])) {
+      return hint;
+    }
+    for (let k = 0; k < keys.length; k++) {
+      if (k !== hint && matches(buf, start, len, keys[k])) return k;
+    }
+    return -1;
+  }
+
+  /**
+   * Skips one item of any type (an ignored value). Rejects what serde_cbor
+   * rejects even in ignored values: invalid UTF-8 text and unassigned
+   * simple values.
+   */
+  skip(): void {
+    const buf = this.buf;
+    const ib = buf[this.pos++];
+    const major = ib >> 5;
+    const ai = ib & 31;
+    switch (major) {
+      case 0:
+      case 1:
+        this.arg(ai);
+        return;
+      case 2:
+      case 3:
+        if (ai === 31) {
+          while (buf[this.pos] !== 0xff) this.skip();
+          this.pos++;
+          return;
+        } else {
+          const len = this.arg(ai);
+          const start = this.pos;
+          this.pos = start + len;
+          if (major === 3 && !isValidUtf8(buf, start, start + len)) {
+            cborInvalid("invalid UTF-8 in text string");
+          }
+          return;
+        }
+      case 4:
+        if (ai === 31) {
+          while (buf[this.pos] !== 0xff) this.skip();
+          this.pos++;
+        } else {
+          const n = this.arg(ai);
+          for (let i = 0; i < n; i++) this.skip();
+        }
+        return;
+      case 5:
+        if (ai === 31) {
+          while (buf[this.pos] !== 0xff) {
+            this.skip();
+            this.skip();
+          }
+          this.pos++;
+        } else {
+          const n = this.arg(ai);
+          for (let i = 0; i < n; i++) {
+            this.skip();
+            this.skip();
+          }
+        }
+        return;
+      case 6:
+        this.arg(ai);
+        this.skip();
+        return;
+      default:
+        if (ai >= 20 && ai <= 23) return; // false, true, null, undefined
+        if (ai >= 25 && ai <= 27) {
+          this.pos += 1 << (ai - 24); // half, single, double float
+          return;
+        }
+        cborInvalid(`unassigned CBOR simple value (initial byte ${ib})`);
+    }
+  }
+}
+
+function matches(
+  buf: Uint8Array,
+  start: number,
+  len: number,
+  key: Uint8Array,
+): boolean {
+  if (key.length !== len) return false;
+  for (let i = 0; i < len; i++) {
+    if (buf[start + i] !== key[i]) return false;
+  }
+  return true;
+}
+
+/** ASCII bytes of a key (no CBOR head), for {@link CborReader.key}. */
+export function keyBytes(key: string): Uint8Array {
+  const out = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i);
+  return out;
+}

@@ -1,0 +1,259 @@
+/**
+ * A minimal CBOR writer that emits exactly what serde_cbor 0.11 emits:
+ * definite lengths, shortest-form unsigned integers, UTF-8 text, byte strings.
+ * Private to `lib/wire`.
+ *
+ * @module
+ */
+
+import { ProtocolError } from "./errors.ts";
+import type { U64 } from "./types.ts";
+
+const TWO_32 = 0x1_0000_0000;
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+/** Scratch buffers larger than this are not kept between encodes. */
+const KEEP_SCRATCH_BYTES = 4 * 1024 * 1024;
+
+const textEncoder = new TextEncoder();
+let scratch = new Uint8Array(8192);
+
+/** Throws the encoder's error. */
+export function encodeFailed(message: string): never {
+  throw new ProtocolError("encode_failed", message);
+}
+
+/**
+ * A growable output buffer. Not re-entrant: one encode runs at a time and the
+ * backing scratch buffer is shared between encodes.
+ */
+export class CborWriter {
+  buf: Uint8Array;
+  pos: number;
+
+  /** Starts writing at `offset` (bytes before it are left for the caller). */
+  constructor(offset = 0) {
+    this.buf = scratch;
+    this.pos = offset;
+  }
+
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): void {
+    const need = this.pos + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    if (size <= KEEP_SCRATCH_BYTES) scratch = next;
+  }
+
+  /** Copies the written bytes out (the scratch buffer is reused). */
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+
+  /** Writes a head: major type (0-7) and an argument up to 2^53 - 1. */
+  head(major: number, value: number): void {
+    this.ensure(9);
+    const buf = this.buf;
+    let p = this.pos;
+    const m = major << 5;
+    if (value < 24) {
+      buf[p++] = m | value;
+    } else if (value < 0x100) {
+      buf[p++] = m | 24;
+      buf[p++] = value;
+    } else if (value < 0x10000) {
+      buf[p++] = m | 25;
+      buf[p++] = value >>> 8;
+      buf[p++] = value & 0xff;
+    } else if (value < TWO_32) {
+      buf[p++] = m | 26;
+      buf[p++] = value >>> 24;
+      buf[p++] = (value >>> 16) & 0xff;
+      buf[p++] = (value >>> 8) & 0xff;
+      buf[p++] = value & 0xff;
+    } else {
+      const hi = Math.floor(value / TWO_32);
+      const lo = value >>> 0;
+      buf[p++] = m | 27;
+      buf[p++] = hi >>> 24;
+      buf[p++] = (hi >>> 16) & 0xff;
+      buf[p++] = (hi >>> 8) & 0xff;
+      buf[p++] = hi & 0xff;
+      buf[p++] = lo >>> 24;
+      buf[p++] = (lo >>> 16) & 0xff;
+      buf[p++] = (lo >>> 8) & 0xff;
+      buf[p++] = lo & 0xff;
+    }
+    this.pos = p;
+  }
+
+  /** Writes a u32 field value. */
+  u32(value: number, field: string): void {
+    if (
+      typeof value !== "number" || !(value >= 0 && value <= 0xffff_ffff) ||
+      Math.floor(value) !== value
+    ) {
+      encodeFailed(`${field} must be an integer in 0..2^32-1`);
+    }
+    this.head(0, value);
+  }
+
+  /** Writes a u64 field value given as a number or a bigint. */
+  u64(value: U64, field: string): void {
+    if (typeof value === "number") {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        encodeFailed(
+          `${field} must be a non-negative safe integer or a bigint`,
+        );
+      }
+      this.head(0, value);
+      return;
+    }
+    if (typeof value !== "bigint" || value < 0n || value > U64_MAX) {
+      encodeFailed(`${field} must be an integer in 0..2^64-1`);
+    }
+    if (value <= 0x1f_ffff_ffff_ffffn) {
+      this.head(0, Number(value));
+      return;
+    }
+    this.ensure(9);
+    const hi = Number(value >> 32n);
+    const lo = Number(value & 0xffff_ffffn);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = 27;
+    buf[p++] = hi >>> 24;
+    buf[p++] = (hi >>> 16) & 0xff;
+    buf[p++] = (hi >>> 8) & 0xff;
+    buf[p++] = hi & 0xff;
+    buf[p++] = lo >>> 24;
+    buf[p++] = (lo >>> 16) & 0xff;
+    buf[p++] = (lo >>> 8) & 0xff;
+    buf[p++] = lo & 0xff;
+    this.pos = p;
+  }
+
+  /** Writes `true` or `false`. */
+  bool(value: boolean, field: string): void {
+    if (typeof value !== "boolean") encodeFailed(`${field} must be a boolean`);
+    this.ensure(1);
+    this.buf[this.pos++] = value ? 0xf5 : 0xf4;
+  }
+
+  /** Writes `null`. */
+  nil(): void {
+    this.ensure(1);
+    this.buf[this.pos++] = 0xf6;
+  }
+
+  /** Writes pre-encoded bytes (keys, constant fragments). */
+  raw(bytes: Uint8Array): void {
+    const n = bytes.length;
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.pos;
+    if (n < 32) {
+      for (let i = 0; i < n; i++) buf[p++] = bytes[i];
+    } else {
+      buf.set(bytes, p);
+      p += n;
+    }
+    this.pos = p;
+  }
+
+  /** Writes a definite text string. */
+  text(value: string, field: string): void {
+    if (typeof value !== "string") encodeFailed(`${field} must be a string`);
+    const len = value.length;
+    if (len < 24) {
+      // Short strings: try a plain ASCII copy with a one-byte head.
+      this.ensure(len + 1);
+      const buf = this.buf;
+      const start = this.pos;
+      let p = start + 1;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[p++] = c;
+      }
+      if (i === len) {
+        buf[start] = 0x60 | len;
+        this.pos = p;
+        return;
+      }
+    }
+    this.#textSlow(value);
+  }
+
+  #textSlow(value: string): void {
+    if (!value.isWellFormed()) {
+      encodeFailed("text contains a lone surrogate (not valid Unicode)");
+    }
+    const max = value.length * 3;
+    const headLen = max < 24 ? 1 : max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
+    this.ensure(headLen + max);
+    const start = this.pos;
+    const { written } = textEncoder.encodeInto(
+      value,
+      this.buf.subarray(start + headLen, start + headLen + max),
+    );
+    const need = written < 24
+      ? 1
+      : written < 0x100
+      ? 2
+      : written < 0x10000
+      ? 3
+      : 5;
+    if (need < headLen) {
+      this.buf.copyWithin(
+        start + need,
+        start + headLen,
+        start + headLen + written,
+      );
+    }
+    this.head(3, written);
+    this.pos = start + need + written;
+  }
+
+  /** Writes a definite byte string. */
+  bytes(value: Uint8Array, field: string): void {
+    if (!(value instanceof Uint8Array)) {
+      encodeFailed(`${field} must be a Uint8Array`);
+    }
+    const n = value.length;
+    this.head(2, n);
+    this.ensure(n);
+    this.buf.set(value, this.pos);
+    this.pos += n;
+  }
+}
+
+/**
+ * Pre-encodes a text string (a key or a constant value) with its head.
+ * Only for ASCII text shorter than 256 bytes.
+ */
+export function textBytes(value: string): Uint8Array {
+  const n = value.length;
+  const head = n < 24 ? [0x60 | n] : [0x78, n];
+  const out = new Uint8Array(head.length + n);
+  out.set(head);
+  for (let i = 0; i < n; i++) out[head.length + i] = value.charCodeAt(i);
+  return out;
+}
+
+/** Concatenates byte fragments (used to build constant prefixes). */
+export function concatBytes(...parts: (Uint8Array | number[])[]): Uint8Array {
+  let n = 0;
+  for (const part of parts) n += part.length;
+  const out = new Uint8Array(n);
+  let p = 0;
+  for (const part of parts) {
+    out.set(part, p);
+    p += part.length;
+  }
+  return out;
+}

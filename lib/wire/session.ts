@@ -1,0 +1,1366 @@
+/**
+ * The pure, synchronous v3 session for both roles (sans-I/O): feed it
+ * received bytes and the time, give it commands, and poll it for events and
+ * for bytes to transmit. Nothing here performs I/O or reads a clock.
+ *
+ * Driver loop: write {@link Session.pollTransmit} until it returns
+ * undefined; pass every read to {@link Session.receive} and the end of the
+ * stream to {@link Session.receiveEnd}; drain {@link Session.pollEvent};
+ * arm one timer for {@link Session.nextDeadline} and call
+ * {@link Session.handleTimeout} when it fires. After the `closed` event,
+ * flush what `pollTransmit` still returns (a `Reject`, say), then close the
+ * socket.
+ *
+ * Behaviour follows the reference transport, with these deliberate
+ * differences:
+ * - the worker checks the `Welcome` (shard id echoed, limits non-zero and no
+ *   larger than offered, version in range) and closes with
+ *   `handshake_failed` otherwise;
+ * - frame and packet limits are clamped to 64 MiB (`MAX_MESSAGE_BYTES`),
+ *   which every decoder enforces anyway;
+ * - `cancel` sends nothing when cancellation was not negotiated (the peer
+ *   would ignore it), and an incoming `Cancel` only targets requests we are
+ *   serving (the reference also completes our own outgoing call of that id);
+ * - unknown requests are answered `invalid_request` "unknown request" by the
+ *   session itself unless `answerUnknownRequests` is false;
+ * - a router holds at most the pre-handshake frame limit of bytes received
+ *   while the admission is pending.
+ *
+ * @example A whole exchange between two in-memory sessions
+ * ```ts
+ * import { createRouterSession, createWorkerSession } from "./session.ts";
+ * const worker = createWorkerSession({ hello: { shard_id: 7 } });
+ * const router = createRouterSession({});
+ * router.receive(worker.pollTransmit()!, 0);
+ * const admission = router.pollEvent();
+ * console.assert(admission?.type === "admission");
+ * router.admit({ worker_id: 1, revision: 0 });
+ * worker.receive(router.pollTransmit()!, 0);
+ * console.assert(worker.pollEvent()?.type === "handshake_done");
+ * const id = router.call({ type: "get_worker_stats" });
+ * worker.receive(router.pollTransmit()!, 0);
+ * const request = worker.pollEvent();
+ * console.assert(request?.type === "request" && request.id === id && id === 2);
+ * worker.respond(id, { status: "ok", value: { type: "ack" } });
+ * router.receive(worker.pollTransmit()!, 0);
+ * router.pollEvent(); // handshake_done
+ * const response = router.pollEvent();
+ * console.assert(response?.type === "response" && response.result.status === "ok");
+ * ```
+ *
+ * @module
+ */
+
+import { decodeRpcPayload, decodeWireFrame, encodeRpcPayload } from "./codec.ts";
+import {
+  type Compressor,
+  compressorSupports,
+  noCompression,
+} from "./compression.ts";
+import { LimitExceededError, ProtocolError } from "./errors.ts";
+import { encodeFrame, FrameDecoder } from "./frame.ts";
+import {
+  CHUNK_OVERHEAD_GUESS,
+  DEFAULT_COMPRESSION_THRESHOLD,
+  DEFAULT_MAX_FRAME_LEN,
+  DEFAULT_MAX_PACKET_LEN,
+  DEFAULT_PRE_HANDSHAKE_MAX_FRAME_LEN,
+  MAX_MESSAGE_BYTES,
+  MAX_SMALL_STRING_BYTES,
+  PROTOCOL_MAJOR,
+  PROTOCOL_MINOR,
+} from "./limits.ts";
+import {
+  checkWelcome,
+  evaluateHello,
+  sanitizeCapabilities,
+  sanitizeErrorMessage,
+} from "./negotiate.ts";
+import { Reassembler } from "./reassembly.ts";
+import {
+  chunkFrameLen,
+  packetFrameLen,
+  TransmitQueue,
+} from "./_transmit_queue.ts";
+import {
+  isLegacyWorkerHello,
+  LEGACY_ONLY_V3_MESSAGE,
+  LEGACY_ONLY_V3_REPLY,
+} from "./_legacy.ts";
+import {
+  ROUTER_TRANSITIONS,
+  type SessionAction,
+  type SessionInput,
+  type SessionState,
+  type Transition,
+  WORKER_TRANSITIONS,
+} from "./_transitions.ts";
+import type {
+  CachedIndexInfo,
+  Capabilities,
+  CompressionAlgo,
+  HandshakeReject,
+  Notification,
+  PacketChunk,
+  RejectCode,
+  Request,
+  RouterWelcome,
+  RpcError,
+  RpcPayload,
+  RpcResult,
+  SupportedVersions,
+  U64,
+  WireFrame,
+  WorkerHello,
+} from "./types.ts";
+
+export type { SessionState } from "./_transitions.ts";
+
+/** A session's role. */
+export type SessionRole = "worker" | "router";
+
+/**
+ * Everything a session reports, discriminated on `type`. Payload objects
+ * are owned by the receiver.
+ */
+export type SessionEvent =
+  /** The handshake completed (both roles). */
+  | {
+    readonly type: "handshake_done";
+    readonly hello: WorkerHello;
+    readonly welcome: RouterWelcome;
+  }
+  /** Router only: the `Hello` passed every check; call `admit` or `reject`. */
+  | { readonly type: "admission"; readonly hello: WorkerHello }
+  /** Worker only: the router refused us (a `closed` event follows). */
+  | { readonly type: "rejected"; readonly reject: HandshakeReject }
+  /** The peer sent a request; answer it with `respond(id, ...)`. */
+  | { readonly type: "request"; readonly id: U64; readonly request: Request }
+  /** The peer answered one of our calls. */
+  | { readonly type: "response"; readonly id: U64; readonly result: RpcResult }
+  /** The peer sent a notification (unknown ones are dropped). */
+  | {
+    readonly type: "notification";
+    readonly id: U64;
+    readonly notification: Notification;
+  }
+  /** The peer cancelled a request we are serving (still answer it). */
+  | { readonly type: "cancel"; readonly id: U64 }
+  /** The session closed; `error` is undefined only after a plain `close()`. */
+  | { readonly type: "closed"; readonly error?: ProtocolError };
+
+/**
+ * The error the session sends for an unknown request (what the reference
+ * worker sends).
+ *
+ * @example
+ * ```ts
+ * import { UNKNOWN_REQUEST_ERROR } from "./session.ts";
+ * console.assert(UNKNOWN_REQUEST_ERROR.code === "invalid_request" && !UNKNOWN_REQUEST_ERROR.retryable);
+ * ```
+ */
+export const UNKNOWN_REQUEST_ERROR: Readonly<RpcError> = Object.freeze({
+  code: "invalid_request",
+  message: "unknown request",
+  retryable: false,
+  details: null,
+});
+
+/**
+ * The error a handler returns for a cancelled request (what the reference
+ * worker sends).
+ *
+ * @example
+ * ```ts
+ * import { CANCELLED_ERROR } from "./session.ts";
+ * console.assert(CANCELLED_ERROR.code === "cancelled" && CANCELLED_ERROR.retryable);
+ * ```
+ */
+export const CANCELLED_ERROR: Readonly<RpcError> = Object.freeze({
+  code: "cancelled",
+  message: "request cancelled",
+  retryable: true,
+  details: null,
+});
+
+/**
+ * The error sent when no request handler is installed (what the reference
+ * router sends to worker-initiated requests).
+ *
+ * @example
+ * ```ts
+ * import { NO_HANDLER_ERROR } from "./session.ts";
+ * console.assert(NO_HANDLER_ERROR.message === "no request handler installed");
+ * ```
+ */
+export const NO_HANDLER_ERROR: Readonly<RpcError> = Object.freeze({
+  code: "invalid_request",
+  message: "no request handler installed",
+  retryable: false,
+  details: null,
+});
+
+/** Options shared by both roles. */
+export interface SessionOptions {
+  /**
+   * Implements compression other than `"none"`; also decides which
+   * algorithms we offer.
+   * @default {noCompression}
+   */
+  compressor?: Compressor;
+  /**
+   * Payloads shorter than this are sent uncompressed.
+   * @default {1024}
+   */
+  compressionThreshold?: number;
+  /**
+   * The frame limit (both directions) until the handshake completes.
+   * @default {1048576} (worker: at most its offered `max_frame_len`)
+   */
+  preHandshakeMaxFrameLen?: number;
+  /**
+   * Milliseconds from `now` until an unfinished handshake times out;
+   * `Infinity` disables the deadline.
+   * @default {5000}
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * The current time in milliseconds (any monotonic clock).
+   * @default {0}
+   */
+  now?: number;
+  /**
+   * Answer `Request::Unknown` with {@link UNKNOWN_REQUEST_ERROR} instead of
+   * emitting a `request` event.
+   * @default {true}
+   */
+  answerUnknownRequests?: boolean;
+  /**
+   * Upper bound of one coalesced `pollTransmit` buffer (a single larger
+   * frame is returned alone).
+   * @default {1048576}
+   */
+  maxTransmitBytes?: number;
+}
+
+/** The worker's `Hello`; every field but `shard_id` has a default. */
+export interface WorkerHelloInit {
+  /** The shard this worker serves. */
+  shard_id: number;
+  /** @default {null} */
+  auth_token?: string | null;
+  /** @default {3.0 to 3.0} */
+  supported_versions?: SupportedVersions;
+  /**
+   * Overrides of {@link defaultCapabilities}; the compression list is
+   * sanitised (unsupported and `"unknown"` dropped, `"none"` appended).
+   */
+  capabilities?: Partial<Capabilities>;
+  /** @default {null} */
+  cached_index_info?: CachedIndexInfo | null;
+  /** @default {null} */
+  worker_build?: string | null;
+}
+
+/** Options of {@link WorkerSession}. */
+export interface WorkerSessionOptions extends SessionOptions {
+  /** What to send in `Hello`. */
+  hello: WorkerHelloInit;
+}
+
+/** Options of {@link RouterSession}. */
+export interface RouterSessionOptions extends SessionOptions {
+  /** @default {3.0 to 3.0} */
+  supportedVersions?: SupportedVersions;
+  /** Overrides of {@link defaultCapabilities} (sanitised like the worker's). */
+  capabilities?: Partial<Capabilities>;
+  /** The token every `Hello` must carry; null or absent accepts any. */
+  expectedAuthToken?: string | null;
+}
+
+/** The router driver's acceptance of a worker. */
+export interface Admission {
+  /** @default {1} */
+  worker_id?: number;
+  /** @default {0} */
+  revision?: U64;
+}
+
+const DEFAULT_VERSIONS: SupportedVersions = Object.freeze({
+  min: Object.freeze({ major: PROTOCOL_MAJOR, minor: PROTOCOL_MINOR }),
+  max: Object.freeze({ major: PROTOCOL_MAJOR, minor: PROTOCOL_MINOR }),
+});
+
+/**
+ * The capabilities a session offers by default: 64 MiB frames and packets,
+ * cancel and chunking on, and `["zstd", "none"]` when `compressor` supports
+ * zstd (`["none"]` otherwise).
+ *
+ * @param compressor The local compressor.
+ * @returns A fresh capabilities object.
+ *
+ * @example
+ * ```ts
+ * import { defaultCapabilities } from "./session.ts";
+ * console.assert(defaultCapabilities().supported_compression.join() === "none");
+ * ```
+ */
+export function defaultCapabilities(compressor?: Compressor): Capabilities {
+  return {
+    max_frame_len: DEFAULT_MAX_FRAME_LEN,
+    max_packet_len: DEFAULT_MAX_PACKET_LEN,
+    supported_compression: compressorSupports(compressor, "zstd")
+      ? ["zstd", "none"]
+      : ["none"],
+    supports_cancel: true,
+    supports_chunking: true,
+  };
+}
+
+const FRAME_INPUT: Readonly<Record<WireFrame["type"], SessionInput>> = {
+  hello: "hello_frame",
+  welcome: "welcome_frame",
+  reject: "reject_frame",
+  packet: "packet_frame",
+  packet_chunk: "chunk_frame",
+  unknown: "unknown_frame",
+};
+
+const U32_MAX = 0xffff_ffff;
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * The machinery shared by {@link WorkerSession} and {@link RouterSession}.
+ * Create sessions with {@link createWorkerSession} and
+ * {@link createRouterSession}.
+ */
+export abstract class Session {
+  readonly #role: SessionRole;
+  readonly #table: Readonly<
+    Record<string, Readonly<Record<string, Transition<SessionState>>>>
+  >;
+  #state: SessionState;
+  readonly #decoder: FrameDecoder;
+  readonly #tx = new TransmitQueue();
+  #events: SessionEvent[] = [];
+  #eventHead = 0;
+  #deadline: number | undefined;
+  readonly #compressor: Compressor;
+  readonly #threshold: number;
+  readonly #answerUnknown: boolean;
+  readonly #maxTransmit: number;
+  readonly #preLimit: number;
+
+  // Handshake data.
+  #hello: WorkerHello | undefined;
+  #welcome: RouterWelcome | undefined;
+  readonly #routerVersions: SupportedVersions | undefined;
+  readonly #routerCaps: Capabilities | undefined;
+  readonly #expectedToken: string | null;
+  #verdict: { version: RouterWelcome["chosen_version"]; caps: Capabilities } | undefined;
+
+  // Negotiated data plane.
+  #frameLimit = 0;
+  #packetLimit = 0;
+  #chunking = false;
+  #cancel = false;
+  #sendAlgo: CompressionAlgo = "none";
+  #recvAlgos: CompressionAlgo[] = [];
+  #reassembler: Reassembler | undefined;
+  #nextId: U64;
+  readonly #outgoing = new Set<U64>();
+  readonly #incoming = new Set<U64>();
+  #closeError: ProtocolError | undefined;
+
+  /**
+   * Builds a session (use the role's factory).
+   *
+   * @param role The role.
+   * @param options The options (validated).
+   * @param routerOptions Router configuration, for the router role.
+   */
+  protected constructor(
+    role: SessionRole,
+    options: WorkerSessionOptions | RouterSessionOptions,
+  ) {
+    this.#role = role;
+    this.#table = role === "worker" ? WORKER_TRANSITIONS : ROUTER_TRANSITIONS;
+    this.#state = role === "worker" ? "awaiting_welcome" : "awaiting_hello";
+    this.#nextId = role === "worker" ? 1 : 2;
+    this.#compressor = options.compressor ?? noCompression;
+    this.#threshold = nonNegative(
+      "compressionThreshold",
+      options.compressionThreshold ?? DEFAULT_COMPRESSION_THRESHOLD,
+    );
+    this.#answerUnknown = options.answerUnknownRequests ?? true;
+    this.#maxTransmit = positive(
+      "maxTransmitBytes",
+      options.maxTransmitBytes ?? 1_048_576,
+    );
+    const now = options.now ?? 0;
+    if (!Number.isFinite(now)) throw new RangeError("now must be finite");
+    const timeout = options.handshakeTimeoutMs ?? 5000;
+    if (!(timeout >= 0)) {
+      throw new RangeError("handshakeTimeoutMs must be non-negative");
+    }
+    this.#deadline = timeout === Infinity ? undefined : now + timeout;
+
+    let preLimit = options.preHandshakeMaxFrameLen;
+    if (role === "worker") {
+      const init = (options as WorkerSessionOptions).hello;
+      const hello = buildHello(init, this.#compressor);
+      this.#hello = hello;
+      this.#routerVersions = undefined;
+      this.#routerCaps = undefined;
+      this.#expectedToken = null;
+      preLimit ??= Math.min(
+        DEFAULT_PRE_HANDSHAKE_MAX_FRAME_LEN,
+        hello.capabilities.max_frame_len,
+      );
+      this.#preLimit = positive("preHandshakeMaxFrameLen", preLimit);
+      const framed = encodeFrame({ type: "hello", body: hello });
+      if (framed.length - 4 > this.#preLimit) {
+        throw new RangeError(
+          `hello frame of ${framed.length - 4} bytes exceeds the pre-handshake limit ${this.#preLimit}`,
+        );
+      }
+      this.#tx.pushRaw(framed);
+    } else {
+      const router = options as RouterSessionOptions;
+      this.#routerVersions = checkVersions(
+        router.supportedVersions ?? DEFAULT_VERSIONS,
+      );
+      this.#routerCaps = buildCapabilities(
+        router.capabilities,
+        this.#compressor,
+      );
+      this.#expectedToken = router.expectedAuthToken ?? null;
+      this.#preLimit = positive(
+        "preHandshakeMaxFrameLen",
+        preLimit ?? DEFAULT_PRE_HANDSHAKE_MAX_FRAME_LEN,
+      );
+    }
+    this.#decoder = new FrameDecoder({ maxFrameLen: this.#preLimit });
+  }
+
+  /** The role: `"worker"` or `"router"`. */
+  get role(): SessionRole {
+    return this.#role;
+  }
+
+  /** The current state (see `_transitions.ts`). */
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** The `Hello`: ours (worker) or the peer's once received (router). */
+  get hello(): WorkerHello | undefined {
+    return this.#hello;
+  }
+
+  /** The `Welcome`, once the handshake completed. */
+  get welcome(): RouterWelcome | undefined {
+    return this.#welcome;
+  }
+
+  /** The error that closed the session, if any. */
+  get closeError(): ProtocolError | undefined {
+    return this.#closeError;
+  }
+
+  /** Our calls still waiting for a response. */
+  get pendingCalls(): number {
+    return this.#outgoing.size;
+  }
+
+  /** Peer requests we have not answered yet. */
+  get inFlightRequests(): number {
+    return this.#incoming.size;
+  }
+
+  /** Bytes waiting in `pollTransmit`. */
+  get bufferedTransmitBytes(): number {
+    return this.#tx.byteLength;
+  }
+
+  /**
+   * Feeds bytes read from the peer. Frames are parsed and acted on at once;
+   * the resulting events wait in {@link pollEvent}. Input after the close is
+   * ignored. A handshake whose deadline has passed times out first.
+   *
+   * @param bytes The bytes (borrowed for the duration of the call).
+   * @param now The current time in milliseconds.
+   */
+  receive(bytes: Uint8Array, now: number): void {
+    if (this.#state === "closed") return;
+    if (this.#deadline !== undefined && now >= this.#deadline) {
+      this.handleTimeout(now);
+      return;
+    }
+    this.#decoder.push(bytes);
+    this.#drain();
+  }
+
+  /**
+   * Reports the end of the peer's stream.
+   *
+   * @param now The current time in milliseconds.
+   */
+  receiveEnd(now: number): void {
+    void now;
+    const action = this.#lookup("eof").action;
+    if (action === "ignore") return;
+    let error = new ProtocolError(
+      "connection_closed",
+      "connection closed by peer",
+      { remote: true },
+    );
+    try {
+      this.#decoder.end();
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      error = e;
+    }
+    this.#fail(error);
+  }
+
+  /**
+   * Takes the next event.
+   *
+   * @returns The event, or undefined when none is waiting.
+   */
+  pollEvent(): SessionEvent | undefined {
+    if (this.#eventHead >= this.#events.length) return undefined;
+    const event = this.#events[this.#eventHead++];
+    if (this.#eventHead === this.#events.length) {
+      this.#events = [];
+      this.#eventHead = 0;
+    }
+    return event;
+  }
+
+  /**
+   * Takes the bytes to write next: every queued frame coalesced into one
+   * buffer (bounded by `maxTransmitBytes`).
+   *
+   * @returns The bytes (owned by the caller), or undefined when idle.
+   */
+  pollTransmit(): Uint8Array | undefined {
+    return this.#tx.poll(this.#maxTransmit);
+  }
+
+  /**
+   * The time at which {@link handleTimeout} must be called (the handshake
+   * deadline), or undefined when no deadline is armed.
+   *
+   * @returns A time in milliseconds, or undefined.
+   */
+  nextDeadline(): number | undefined {
+    return this.#deadline;
+  }
+
+  /**
+   * Reports the time; a passed handshake deadline closes the session with
+   * `handshake_timeout`.
+   *
+   * @param now The current time in milliseconds.
+   */
+  handleTimeout(now: number): void {
+    if (this.#deadline === undefined || now < this.#deadline) return;
+    const tr = this.#lookup("timeout");
+    if (tr.action === "fail_timeout") {
+      this.#fail(
+        new ProtocolError(
+          "handshake_timeout",
+          "timed out waiting for the handshake",
+          { remote: true },
+        ),
+      );
+    }
+  }
+
+  /**
+   * Sends a request.
+   *
+   * @param request The request.
+   * @returns The request id (router: 2, 4, ...; worker: 1, 3, ...).
+   * @throws {ProtocolError} Local errors, nothing sent: `connection_closed`,
+   * `protocol_violation` (handshake not done), `packet_too_large`,
+   * `frame_too_large` (needs chunking, not negotiated), `encode_failed`.
+   */
+  call(request: Request): U64 {
+    this.#checkSend();
+    const id = this.#allocateId();
+    this.#sendPayload(id, { type: "request", body: request });
+    this.#outgoing.add(id);
+    return id;
+  }
+
+  /**
+   * Answers a peer request, exactly once per id.
+   *
+   * @param id The request's id.
+   * @param result The outcome.
+   * @throws {ProtocolError} As {@link call}, and `protocol_violation` when
+   * no request with this id is in flight (never received, or already
+   * answered). When sending fails the request stays in flight, so an error
+   * result can still be sent.
+   */
+  respond(id: U64, result: RpcResult): void {
+    this.#checkSend();
+    if (!this.#incoming.has(id)) {
+      throw new ProtocolError(
+        "protocol_violation",
+        `no request in flight with id ${id}`,
+      );
+    }
+    this.#sendPayload(id, { type: "response", body: result });
+    this.#incoming.delete(id);
+  }
+
+  /**
+   * Sends a notification (it uses a fresh id of our parity, as the
+   * reference does).
+   *
+   * @param notification The notification.
+   * @returns The id used.
+   * @throws {ProtocolError} As {@link call}.
+   */
+  notify(notification: Notification): U64 {
+    this.#checkSend();
+    const id = this.#allocateId();
+    this.#sendPayload(id, { type: "notification", body: notification });
+    return id;
+  }
+
+  /**
+   * Asks the peer to cancel one of our calls. The call stays pending: the
+   * peer still answers (normally with a `cancelled` error). Nothing is sent
+   * for an id that is not pending or when cancellation was not negotiated.
+   *
+   * @param id The call's id.
+   * @throws {ProtocolError} As {@link call}.
+   */
+  cancel(id: U64): void {
+    this.#checkSend();
+    if (!this.#cancel || !this.#outgoing.has(id)) return;
+    this.#sendPayload(id, { type: "cancel" });
+  }
+
+  /**
+   * Stops waiting for one of our calls: a later response for it is dropped.
+   *
+   * @param id The call's id.
+   * @returns Whether the call was pending.
+   */
+  forget(id: U64): boolean {
+    return this.#outgoing.delete(id);
+  }
+
+  /**
+   * Closes the session. Frames already queued stay in `pollTransmit`.
+   *
+   * @param error Why, if this is a failure; reported in the `closed` event.
+   */
+  close(error?: ProtocolError): void {
+    const tr = this.#lookup("close");
+    if (tr.action !== "close_local") return;
+    this.#closeWith(error);
+  }
+
+  /**
+   * Router: answers the pending admission.
+   *
+   * @param decision The admission or the refusal.
+   */
+  protected decideAdmission(
+    decision: Admission | { reject: HandshakeReject },
+  ): void {
+    const tr = this.#lookup("reject" in decision ? "reject" : "admit");
+    switch (tr.action) {
+      case "ignore":
+        return;
+      case "refuse_command":
+        throw new ProtocolError(
+          "protocol_violation",
+          "no admission is pending",
+        );
+      case "send_reject": {
+        const { reject } = decision as { reject: HandshakeReject };
+        const message = sanitizeErrorMessage(reject.message);
+        this.#tx.pushRaw(
+          encodeFrame({ type: "reject", body: { code: reject.code, message } }),
+        );
+        this.#fail(
+          new ProtocolError(
+            "handshake_rejected",
+            `handshake rejected (code=${reject.code}): ${message}`,
+          ),
+        );
+        return;
+      }
+      case "send_welcome": {
+        const admission = decision as Admission;
+        const verdict = this.#verdict!;
+        const welcome: RouterWelcome = {
+          worker_id: admission.worker_id ?? 1,
+          shard_id: this.#hello!.shard_id,
+          revision: admission.revision ?? 0,
+          chosen_version: verdict.version,
+          chosen_capabilities: verdict.caps,
+        };
+        this.#tx.pushRaw(encodeFrame({ type: "welcome", body: welcome }));
+        this.#open(welcome);
+        this.#drain();
+        return;
+      }
+      default:
+        throw new Error(`unreachable action ${tr.action}`);
+    }
+  }
+
+  #lookup(input: SessionInput): Transition<SessionState> {
+    return this.#table[this.#state][input];
+  }
+
+  #emit(event: SessionEvent): void {
+    this.#events.push(event);
+  }
+
+  #checkSend(): void {
+    const action = this.#lookup("send").action;
+    if (action === "send") return;
+    if (this.#state === "closed") {
+      throw new ProtocolError("connection_closed", "connection closed");
+    }
+    throw new ProtocolError(
+      "protocol_violation",
+      "the handshake has not completed",
+    );
+  }
+
+  #allocateId(): U64 {
+    const id = this.#nextId;
+    if (typeof id === "number") {
+      const next = id + 2;
+      this.#nextId = next > Number.MAX_SAFE_INTEGER ? BigInt(next) : next;
+    } else {
+      let next = (id + 2n) & U64_MAX;
+      if (next === 0n) next = 2n;
+      this.#nextId = next <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(next)
+        : next;
+    }
+    return id;
+  }
+
+  #fail(error: ProtocolError): void {
+    this.#closeWith(error);
+  }
+
+  #closeWith(error: ProtocolError | undefined): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#closeError = error;
+    this.#deadline = undefined;
+    this.#reassembler?.clear();
+    this.#emit(error === undefined ? { type: "closed" } : {
+      type: "closed",
+      error,
+    });
+  }
+
+  /** Parses and acts on every complete frame, while the state allows. */
+  #drain(): void {
+    while (
+      this.#state !== "closed" && this.#state !== "awaiting_admission"
+    ) {
+      let raw: Uint8Array | undefined;
+      try {
+        raw = this.#decoder.next();
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        this.#onInput("frame_too_large", undefined, undefined, e);
+        return;
+      }
+      if (raw === undefined) return;
+      let frame: WireFrame;
+      try {
+        frame = decodeWireFrame(raw);
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        this.#onInput("undecodable_frame", undefined, raw, e);
+        continue;
+      }
+      this.#onInput(FRAME_INPUT[frame.type], frame, raw, undefined);
+    }
+    if (
+      this.#state === "awaiting_admission" &&
+      this.#decoder.bufferedBytes > this.#preLimit
+    ) {
+      this.#fail(
+        new LimitExceededError(
+          "pre_handshake_buffer",
+          this.#preLimit,
+          this.#decoder.bufferedBytes,
+          { remote: true },
+        ),
+      );
+    }
+  }
+
+  #onInput(
+    input: SessionInput,
+    frame: WireFrame | undefined,
+    raw: Uint8Array | undefined,
+    error: ProtocolError | undefined,
+  ): void {
+    const tr = this.#lookup(input);
+    const action: SessionAction = tr.action;
+    switch (action) {
+      case "ignore":
+      case "defer":
+        return;
+      case "accept_welcome":
+        this.#acceptWelcome((frame as { body: RouterWelcome }).body);
+        return;
+      case "handshake_rejected": {
+        const body = (frame as { body: HandshakeReject }).body;
+        const reject = {
+          code: body.code,
+          message: sanitizeErrorMessage(body.message),
+        };
+        this.#emit({ type: "rejected", reject });
+        this.#fail(
+          new ProtocolError(
+            "handshake_rejected",
+            `handshake rejected (code=${reject.code}): ${reject.message}`,
+            { remote: true },
+          ),
+        );
+        return;
+      }
+      case "evaluate_hello":
+        this.#evaluateHello((frame as { body: WorkerHello }).body);
+        return;
+      case "legacy_check":
+        if (raw !== undefined && isLegacyWorkerHello(raw)) {
+          this.#tx.pushRaw(LEGACY_ONLY_V3_REPLY.slice());
+          this.#fail(
+            new ProtocolError("legacy_protocol", LEGACY_ONLY_V3_MESSAGE, {
+              remote: true,
+            }),
+          );
+        } else {
+          this.#fail(error!);
+        }
+        return;
+      case "fail_handshake":
+        this.#fail(
+          new ProtocolError(
+            "handshake_failed",
+            this.#role === "worker"
+              ? `unexpected handshake frame: ${frame!.type}`
+              : `expected hello frame, got ${frame!.type}`,
+            { remote: true },
+          ),
+        );
+        return;
+      case "fail_unexpected":
+        this.#fail(
+          new ProtocolError(
+            "unexpected_frame",
+            "unexpected handshake frame after handshake",
+            { remote: true },
+          ),
+        );
+        return;
+      case "fail_decode":
+        this.#fail(error!);
+        return;
+      case "process_packet": {
+        const body = (frame as { body: { id: U64; compression: CompressionAlgo; data: Uint8Array } }).body;
+        if (isZero(body.id)) return this.#failReservedId();
+        if (body.data.length > this.#packetLimit) {
+          return this.#fail(
+            new LimitExceededError(
+              "max_packet_len",
+              this.#packetLimit,
+              body.data.length,
+              { code: "packet_too_large", remote: true },
+            ),
+          );
+        }
+        this.#processPayload(body.id, body.compression, body.data);
+        return;
+      }
+      case "process_chunk": {
+        const chunk = (frame as { body: PacketChunk }).body;
+        if (isZero(chunk.id)) return this.#failReservedId();
+        if (!this.#chunking) {
+          return this.#fail(
+            new ProtocolError(
+              "chunking_not_negotiated",
+              "received chunked packet but chunking not negotiated",
+              { remote: true },
+            ),
+          );
+        }
+        let done;
+        try {
+          done = this.#reassembler!.push(chunk);
+        } catch (e) {
+          if (!(e instanceof ProtocolError)) throw e;
+          return this.#fail(e);
+        }
+        if (done !== undefined) {
+          this.#processPayload(done.id, done.compression, done.data);
+        }
+        return;
+      }
+      default:
+        throw new Error(`unreachable action ${action} for ${input}`);
+    }
+  }
+
+  #failReservedId(): void {
+    this.#fail(
+      new ProtocolError("protocol_violation", "request_id=0 is reserved", {
+        remote: true,
+      }),
+    );
+  }
+
+  #evaluateHello(hello: WorkerHello): void {
+    const verdict = evaluateHello(hello, {
+      supportedVersions: this.#routerVersions!,
+      capabilities: this.#routerCaps!,
+      expectedAuthToken: this.#expectedToken,
+    });
+    if (!verdict.ok) {
+      this.#tx.pushRaw(encodeFrame({ type: "reject", body: verdict.reject }));
+      this.#fail(
+        new ProtocolError(
+          "handshake_rejected",
+          `handshake rejected (code=${verdict.reject.code}): ${verdict.reject.message}`,
+          { remote: true },
+        ),
+      );
+      return;
+    }
+    this.#hello = hello;
+    this.#verdict = { version: verdict.version, caps: verdict.capabilities };
+    this.#state = "awaiting_admission";
+    this.#emit({ type: "admission", hello });
+  }
+
+  #acceptWelcome(welcome: RouterWelcome): void {
+    const problem = checkWelcome(this.#hello!, welcome);
+    if (problem !== undefined) {
+      this.#fail(
+        new ProtocolError("handshake_failed", problem, { remote: true }),
+      );
+      return;
+    }
+    this.#open(welcome);
+  }
+
+  #open(welcome: RouterWelcome): void {
+    const caps = welcome.chosen_capabilities;
+    this.#welcome = welcome;
+    this.#frameLimit = Math.min(caps.max_frame_len, MAX_MESSAGE_BYTES);
+    this.#packetLimit = Math.min(caps.max_packet_len, MAX_MESSAGE_BYTES);
+    this.#chunking = caps.supports_chunking;
+    this.#cancel = caps.supports_cancel;
+    this.#recvAlgos = caps.supported_compression.filter((algo) =>
+      algo !== "none" && compressorSupports(this.#compressor, algo)
+    );
+    this.#sendAlgo = this.#recvAlgos.includes("zstd") ? "zstd" : "none";
+    this.#reassembler = new Reassembler({ maxPacketLen: this.#packetLimit });
+    this.#decoder.maxFrameLen = this.#frameLimit;
+    this.#deadline = undefined;
+    this.#state = "open";
+    this.#emit({ type: "handshake_done", hello: this.#hello!, welcome });
+  }
+
+  #sendPayload(id: U64, payload: RpcPayload): void {
+    let data = encodeRpcPayload(payload);
+    if (data.length > this.#packetLimit) {
+      throw new LimitExceededError(
+        "max_packet_len",
+        this.#packetLimit,
+        data.length,
+        { code: "packet_too_large" },
+      );
+    }
+    let compression: CompressionAlgo = "none";
+    if (this.#sendAlgo !== "none" && data.length >= this.#threshold) {
+      let packed: Uint8Array | undefined;
+      try {
+        packed = this.#compressor.compress(this.#sendAlgo, data);
+      } catch {
+        packed = undefined; // Fall back to "none", which is always valid.
+      }
+      if (packed !== undefined && packed.length < data.length) {
+        data = packed;
+        compression = this.#sendAlgo;
+      }
+    }
+    const frameLen = packetFrameLen(id, compression, data.length);
+    if (frameLen <= this.#frameLimit) {
+      this.#tx.pushPacket(id, compression, data, frameLen);
+      return;
+    }
+    if (!this.#chunking) {
+      throw new LimitExceededError(
+        "max_frame_len",
+        this.#frameLimit,
+        frameLen,
+        { code: "frame_too_large" },
+      );
+    }
+    // Plan every chunk before queueing any, so a failure sends nothing.
+    const takes: number[] = [];
+    const lens: number[] = [];
+    let base = Math.max(this.#frameLimit - CHUNK_OVERHEAD_GUESS, 1);
+    let offset = 0;
+    for (let seq = 0; offset < data.length || seq === 0; seq++) {
+      let take = Math.min(data.length - offset, base);
+      let len = chunkFrameLen(id, compression, seq, take);
+      while (len > this.#frameLimit) {
+        if (take <= 1) {
+          throw new LimitExceededError(
+            "max_frame_len",
+            this.#frameLimit,
+            len,
+            { code: "frame_too_large" },
+          );
+        }
+        take = Math.max(take - 128, 1);
+        base = take;
+        len = chunkFrameLen(id, compression, seq, take);
+      }
+      takes.push(take);
+      lens.push(len);
+      offset += take;
+    }
+    offset = 0;
+    for (let seq = 0; seq < takes.length; seq++) {
+      const take = takes[seq];
+      this.#tx.pushChunk(
+        id,
+        compression,
+        seq,
+        seq === takes.length - 1,
+        data.subarray(offset, offset + take),
+        lens[seq],
+      );
+      offset += take;
+    }
+  }
+
+  #processPayload(
+    id: U64,
+    compression: CompressionAlgo,
+    data: Uint8Array,
+  ): void {
+    let bytes = data;
+    if (compression !== "none") {
+      if (!this.#recvAlgos.includes(compression)) {
+        return this.#fail(
+          new ProtocolError(
+            "unsupported_compression",
+            `unsupported compression algorithm: ${compression}`,
+            { remote: true },
+          ),
+        );
+      }
+      try {
+        bytes = this.#compressor.decompress(
+          compression,
+          data,
+          this.#packetLimit,
+        );
+      } catch (e) {
+        return this.#fail(
+          e instanceof ProtocolError ? e : new ProtocolError(
+            "decompression_failed",
+            "compressed data could not be decompressed",
+            { remote: true, cause: e },
+          ),
+        );
+      }
+      if (bytes.length > this.#packetLimit) {
+        return this.#fail(
+          new LimitExceededError(
+            "max_packet_len",
+            this.#packetLimit,
+            bytes.length,
+            { code: "packet_too_large", remote: true },
+          ),
+        );
+      }
+    }
+    let payload: RpcPayload;
+    try {
+      payload = decodeRpcPayload(bytes);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      return this.#fail(e);
+    }
+    switch (payload.type) {
+      case "request": {
+        const expectOdd = this.#role === "router";
+        if (isOdd(id) !== expectOdd) {
+          return this.#fail(
+            new ProtocolError(
+              "protocol_violation",
+              `request_id parity violation (id=${id}): expected id%2=${
+                expectOdd ? 1 : 0
+              } for peer`,
+              { remote: true },
+            ),
+          );
+        }
+        if (this.#incoming.has(id)) {
+          return this.#fail(
+            new ProtocolError(
+              "protocol_violation",
+              `duplicate in-flight request_id ${id}`,
+              { remote: true },
+            ),
+          );
+        }
+        this.#incoming.add(id);
+        if (payload.body.type === "unknown" && this.#answerUnknown) {
+          try {
+            this.respond(id, {
+              status: "err",
+              error: { ...UNKNOWN_REQUEST_ERROR },
+            });
+          } catch (e) {
+            if (!(e instanceof ProtocolError)) throw e;
+            this.#fail(e);
+          }
+          return;
+        }
+        this.#emit({ type: "request", id, request: payload.body });
+        return;
+      }
+      case "response":
+        if (this.#outgoing.delete(id)) {
+          this.#emit({ type: "response", id, result: payload.body });
+        }
+        return;
+      case "notification":
+        if (payload.body.type !== "unknown") {
+          this.#emit({ type: "notification", id, notification: payload.body });
+        }
+        return;
+      case "cancel":
+        if (this.#cancel && this.#incoming.has(id)) {
+          this.#emit({ type: "cancel", id });
+        }
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+/**
+ * The worker side: sends `Hello` at creation, waits for `Welcome` or
+ * `Reject`.
+ *
+ * @example
+ * ```ts
+ * import { WorkerSession } from "./session.ts";
+ * const worker = new WorkerSession({ hello: { shard_id: 1 } });
+ * console.assert(worker.state === "awaiting_welcome" && worker.pollTransmit() !== undefined);
+ * ```
+ */
+export class WorkerSession extends Session {
+  /**
+   * Creates the session and queues its `Hello`.
+   *
+   * @param options The hello and session options.
+   * @throws {RangeError} For invalid options (zero limits, a `Hello` over
+   * the pre-handshake limit, ...).
+   */
+  constructor(options: WorkerSessionOptions) {
+    super("worker", options);
+  }
+}
+
+/**
+ * The router side: checks the `Hello`, asks the driver for admission
+ * (`admission` event), then sends `Welcome` or `Reject`.
+ *
+ * @example
+ * ```ts
+ * import { RouterSession } from "./session.ts";
+ * const router = new RouterSession({ expectedAuthToken: "t0ken" });
+ * console.assert(router.state === "awaiting_hello" && router.nextDeadline() === 5000);
+ * ```
+ */
+export class RouterSession extends Session {
+  /**
+   * Creates the session.
+   *
+   * @param options The router's configuration.
+   * @throws {RangeError} For invalid options (zero limits, ...).
+   */
+  constructor(options: RouterSessionOptions = {}) {
+    super("router", options);
+  }
+
+  /**
+   * Admits the worker whose `Hello` was reported by the `admission` event:
+   * queues the `Welcome` and opens the data plane. Ignored once closed.
+   *
+   * @param admission The worker id and revision to put in `Welcome`.
+   * @throws {ProtocolError} `protocol_violation` when no admission is pending.
+   * @throws {RangeError} For an out-of-range worker id or revision.
+   */
+  admit(admission: Admission = {}): void {
+    if (admission.worker_id !== undefined) {
+      u32("worker_id", admission.worker_id);
+    }
+    if (admission.revision !== undefined) {
+      u64("revision", admission.revision);
+    }
+    this.decideAdmission(admission);
+  }
+
+  /**
+   * Refuses the worker: queues a `Reject` (message sanitised) and closes
+   * with `handshake_rejected`. Ignored once closed.
+   *
+   * @param code The reject code.
+   * @param message The reason (at most 16 KiB, no secrets).
+   * @throws {ProtocolError} `protocol_violation` when no admission is pending.
+   * @throws {RangeError} When the message is too long.
+   */
+  reject(code: RejectCode, message: string): void {
+    if (message.length > MAX_SMALL_STRING_BYTES) {
+      throw new RangeError("reject message is longer than 16 KiB");
+    }
+    this.decideAdmission({ reject: { code, message } });
+  }
+}
+
+/**
+ * Creates a {@link WorkerSession}.
+ *
+ * @param options The hello and session options.
+ * @returns The session, with its `Hello` queued.
+ *
+ * @example
+ * ```ts
+ * import { createWorkerSession } from "./session.ts";
+ * const s = createWorkerSession({ hello: { shard_id: 3, auth_token: "t" } });
+ * console.assert(s.hello?.shard_id === 3 && s.role === "worker");
+ * ```
+ */
+export function createWorkerSession(
+  options: WorkerSessionOptions,
+): WorkerSession {
+  return new WorkerSession(options);
+}
+
+/**
+ * Creates a {@link RouterSession}.
+ *
+ * @param options The router's configuration.
+ * @returns The session, waiting for a `Hello`.
+ *
+ * @example
+ * ```ts
+ * import { createRouterSession } from "./session.ts";
+ * const s = createRouterSession({ handshakeTimeoutMs: 100, now: 50 });
+ * console.assert(s.nextDeadline() === 150 && s.role === "router");
+ * ```
+ */
+export function createRouterSession(
+  options: RouterSessionOptions = {},
+): RouterSession {
+  return new RouterSession(options);
+}
+
+function buildCapabilities(
+  overrides: Partial<Capabilities> | undefined,
+  compressor: Compressor,
+): Capabilities {
+  const caps = { ...defaultCapabilities(compressor), ...overrides };
+  u32("max_frame_len", caps.max_frame_len);
+  u32("max_packet_len", caps.max_packet_len);
+  if (caps.max_frame_len === 0 || caps.max_packet_len === 0) {
+    throw new RangeError(
+      `capabilities must advertise non-zero max_frame_len/max_packet_len (got max_frame_len=${caps.max_frame_len}, max_packet_len=${caps.max_packet_len})`,
+    );
+  }
+  return sanitizeCapabilities(caps, compressor);
+}
+
+function buildHello(init: WorkerHelloInit, compressor: Compressor): WorkerHello {
+  if (init === undefined || init === null) {
+    throw new TypeError("hello is required");
+  }
+  u32("shard_id", init.shard_id);
+  return {
+    shard_id: init.shard_id,
+    auth_token: init.auth_token ?? null,
+    supported_versions: checkVersions(
+      init.supported_versions ?? DEFAULT_VERSIONS,
+    ),
+    capabilities: buildCapabilities(init.capabilities, compressor),
+    cached_index_info: init.cached_index_info ?? null,
+    worker_build: init.worker_build ?? null,
+  };
+}
+
+function checkVersions(versions: SupportedVersions): SupportedVersions {
+  for (const v of [versions.min, versions.max]) {
+    u32("major", v.major);
+    u32("minor", v.minor);
+  }
+  return {
+    min: { major: versions.min.major, minor: versions.min.minor },
+    max: { major: versions.max.major, minor: versions.max.minor },
+  };
+}
+
+function u32(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > U32_MAX) {
+    throw new RangeError(`${name} must be a u32`);
+  }
+}
+
+function u64(name: string, value: U64): void {
+  const ok = typeof value === "bigint"
+    ? value >= 0n && value <= U64_MAX
+    : Number.isSafeInteger(value) && value >= 0;
+  if (!ok) throw new RangeError(`${name} must be a u64`);
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive safe integer`);
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative safe integer`);
+  }
+  return value;
+}
+
+function isZero(id: U64): boolean {
+  return id === 0 || id === 0n;
+}
+
+function isOdd(id: U64): boolean {
+  return typeof id === "number" ? id % 2 === 1 : (id & 1n) === 1n;
+}

@@ -1,0 +1,222 @@
+/**
+ * TypeScript shapes of every nova remote RPC v3 message.
+ *
+ * Property names are the wire's snake_case keys and every discriminated union
+ * uses the wire's own tag field (`type` or `status`), so a decoded value reads
+ * exactly like the CBOR document it came from. Object key order in the
+ * interfaces below is the wire (Rust declaration) order.
+ *
+ * Integers: `u32` fields are plain `number`s. `u64` fields (`Packet.id`,
+ * `PacketChunk.id`, every `revision` and `index_generation`) are {@link U64}:
+ * a `number` when the value is at most `Number.MAX_SAFE_INTEGER` (the hot
+ * path: ids and revisions are small in practice) and a `bigint` above it.
+ * Decoders always produce that normal form; encoders accept either form for
+ * any value in range.
+ *
+ * @module
+ */
+
+/**
+ * An unsigned 64-bit integer: a `number` up to 2^53 - 1, a `bigint` above.
+ *
+ * @example Normal form
+ * ```ts
+ * import type { U64 } from "./types.ts";
+ * const small: U64 = 7;
+ * const huge: U64 = 18446744073709551615n;
+ * console.assert(typeof small === "number" && typeof huge === "bigint");
+ * ```
+ */
+export type U64 = number | bigint;
+
+/** A protocol version; versions order by `major`, then `minor`. */
+export interface ProtocolVersion {
+  major: number;
+  minor: number;
+}
+
+/** An inclusive range of protocol versions. */
+export interface SupportedVersions {
+  min: ProtocolVersion;
+  max: ProtocolVersion;
+}
+
+/** A compression algorithm name; any other string decodes to `"unknown"`. */
+export type CompressionAlgo = "none" | "zstd" | "unknown";
+
+/** Limits and features offered in `Hello` or chosen in `Welcome`. */
+export interface Capabilities {
+  max_frame_len: number;
+  max_packet_len: number;
+  /** Ordered by preference, best first. */
+  supported_compression: CompressionAlgo[];
+  supports_cancel: boolean;
+  supports_chunking: boolean;
+}
+
+/** Summary of the index a worker loaded from its cache. */
+export interface CachedIndexInfo {
+  revision: U64;
+  index_generation: U64;
+  symbol_count: number;
+}
+
+/** The first frame a worker sends. */
+export interface WorkerHello {
+  shard_id: number;
+  auth_token: string | null;
+  supported_versions: SupportedVersions;
+  capabilities: Capabilities;
+  cached_index_info: CachedIndexInfo | null;
+  worker_build: string | null;
+}
+
+/** The router's acceptance of a `Hello`. */
+export interface RouterWelcome {
+  worker_id: number;
+  shard_id: number;
+  revision: U64;
+  chosen_version: ProtocolVersion;
+  chosen_capabilities: Capabilities;
+}
+
+/** Why a router refused a handshake; any other string decodes to `"unknown"`. */
+export type RejectCode =
+  | "invalid_request"
+  | "unauthorized"
+  | "unsupported_version"
+  | "internal"
+  | "unknown";
+
+/** The router's refusal of a `Hello`; the connection closes after it. */
+export interface HandshakeReject {
+  code: RejectCode;
+  message: string;
+}
+
+/** One whole RPC payload (possibly compressed) in a single frame. */
+export interface Packet {
+  id: U64;
+  compression: CompressionAlgo;
+  data: Uint8Array;
+}
+
+/** One piece of an RPC payload that did not fit in a single frame. */
+export interface PacketChunk {
+  id: U64;
+  compression: CompressionAlgo;
+  seq: number;
+  last: boolean;
+  data: Uint8Array;
+}
+
+/** The outer message: one per length-prefixed frame (adjacently tagged). */
+export type WireFrame =
+  | { type: "hello"; body: WorkerHello }
+  | { type: "welcome"; body: RouterWelcome }
+  | { type: "reject"; body: HandshakeReject }
+  | { type: "packet"; body: Packet }
+  | { type: "packet_chunk"; body: PacketChunk }
+  | { type: "unknown" };
+
+/** A file's path and full text. */
+export interface FileText {
+  path: string;
+  text: string;
+}
+
+/** A declared Java symbol; `line` and `column` are 0-based (UTF-16 units). */
+export interface Symbol {
+  name: string;
+  path: string;
+  line: number;
+  column: number;
+}
+
+/** The full symbol index of one shard. */
+export interface ShardIndex {
+  shard_id: number;
+  revision: U64;
+  index_generation: U64;
+  symbols: Symbol[];
+}
+
+/** Counters a worker reports about itself. */
+export interface WorkerStats {
+  shard_id: number;
+  revision: U64;
+  index_generation: U64;
+  file_count: number;
+}
+
+/** Diagnostic severity; any other string decodes to `"unknown"`. */
+export type DiagnosticSeverity =
+  | "error"
+  | "warning"
+  | "info"
+  | "hint"
+  | "unknown";
+
+/** One diagnostic for a file. */
+export interface RemoteDiagnostic {
+  severity: DiagnosticSeverity;
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** A request (internally tagged: fields sit next to `type`). */
+export type Request =
+  | { type: "load_files"; revision: U64; files: FileText[] }
+  | { type: "index_shard"; revision: U64; files: FileText[] }
+  | { type: "update_file"; revision: U64; file: FileText }
+  | { type: "diagnostics"; path: string }
+  | { type: "get_worker_stats" }
+  | { type: "shutdown" }
+  | { type: "unknown" };
+
+/** An RPC error code; any other string decodes to `"unknown"`. */
+export type RpcErrorCode =
+  | "invalid_request"
+  | "unauthorized"
+  | "unsupported_version"
+  | "too_large"
+  | "cancelled"
+  | "internal"
+  | "unknown";
+
+/** An error answer to a request. `details` holds a JSON string by convention. */
+export interface RpcError {
+  code: RpcErrorCode;
+  message: string;
+  retryable: boolean;
+  details: string | null;
+}
+
+/** A response body (adjacently tagged). */
+export type Response =
+  | { type: "ack" }
+  | { type: "shard_index"; body: ShardIndex }
+  | { type: "diagnostics"; body: { diagnostics: RemoteDiagnostic[] } }
+  | { type: "worker_stats"; body: WorkerStats }
+  | { type: "shutdown" }
+  | { type: "unknown" };
+
+/** The outcome of a request (internally tagged by `status`). */
+export type RpcResult =
+  | { status: "ok"; value: Response }
+  | { status: "err"; error: RpcError }
+  | { status: "unknown" };
+
+/** A one-way message (adjacently tagged). */
+export type Notification =
+  | { type: "cached_index"; body: ShardIndex }
+  | { type: "unknown" };
+
+/** The CBOR document inside `Packet.data` after decompression. */
+export type RpcPayload =
+  | { type: "request"; body: Request }
+  | { type: "response"; body: RpcResult }
+  | { type: "notification"; body: Notification }
+  | { type: "cancel" }
+  | { type: "unknown" };

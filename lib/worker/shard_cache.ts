@@ -1,0 +1,521 @@
+/**
+ * The shard index cache format: a pure encoder and a strict decoder for the
+ * bytes of `<cache-dir>/shard_<id>.bin`.
+ *
+ * The layout is the reference worker's current one (fixed-width integers,
+ * little-endian), so a cache written by either implementation loads in the
+ * other:
+ *
+ * | Offset | Size | Field |
+ * |---|---|---|
+ * | 0 | 8 | magic, ASCII `NOVASHRD` |
+ * | 8 | 4 | cache format version, u32 = 1 |
+ * | 12 | 4 | protocol version, u32 = 4 |
+ * | 16 | 4 | shard id, u32 |
+ * | 20 | 8 | revision, u64 |
+ * | 28 | 8 | index generation, u64 |
+ * | 36 | 8 | symbol count, u64 |
+ * | 44 | ... | per symbol: u64 name length, name UTF-8; u64 path length, path UTF-8; u32 line; u32 column |
+ *
+ * Deliberate difference: the reference also loads two legacy layouts (a
+ * versioned wrapper and a bare index) that predate symbol positions; this
+ * decoder treats them as a cache miss (`bad_magic`), which only costs one
+ * re-index.
+ *
+ * @module
+ */
+
+import { ERROR_CODES, type ErrorCode, ProtocolError } from "../wire/errors.ts";
+import type { ShardIndex, Symbol, U64 } from "../wire/types.ts";
+import {
+  MAX_MESSAGE_BYTES,
+  MAX_SMALL_STRING_BYTES,
+  MAX_SYMBOLS_PER_SHARD_INDEX,
+} from "../wire/limits.ts";
+
+/** The 8 magic bytes at the start of every cache file (ASCII `NOVASHRD`). */
+export const SHARD_CACHE_MAGIC: Uint8Array = new Uint8Array([
+  0x4e,
+  0x4f,
+  0x56,
+  0x41,
+  0x53,
+  0x48,
+  0x52,
+  0x44,
+]);
+/** The cache format version written and accepted. */
+export const SHARD_CACHE_FORMAT_VERSION = 1;
+/** The legacy protocol version the reference uses as a cache-invalidation knob. */
+export const SHARD_CACHE_PROTOCOL_VERSION = 4;
+/** Size of the fixed header, up to and including the symbol count. */
+export const SHARD_CACHE_HEADER_BYTES = 44;
+/** The smallest encoding of one symbol (two empty strings, line, column). */
+const MIN_SYMBOL_BYTES = 24;
+
+/** Limits applied when decoding (and encoding) a cache. */
+export interface ShardCacheLimits {
+  /**
+   * Largest accepted cache, in bytes.
+   * @default {67108864} (64 MiB)
+   */
+  readonly maxBytes: number;
+  /**
+   * Largest accepted symbol count.
+   * @default {1000000}
+   */
+  readonly maxSymbols: number;
+  /**
+   * Largest accepted name or path, in UTF-8 bytes.
+   * @default {16384}
+   */
+  readonly maxStringBytes: number;
+}
+
+/**
+ * The default cache limits (the reference's decode limits).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_SHARD_CACHE_LIMITS } from "./shard_cache.ts";
+ * console.assert(DEFAULT_SHARD_CACHE_LIMITS.maxSymbols === 1_000_000);
+ * ```
+ */
+export const DEFAULT_SHARD_CACHE_LIMITS: ShardCacheLimits = Object.freeze({
+  maxBytes: MAX_MESSAGE_BYTES,
+  maxSymbols: MAX_SYMBOLS_PER_SHARD_INDEX,
+  maxStringBytes: MAX_SMALL_STRING_BYTES,
+});
+
+/**
+ * Fills in and range-checks cache limits.
+ *
+ * @param overrides Limits to change from the defaults.
+ * @returns The complete, frozen limits.
+ * @throws {RangeError} When a limit is not a positive safe integer.
+ *
+ * @example
+ * ```ts
+ * import { resolveShardCacheLimits } from "./shard_cache.ts";
+ * console.assert(resolveShardCacheLimits({ maxSymbols: 10 }).maxSymbols === 10);
+ * ```
+ */
+export function resolveShardCacheLimits(
+  overrides?: Partial<ShardCacheLimits>,
+): ShardCacheLimits {
+  const limits = { ...DEFAULT_SHARD_CACHE_LIMITS, ...overrides };
+  for (const [key, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(`${key} must be a positive integer, got ${value}`);
+    }
+  }
+  return Object.freeze(limits);
+}
+
+/**
+ * Why a cache could not be used. The decoder raises the first five kinds;
+ * `lib/net/shard_cache_file.ts` adds the file-level ones.
+ *
+ * @example
+ * ```ts
+ * import { SHARD_CACHE_MISS_REASONS } from "./shard_cache.ts";
+ * console.assert(SHARD_CACHE_MISS_REASONS.TRAILING_BYTES === "trailing_bytes");
+ * ```
+ */
+export const SHARD_CACHE_MISS_REASONS = {
+  /** The file does not start with `NOVASHRD` (includes legacy layouts). */
+  BAD_MAGIC: "bad_magic",
+  /** The cache format version is not 1. */
+  BAD_FORMAT_VERSION: "bad_format_version",
+  /** The protocol version is not 4. */
+  BAD_PROTOCOL_VERSION: "bad_protocol_version",
+  /** The cache belongs to another shard. */
+  WRONG_SHARD_ID: "wrong_shard_id",
+  /** The bytes end before the declared content. */
+  TRUNCATED: "truncated",
+  /** More symbols than `maxSymbols` are declared. */
+  TOO_MANY_SYMBOLS: "too_many_symbols",
+  /** A name or path is longer than `maxStringBytes`. */
+  STRING_TOO_LONG: "string_too_long",
+  /** A name or path is not valid UTF-8. */
+  INVALID_UTF8: "invalid_utf8",
+  /** Bytes remain after the last symbol. */
+  TRAILING_BYTES: "trailing_bytes",
+  /** The cache is larger than `maxBytes`. */
+  OVERSIZE: "oversize",
+  /** No cache file exists (file level). */
+  MISSING: "missing",
+  /** The cache path is a symbolic link; it is deleted (file level). */
+  SYMLINK: "symlink",
+  /** The cache path is a directory, socket... (file level). */
+  NOT_REGULAR_FILE: "not_regular_file",
+  /** The file could not be stat'ed or read (file level). */
+  IO_ERROR: "io_error",
+} as const;
+
+/** A reason from {@link SHARD_CACHE_MISS_REASONS}. */
+export type ShardCacheMissReason =
+  typeof SHARD_CACHE_MISS_REASONS[keyof typeof SHARD_CACHE_MISS_REASONS];
+
+const REASON_CODES: Record<ShardCacheMissReason, ErrorCode> = {
+  bad_magic: ERROR_CODES.SCHEMA_MISMATCH,
+  bad_format_version: ERROR_CODES.SCHEMA_MISMATCH,
+  bad_protocol_version: ERROR_CODES.SCHEMA_MISMATCH,
+  wrong_shard_id: ERROR_CODES.SCHEMA_MISMATCH,
+  truncated: ERROR_CODES.UNEXPECTED_EOF,
+  too_many_symbols: ERROR_CODES.LIMIT_EXCEEDED,
+  string_too_long: ERROR_CODES.LIMIT_EXCEEDED,
+  invalid_utf8: ERROR_CODES.SCHEMA_MISMATCH,
+  trailing_bytes: ERROR_CODES.TRAILING_BYTES,
+  oversize: ERROR_CODES.LIMIT_EXCEEDED,
+  missing: ERROR_CODES.IO_ERROR,
+  symlink: ERROR_CODES.IO_ERROR,
+  not_regular_file: ERROR_CODES.IO_ERROR,
+  io_error: ERROR_CODES.IO_ERROR,
+};
+
+/**
+ * A cache that cannot be used: a {@link ProtocolError} whose `reason` says
+ * exactly why (the `code` is the generic taxonomy code).
+ *
+ * @example
+ * ```ts
+ * import { ShardCacheError } from "./shard_cache.ts";
+ * const err = new ShardCacheError("truncated", "cache ends early");
+ * console.assert(err.code === "unexpected_eof" && err.reason === "truncated");
+ * ```
+ */
+export class ShardCacheError extends ProtocolError {
+  /** The precise miss reason. */
+  readonly reason: ShardCacheMissReason;
+
+  /**
+   * Creates a cache error.
+   *
+   * @param reason The miss reason.
+   * @param message A human-readable description.
+   */
+  constructor(reason: ShardCacheMissReason, message: string) {
+    super(REASON_CODES[reason], message, { remote: true });
+    this.name = "ShardCacheError";
+    this.reason = reason;
+  }
+}
+
+/** Options for {@link decodeShardCache}. */
+export interface DecodeShardCacheOptions {
+  /** The shard the cache must belong to. */
+  shardId: number;
+  /** Limits to apply; defaults to {@link DEFAULT_SHARD_CACHE_LIMITS}. */
+  limits?: Partial<ShardCacheLimits>;
+}
+
+/** Options for {@link encodeShardCache}. */
+export interface EncodeShardCacheOptions {
+  /** Limits the output must respect; defaults to {@link DEFAULT_SHARD_CACHE_LIMITS}. */
+  limits?: Partial<ShardCacheLimits>;
+}
+
+const MAX_U64 = (1n << 64n) - 1n;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function checkU32(value: number, field: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+    throw new RangeError(`${field} must be a u32, got ${value}`);
+  }
+}
+
+function toBigU64(value: U64, field: string): bigint {
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`${field} must be a u64, got ${value}`);
+    }
+    return BigInt(value);
+  }
+  if (typeof value !== "bigint" || value < 0n || value > MAX_U64) {
+    throw new RangeError(`${field} must be a u64, got ${value}`);
+  }
+  return value;
+}
+
+function toU64(value: bigint): U64 {
+  return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+}
+
+function encodeOverLimit(what: string, max: number, actual: number): never {
+  throw new ProtocolError(
+    ERROR_CODES.ENCODE_FAILED,
+    `shard cache ${what} over limit: ${actual} > ${max}`,
+  );
+}
+
+/**
+ * Encodes a shard index in the cache layout. The symbols are written in the
+ * given order (callers pass them sorted, as the worker produces them).
+ *
+ * @param index The index to encode.
+ * @param options Limits the output must respect.
+ * @returns The cache bytes.
+ * @throws {RangeError} When a field is not a valid u32/u64.
+ * @throws {ProtocolError} `encode_failed` when the index breaks a limit (the
+ *   decoder would reject it).
+ *
+ * @example Round trip
+ * ```ts
+ * import { decodeShardCache, encodeShardCache } from "./shard_cache.ts";
+ * const index = {
+ *   shard_id: 3,
+ *   revision: 7,
+ *   index_generation: 2,
+ *   symbols: [{ name: "Foo", path: "/a/Foo.java", line: 1, column: 13 }],
+ * };
+ * const bytes = encodeShardCache(index);
+ * console.assert(bytes.length === 44 + 8 + 3 + 8 + 11 + 8);
+ * console.assert(decodeShardCache(bytes, { shardId: 3 }).symbols[0].column === 13);
+ * ```
+ */
+export function encodeShardCache(
+  index: ShardIndex,
+  options?: EncodeShardCacheOptions,
+): Uint8Array {
+  const limits = resolveShardCacheLimits(options?.limits);
+  checkU32(index.shard_id, "shard_id");
+  const revision = toBigU64(index.revision, "revision");
+  const generation = toBigU64(index.index_generation, "index_generation");
+  const symbols = index.symbols;
+  if (symbols.length > limits.maxSymbols) {
+    encodeOverLimit("symbol count", limits.maxSymbols, symbols.length);
+  }
+  // Paths repeat for every symbol of a file: encode each distinct string once.
+  const strings = new Map<string, Uint8Array>();
+  const encodeString = (text: string): Uint8Array => {
+    let bytes = strings.get(text);
+    if (bytes === undefined) {
+      bytes = encoder.encode(text);
+      if (bytes.length > limits.maxStringBytes) {
+        encodeOverLimit("string", limits.maxStringBytes, bytes.length);
+      }
+      strings.set(text, bytes);
+    }
+    return bytes;
+  };
+  let total = SHARD_CACHE_HEADER_BYTES;
+  for (const symbol of symbols) {
+    checkU32(symbol.line, "line");
+    checkU32(symbol.column, "column");
+    total += MIN_SYMBOL_BYTES + encodeString(symbol.name).length +
+      encodeString(symbol.path).length;
+  }
+  if (total > limits.maxBytes) {
+    encodeOverLimit("size", limits.maxBytes, total);
+  }
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  out.set(SHARD_CACHE_MAGIC, 0);
+  view.setUint32(8, SHARD_CACHE_FORMAT_VERSION, true);
+  view.setUint32(12, SHARD_CACHE_PROTOCOL_VERSION, true);
+  view.setUint32(16, index.shard_id, true);
+  view.setBigUint64(20, revision, true);
+  view.setBigUint64(28, generation, true);
+  view.setBigUint64(36, BigInt(symbols.length), true);
+  let at = SHARD_CACHE_HEADER_BYTES;
+  for (const symbol of symbols) {
+    for (const text of [symbol.name, symbol.path]) {
+      const bytes = strings.get(text)!;
+      view.setUint32(at, bytes.length, true); // high half stays 0
+      out.set(bytes, at + 8);
+      at += 8 + bytes.length;
+    }
+    view.setUint32(at, symbol.line, true);
+    view.setUint32(at + 4, symbol.column, true);
+    at += 8;
+  }
+  return out;
+}
+
+function fail(reason: ShardCacheMissReason, message: string): never {
+  throw new ShardCacheError(reason, message);
+}
+
+/**
+ * Decodes and validates cache bytes for one shard. Every declared count and
+ * length is checked against the limits and the remaining bytes before
+ * anything is allocated.
+ *
+ * @param bytes The whole cache file.
+ * @param options The expected shard id and the limits.
+ * @returns The cached index (`revision`/`index_generation` in U64 normal form).
+ * @throws {ShardCacheError} A `ProtocolError` whose `reason` is one of
+ *   `oversize`, `truncated`, `bad_magic`, `bad_format_version`,
+ *   `bad_protocol_version`, `wrong_shard_id`, `too_many_symbols`,
+ *   `string_too_long`, `invalid_utf8`, `trailing_bytes`.
+ *
+ * @example A cache for another shard is refused
+ * ```ts
+ * import { decodeShardCache, encodeShardCache, ShardCacheError } from "./shard_cache.ts";
+ * const bytes = encodeShardCache({ shard_id: 1, revision: 0, index_generation: 0, symbols: [] });
+ * try {
+ *   decodeShardCache(bytes, { shardId: 2 });
+ *   throw new Error("unreachable");
+ * } catch (err) {
+ *   console.assert(err instanceof ShardCacheError && err.reason === "wrong_shard_id");
+ * }
+ * ```
+ */
+export function decodeShardCache(
+  bytes: Uint8Array,
+  options: DecodeShardCacheOptions,
+): ShardIndex {
+  checkU32(options.shardId, "shardId");
+  const limits = resolveShardCacheLimits(options.limits);
+  if (bytes.length > limits.maxBytes) {
+    fail(
+      "oversize",
+      `shard cache is ${bytes.length} bytes, over the ${limits.maxBytes} byte limit`,
+    );
+  }
+  for (let i = 0; i < SHARD_CACHE_MAGIC.length; i++) {
+    if (i >= bytes.length) {
+      fail("truncated", "shard cache ends inside the magic");
+    }
+    if (bytes[i] !== SHARD_CACHE_MAGIC[i]) {
+      fail("bad_magic", "shard cache does not start with NOVASHRD");
+    }
+  }
+  if (bytes.length < SHARD_CACHE_HEADER_BYTES) {
+    fail(
+      "truncated",
+      `shard cache header needs ${SHARD_CACHE_HEADER_BYTES} bytes, got ${bytes.length}`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const format = view.getUint32(8, true);
+  if (format !== SHARD_CACHE_FORMAT_VERSION) {
+    fail(
+      "bad_format_version",
+      `unsupported cache format version: expected ${SHARD_CACHE_FORMAT_VERSION}, found ${format}`,
+    );
+  }
+  const protocol = view.getUint32(12, true);
+  if (protocol !== SHARD_CACHE_PROTOCOL_VERSION) {
+    fail(
+      "bad_protocol_version",
+      `incompatible protocol version: expected ${SHARD_CACHE_PROTOCOL_VERSION}, found ${protocol}`,
+    );
+  }
+  const shardId = view.getUint32(16, true);
+  if (shardId !== options.shardId) {
+    fail(
+      "wrong_shard_id",
+      `shard cache is for shard ${shardId}, expected ${options.shardId}`,
+    );
+  }
+  const revision = toU64(view.getBigUint64(20, true));
+  const generation = toU64(view.getBigUint64(28, true));
+  const declared = view.getBigUint64(36, true);
+  if (declared > BigInt(limits.maxSymbols)) {
+    fail(
+      "too_many_symbols",
+      `shard cache declares ${declared} symbols, over the ${limits.maxSymbols} limit`,
+    );
+  }
+  const count = Number(declared);
+  if (count * MIN_SYMBOL_BYTES > bytes.length - SHARD_CACHE_HEADER_BYTES) {
+    fail(
+      "truncated",
+      `shard cache declares ${count} symbols but has only ${
+        bytes.length - SHARD_CACHE_HEADER_BYTES
+      } bytes for them`,
+    );
+  }
+  let at = SHARD_CACHE_HEADER_BYTES;
+  // Consecutive symbols usually share a path: reuse the previous string.
+  let lastPathBytes: Uint8Array | undefined;
+  let lastPath = "";
+  const readString = (field: string, isPath: boolean): string => {
+    if (at + 8 > bytes.length) {
+      fail("truncated", `shard cache ends inside a ${field} length`);
+    }
+    const length = view.getBigUint64(at, true);
+    if (length > BigInt(limits.maxStringBytes)) {
+      fail(
+        "string_too_long",
+        `shard cache ${field} is ${length} bytes, over the ${limits.maxStringBytes} limit`,
+      );
+    }
+    const start = at + 8;
+    const end = start + Number(length);
+    if (end > bytes.length) {
+      fail("truncated", `shard cache ends inside a ${field}`);
+    }
+    at = end;
+    const raw = bytes.subarray(start, end);
+    if (
+      isPath && lastPathBytes !== undefined && sameBytes(raw, lastPathBytes)
+    ) {
+      return lastPath;
+    }
+    let text: string;
+    try {
+      text = decoder.decode(raw);
+    } catch {
+      fail("invalid_utf8", `shard cache ${field} is not valid UTF-8`);
+    }
+    if (isPath) {
+      lastPathBytes = raw;
+      lastPath = text;
+    }
+    return text;
+  };
+  const symbols: Symbol[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const name = readString("name", false);
+    const path = readString("path", true);
+    if (at + 8 > bytes.length) {
+      fail("truncated", "shard cache ends inside a symbol position");
+    }
+    const line = view.getUint32(at, true);
+    const column = view.getUint32(at + 4, true);
+    at += 8;
+    symbols[i] = { name, path, line, column };
+  }
+  if (at !== bytes.length) {
+    fail(
+      "trailing_bytes",
+      `shard cache has ${bytes.length - at} bytes after the last symbol`,
+    );
+  }
+  return {
+    shard_id: shardId,
+    revision,
+    index_generation: generation,
+    symbols,
+  };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return false;
+  }
+  return true;
+}
+
+/**
+ * The file name of a shard's cache inside the cache directory.
+ *
+ * @param shardId The shard id (u32).
+ * @returns `shard_<id>.bin`.
+ * @throws {RangeError} When `shardId` is not a u32.
+ *
+ * @example
+ * ```ts
+ * import { shardCacheFileName } from "./shard_cache.ts";
+ * console.assert(shardCacheFileName(7) === "shard_7.bin");
+ * ```
+ */
+export function shardCacheFileName(shardId: number): string {
+  checkU32(shardId, "shardId");
+  return `shard_${shardId}.bin`;
+}

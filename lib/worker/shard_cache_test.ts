@@ -1,0 +1,235 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  decodeShardCache,
+  encodeShardCache,
+  resolveShardCacheLimits,
+  SHARD_CACHE_HEADER_BYTES,
+  ShardCacheError,
+  shardCacheFileName,
+  type ShardCacheMissReason,
+} from "./shard_cache.ts";
+import { isProtocolError } from "../wire/errors.ts";
+import type { ShardIndex } from "../wire/types.ts";
+
+const SAMPLE: ShardIndex = {
+  shard_id: 7,
+  revision: 42,
+  index_generation: 3,
+  symbols: [
+    { name: "Alpha", path: "/src/a/Alpha.java", line: 2, column: 13 },
+    { name: "run", path: "/src/a/Alpha.java", line: 4, column: 9 },
+    { name: "é😀", path: "/src/b/B.java", line: 0, column: 0 },
+  ],
+};
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function expectMiss(
+  bytes: Uint8Array,
+  reason: ShardCacheMissReason,
+  shardId = 7,
+  limits?: Parameters<typeof resolveShardCacheLimits>[0],
+): void {
+  assert.throws(
+    () => decodeShardCache(bytes, { shardId, limits }),
+    (err: unknown) => {
+      assert.ok(err instanceof ShardCacheError, String(err));
+      assert.ok(isProtocolError(err));
+      assert.equal(err.reason, reason);
+      return true;
+    },
+  );
+}
+
+Deno.test("encodeShardCache() writes the reference header byte by byte", () => {
+  const bytes = encodeShardCache({
+    shard_id: 1,
+    revision: 2,
+    index_generation: 3,
+    symbols: [{ name: "A", path: "p", line: 5, column: 6 }],
+  });
+  assert.equal(
+    hex(bytes),
+    "4e4f56415348524401000000" + // magic, format 1
+      "04000000" + "01000000" + // protocol 4, shard 1
+      "0200000000000000" + "0300000000000000" + // revision, generation
+      "0100000000000000" + // count
+      "0100000000000000" + "41" + "0100000000000000" + "70" + // name, path
+      "05000000" + "06000000", // line, column
+  );
+});
+
+Deno.test("decodeShardCache() round-trips a sample index", () => {
+  const bytes = encodeShardCache(SAMPLE);
+  assert.deepEqual(decodeShardCache(bytes, { shardId: 7 }), SAMPLE);
+  assert.equal(shardCacheFileName(7), "shard_7.bin");
+});
+
+Deno.test("decodeShardCache() keeps u64 normal form", () => {
+  const index: ShardIndex = {
+    shard_id: 0,
+    revision: 18446744073709551615n,
+    index_generation: 2 ** 53 - 1,
+    symbols: [],
+  };
+  const decoded = decodeShardCache(encodeShardCache(index), { shardId: 0 });
+  assert.equal(decoded.revision, 18446744073709551615n);
+  assert.equal(decoded.index_generation, 2 ** 53 - 1);
+  const big = decodeShardCache(
+    encodeShardCache({ ...index, index_generation: 2n ** 53n }),
+    { shardId: 0 },
+  );
+  assert.equal(big.index_generation, 2n ** 53n);
+  const small = decodeShardCache(
+    encodeShardCache({ ...index, revision: 5n }),
+    { shardId: 0 },
+  );
+  assert.equal(small.revision, 5);
+});
+
+const symbolArb = fc.record({
+  name: fc.string({ unit: "grapheme", maxLength: 12 }),
+  path: fc.constantFrom("/a/A.java", "/b/B.java", "/ü/Ö.java", ""),
+  line: fc.nat({ max: 0xffff_ffff }),
+  column: fc.nat({ max: 0xffff_ffff }),
+}, { noNullPrototype: true });
+const indexArb = fc.record({
+  shard_id: fc.nat({ max: 0xffff_ffff }),
+  revision: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((v) =>
+    v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v
+  ),
+  index_generation: fc.nat(),
+  symbols: fc.array(symbolArb, { maxLength: 20 }),
+}, { noNullPrototype: true });
+
+Deno.test("decodeShardCache() round-trips arbitrary indexes (property)", () => {
+  fc.assert(
+    fc.property(indexArb, (index) => {
+      const bytes = encodeShardCache(index);
+      assert.deepEqual(
+        decodeShardCache(bytes, { shardId: index.shard_id }),
+        index,
+      );
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("decodeShardCache() rejects every strict prefix as truncated", () => {
+  const bytes = encodeShardCache(SAMPLE);
+  for (let cut = 0; cut < bytes.length; cut++) {
+    expectMiss(bytes.subarray(0, cut), "truncated");
+  }
+});
+
+Deno.test("decodeShardCache() rejects trailing bytes", () => {
+  const bytes = encodeShardCache(SAMPLE);
+  const longer = new Uint8Array(bytes.length + 1);
+  longer.set(bytes);
+  expectMiss(longer, "trailing_bytes");
+});
+
+Deno.test("decodeShardCache() rejects a bad magic, format and protocol", () => {
+  const bytes = encodeShardCache(SAMPLE);
+  const badMagic = bytes.slice();
+  badMagic[0] = 0x4d;
+  expectMiss(badMagic, "bad_magic");
+  expectMiss(new Uint8Array([1, 0, 0, 0]), "bad_magic");
+  const badFormat = bytes.slice();
+  badFormat[8] = 2;
+  expectMiss(badFormat, "bad_format_version");
+  const badProtocol = bytes.slice();
+  badProtocol[12] = 3;
+  expectMiss(badProtocol, "bad_protocol_version");
+  try {
+    decodeShardCache(badProtocol, { shardId: 7 });
+  } catch (err) {
+    assert.match(
+      (err as Error).message,
+      /incompatible protocol version: expected 4, found 3/,
+    );
+  }
+});
+
+Deno.test("decodeShardCache() rejects another shard's cache", () => {
+  expectMiss(encodeShardCache(SAMPLE), "wrong_shard_id", 8);
+});
+
+Deno.test("decodeShardCache() rejects > 1M symbols without allocating", () => {
+  const header = encodeShardCache({ ...SAMPLE, symbols: [] });
+  const view = new DataView(header.buffer);
+  view.setBigUint64(36, 1_000_001n, true);
+  expectMiss(header, "too_many_symbols");
+  view.setBigUint64(36, (1n << 64n) - 1n, true);
+  expectMiss(header, "too_many_symbols");
+  // A count within the limit but impossible for the remaining bytes.
+  view.setBigUint64(36, 1_000_000n, true);
+  expectMiss(header, "truncated");
+});
+
+Deno.test("decodeShardCache() rejects huge string lengths before reading", () => {
+  const bytes = encodeShardCache(SAMPLE);
+  const view = new DataView(bytes.buffer);
+  view.setBigUint64(SHARD_CACHE_HEADER_BYTES, 1n << 40n, true);
+  expectMiss(bytes, "string_too_long");
+  view.setBigUint64(SHARD_CACHE_HEADER_BYTES, 16_384n, true);
+  expectMiss(bytes, "truncated");
+});
+
+Deno.test("decodeShardCache() rejects invalid UTF-8", () => {
+  const bytes = encodeShardCache({
+    ...SAMPLE,
+    symbols: [{ name: "A", path: "p", line: 0, column: 0 }],
+  });
+  bytes[SHARD_CACHE_HEADER_BYTES + 8] = 0xff;
+  expectMiss(bytes, "invalid_utf8");
+});
+
+Deno.test("decodeShardCache() rejects oversize input under custom limits", () => {
+  const bytes = encodeShardCache(SAMPLE);
+  expectMiss(bytes, "oversize", 7, { maxBytes: bytes.length - 1 });
+  assert.throws(() => resolveShardCacheLimits({ maxBytes: 0 }), RangeError);
+});
+
+Deno.test("encodeShardCache() refuses indexes the decoder would reject", () => {
+  assert.throws(
+    () => encodeShardCache(SAMPLE, { limits: { maxSymbols: 2 } }),
+    (err: unknown) => isProtocolError(err, "encode_failed"),
+  );
+  assert.throws(
+    () => encodeShardCache(SAMPLE, { limits: { maxStringBytes: 4 } }),
+    (err: unknown) => isProtocolError(err, "encode_failed"),
+  );
+  assert.throws(
+    () => encodeShardCache({ ...SAMPLE, shard_id: -1 }),
+    RangeError,
+  );
+  assert.throws(
+    () => encodeShardCache({ ...SAMPLE, revision: 1.5 }),
+    RangeError,
+  );
+});
+
+Deno.test("decodeShardCache() never throws anything but ShardCacheError on garbage (property)", () => {
+  const valid = encodeShardCache(SAMPLE);
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.nat({ max: valid.length }),
+      (noise, at) => {
+        const mixed = new Uint8Array(at + noise.length);
+        mixed.set(valid.subarray(0, at));
+        mixed.set(noise, at);
+        try {
+          decodeShardCache(mixed, { shardId: 7 });
+        } catch (err) {
+          assert.ok(err instanceof ShardCacheError, String(err));
+        }
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
