@@ -5,7 +5,12 @@
  * @module
  */
 
-import type { FileText, RpcPayload, Symbol, WireFrame } from "../lib/wire/types.ts";
+import type {
+  FileText,
+  RpcPayload,
+  Symbol,
+  WireFrame,
+} from "../lib/wire/types.ts";
 import { encodeRpcPayload } from "../lib/wire/codec.ts";
 
 /** About 2 KiB of plausible Java source for file `i`. */
@@ -43,7 +48,10 @@ export const smallPacket: WireFrame = {
   body: {
     id: 2,
     compression: "none",
-    data: encodeRpcPayload({ type: "request", body: { type: "get_worker_stats" } }),
+    data: encodeRpcPayload({
+      type: "request",
+      body: { type: "get_worker_stats" },
+    }),
   },
 };
 

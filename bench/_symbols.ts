@@ -39,7 +39,18 @@ const WORDS = (
   "worker writer zone"
 ).split(" ");
 
-const VERBS = ["get", "set", "is", "has", "create", "build", "to", "find", "on", "with"];
+const VERBS = [
+  "get",
+  "set",
+  "is",
+  "has",
+  "create",
+  "build",
+  "to",
+  "find",
+  "on",
+  "with",
+];
 
 /** A small seeded PRNG (mulberry32). */
 export function prng(seed: number): () => number {
@@ -89,9 +100,11 @@ export function generateShards(
   for (let i = 0; i < count; i++) {
     const shard = i % shards;
     const file = Math.floor(i / (50 * shards));
-    const path = flat(`/ws/module${shard}/src/main/java/com/example/p${file % 97}/${
-      cap(WORDS[file % WORDS.length])
-    }${file}.java`);
+    const path = flat(
+      `/ws/module${shard}/src/main/java/com/example/p${file % 97}/${
+        cap(WORDS[file % WORDS.length])
+      }${file}.java`,
+    );
     out[shard].push({
       name: flat(javaName(rand)),
       path,

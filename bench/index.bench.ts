@@ -10,10 +10,7 @@
  */
 
 import { generateJavaCorpus } from "../lib/worker/java_corpus.ts";
-import {
-  extractJavaSymbols,
-  sortSymbols,
-} from "../lib/worker/java_symbols.ts";
+import { extractJavaSymbols, sortSymbols } from "../lib/worker/java_symbols.ts";
 import type { Symbol } from "../lib/wire/types.ts";
 import { naiveScanJava } from "./_naive_java_scanner.ts";
 

@@ -4,6 +4,7 @@
  * module level. For p50/p99 over many queries run `bench/search_latency.ts`.
  */
 
+import { mergeTopK } from "../lib/router/merge.ts";
 import { SymbolIndex } from "../lib/router/symbol_index.ts";
 import { generateQueries, generateShards } from "./_symbols.ts";
 
@@ -28,5 +29,34 @@ Deno.bench({
   group: "search",
   fn() {
     index.workspaceSymbols(long[j++ % long.length]);
+  },
+});
+
+// Distributed-search shape: one plan, every shard's own top-k, then a merge
+// (the wire round trips of the real mode are not included).
+function distributed(query: string): void {
+  const plan = index.plan(query);
+  mergeTopK(
+    index.shardIds.map((id) => index.searchShard(plan, id)),
+    { indexOrder: query === "" },
+  );
+}
+
+let k = 0;
+Deno.bench({
+  name: "plan + per-shard top-k + merge, short query, 1M symbols",
+  group: "search-merged",
+  baseline: true,
+  fn() {
+    distributed(short[k++ % short.length]);
+  },
+});
+
+let l = 0;
+Deno.bench({
+  name: "plan + per-shard top-k + merge, long query, 1M symbols",
+  group: "search-merged",
+  fn() {
+    distributed(long[l++ % long.length]);
   },
 });

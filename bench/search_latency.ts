@@ -5,6 +5,7 @@
  * Usage: deno run bench/search_latency.ts [symbols] [shards] [queries]
  */
 
+import { mergeTopK } from "../lib/router/merge.ts";
 import { SymbolIndex } from "../lib/router/symbol_index.ts";
 import { generateQueries, generateShards } from "./_symbols.ts";
 
@@ -14,29 +15,49 @@ const queries = Number(Deno.args[2] ?? 200);
 
 let t = performance.now();
 const shards = generateShards(count, shardCount);
-console.log(`generate ${count} symbols: ${(performance.now() - t).toFixed(0)} ms`);
+console.log(
+  `generate ${count} symbols: ${(performance.now() - t).toFixed(0)} ms`,
+);
 const index = new SymbolIndex();
 t = performance.now();
 shards.forEach((list, id) => {
   const s = performance.now();
   index.replaceShard(id, list);
-  console.log(`  shard ${id} (${list.length}): ${(performance.now() - s).toFixed(0)} ms`);
+  console.log(
+    `  shard ${id} (${list.length}): ${(performance.now() - s).toFixed(0)} ms`,
+  );
 });
-console.log(`build: ${(performance.now() - t).toFixed(0)} ms, size ${index.size}`);
+console.log(
+  `build: ${(performance.now() - t).toFixed(0)} ms, size ${index.size}`,
+);
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
 }
 
+/** Distributed-search shape: plan, every shard's own top-k, merge. */
+function merged(query: string): number {
+  const plan = index.plan(query);
+  return mergeTopK(index.shardIds.map((id) => index.searchShard(plan, id)))
+    .length;
+}
+const local = (query: string) => index.workspaceSymbols(query).length;
+
 const { short, long } = generateQueries(queries);
-for (const [label, list] of [["short", short], ["long", long]] as const) {
+const runs = [
+  ["local short", short, local],
+  ["local long", long, local],
+  ["merged short", short, merged],
+  ["merged long", long, merged],
+] as const;
+for (const [label, list, search] of runs) {
   // Warm-up pass (JIT), then the measured pass.
-  for (const q of list) index.workspaceSymbols(q);
+  for (const q of list) search(q);
   const times: number[] = [];
   let hits = 0;
   for (const q of list) {
     const s = performance.now();
-    hits += index.workspaceSymbols(q).length;
+    hits += search(q);
     times.push(performance.now() - s);
   }
   times.sort((a, b) => a - b);
@@ -44,8 +65,8 @@ for (const [label, list] of [["short", short], ["long", long]] as const) {
   console.log(
     `${label}: n=${times.length} p50=${f(percentile(times, 0.5))} ms p90=${
       f(percentile(times, 0.9))
-    } ms p99=${f(percentile(times, 0.99))} ms max=${f(times[times.length - 1])} ms avg hits=${
-      (hits / list.length).toFixed(0)
-    }`,
+    } ms p99=${f(percentile(times, 0.99))} ms max=${
+      f(times[times.length - 1])
+    } ms avg hits=${(hits / list.length).toFixed(0)}`,
   );
 }

@@ -17,7 +17,9 @@ import {
 import { indexShard, shardIndex, smallPacket } from "./_fixtures.ts";
 
 console.log(
-  `cbor-x native acceleration: ${isNativeAccelerationEnabled ? "on" : "off (pure JS)"}`,
+  `cbor-x native acceleration: ${
+    isNativeAccelerationEnabled ? "on" : "off (pure JS)"
+  }`,
 );
 
 const cborx = new Encoder({ useRecords: false, mapsAsObjects: true });
@@ -34,42 +36,68 @@ console.log(
 
 let sink = 0;
 
-Deno.bench("(a) packet encode: cbor-x", { group: "a-encode", baseline: true }, () => {
-  sink ^= cborx.encode(smallPacket).length;
-});
+Deno.bench(
+  "(a) packet encode: cbor-x",
+  { group: "a-encode", baseline: true },
+  () => {
+    sink ^= cborx.encode(smallPacket).length;
+  },
+);
 Deno.bench("(a) packet encode: loom", { group: "a-encode" }, () => {
   sink ^= encodeWireFrame(smallPacket).length;
 });
-Deno.bench("(a) packet decode: cbor-x", { group: "a-decode", baseline: true }, () => {
-  sink ^= (cborx.decode(packetCborx) as { type: string }).type.length;
-});
-Deno.bench("(a) packet decode: loom (preflight + decode)", { group: "a-decode" }, () => {
+Deno.bench(
+  "(a) packet decode: cbor-x",
+  { group: "a-decode", baseline: true },
+  () => {
+    sink ^= (cborx.decode(packetCborx) as { type: string }).type.length;
+  },
+);
+Deno.bench("(a) packet decode: loom (preflight + decode)", {
+  group: "a-decode",
+}, () => {
   sink ^= decodeWireFrame(packetBytes).type.length;
 });
 
-Deno.bench("(b) index_shard encode: cbor-x", { group: "b-encode", baseline: true }, () => {
+Deno.bench("(b) index_shard encode: cbor-x", {
+  group: "b-encode",
+  baseline: true,
+}, () => {
   sink ^= cborx.encode(indexShard).length;
 });
 Deno.bench("(b) index_shard encode: loom", { group: "b-encode" }, () => {
   sink ^= encodeRpcPayload(indexShard).length;
 });
-Deno.bench("(b) index_shard decode: cbor-x", { group: "b-decode", baseline: true }, () => {
+Deno.bench("(b) index_shard decode: cbor-x", {
+  group: "b-decode",
+  baseline: true,
+}, () => {
   sink ^= (cborx.decode(indexShardCborx) as { type: string }).type.length;
 });
-Deno.bench("(b) index_shard decode: loom (preflight + decode)", { group: "b-decode" }, () => {
+Deno.bench("(b) index_shard decode: loom (preflight + decode)", {
+  group: "b-decode",
+}, () => {
   sink ^= decodeRpcPayload(indexShardBytes).type.length;
 });
 
-Deno.bench("(c) shard_index encode: cbor-x", { group: "c-encode", baseline: true }, () => {
+Deno.bench("(c) shard_index encode: cbor-x", {
+  group: "c-encode",
+  baseline: true,
+}, () => {
   sink ^= cborx.encode(shardIndex).length;
 });
 Deno.bench("(c) shard_index encode: loom", { group: "c-encode" }, () => {
   sink ^= encodeRpcPayload(shardIndex).length;
 });
-Deno.bench("(c) shard_index decode: cbor-x", { group: "c-decode", baseline: true }, () => {
+Deno.bench("(c) shard_index decode: cbor-x", {
+  group: "c-decode",
+  baseline: true,
+}, () => {
   sink ^= (cborx.decode(shardIndexCborx) as { type: string }).type.length;
 });
-Deno.bench("(c) shard_index decode: loom (preflight + decode)", { group: "c-decode" }, () => {
+Deno.bench("(c) shard_index decode: loom (preflight + decode)", {
+  group: "c-decode",
+}, () => {
   sink ^= decodeRpcPayload(shardIndexBytes).type.length;
 });
 

@@ -57,7 +57,9 @@ export async function planShards(
     const counts = await Promise.all(
       plan.map(async (r) =>
         tried.has(r) ? -1 : (await listJavaFiles(r, {
-          exclude: new Set(plan.filter((o) => o !== r && o.startsWith(r + "/"))),
+          exclude: new Set(
+            plan.filter((o) => o !== r && o.startsWith(r + "/")),
+          ),
         })).length
       ),
     );

@@ -17,7 +17,10 @@ import {
 import { formatHtmlReport } from "../conformance/runner/report_html.ts";
 import { formatJsonReport } from "../conformance/runner/report_json.ts";
 import { formatJunitReport } from "../conformance/runner/report_junit.ts";
-import { formatCaseLine, formatTextReport } from "../conformance/runner/report_text.ts";
+import {
+  formatCaseLine,
+  formatTextReport,
+} from "../conformance/runner/report_text.ts";
 import { runSuite } from "../conformance/runner/run.ts";
 import { templatePlaceholders } from "../conformance/runner/template.ts";
 import { countResults, type RunReport } from "../conformance/runner/types.ts";
@@ -27,7 +30,10 @@ import { createTlsFixtures } from "../lib/net/tls_fixtures.ts";
 export const TOKEN_ENV = "LOOM_CONFORMANCE_TOKEN";
 
 function repoRoot(): string {
-  return decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
+  return decodeURIComponent(new URL("..", import.meta.url).pathname).replace(
+    /\/$/,
+    "",
+  );
 }
 
 /** Options for {@link runConformance}. */
@@ -61,11 +67,14 @@ export async function runConformance(
   }
   const cases = selectCases(ALL_CASES, opts.only);
   if (opts.list) {
-    for (const c of cases) print(`${c.id}  [${c.severity}] ${c.rule}  ${c.title}`);
+    for (const c of cases) {
+      print(`${c.id}  [${c.severity}] ${c.rule}  ${c.title}`);
+    }
     print(`${cases.length} cases`);
     return { code: 0 };
   }
-  const template = opts.worker ?? defaultWorkerTemplate(Deno.execPath(), repoRoot(), opts.transport);
+  const template = opts.worker ??
+    defaultWorkerTemplate(Deno.execPath(), repoRoot(), opts.transport);
   try {
     const used = templatePlaceholders(template);
     if (!used.includes("connect")) {
@@ -89,7 +98,9 @@ export async function runConformance(
         caCertPath: tls.ca.certPath,
       },
     };
-    print(`conformance: ${cases.length} cases, transport ${opts.transport}, ${opts.jobs} jobs`);
+    print(
+      `conformance: ${cases.length} cases, transport ${opts.transport}, ${opts.jobs} jobs`,
+    );
     print(`worker: ${template}`);
     const report = await runSuite(cases, settings, {
       jobs: opts.jobs,
@@ -100,10 +111,19 @@ export async function runConformance(
     const lines = text.trimEnd().split("\n");
     // The per-case lines were printed as they finished; print the footer.
     print(lines.slice(lines.indexOf("") + 1).join("\n"));
-    if (opts.junit) await Deno.writeTextFile(opts.junit, formatJunitReport(report));
-    if (opts.html) await Deno.writeTextFile(opts.html, formatHtmlReport(report));
-    if (opts.json) await Deno.writeTextFile(opts.json, formatJsonReport(report));
-    return { code: countResults(report.results).mustFailed > 0 ? 1 : 0, report };
+    if (opts.junit) {
+      await Deno.writeTextFile(opts.junit, formatJunitReport(report));
+    }
+    if (opts.html) {
+      await Deno.writeTextFile(opts.html, formatHtmlReport(report));
+    }
+    if (opts.json) {
+      await Deno.writeTextFile(opts.json, formatJsonReport(report));
+    }
+    return {
+      code: countResults(report.results).mustFailed > 0 ? 1 : 0,
+      report,
+    };
   } finally {
     if (tls) await tls.remove();
     await Deno.remove(runDir, { recursive: true }).catch(() => {});

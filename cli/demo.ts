@@ -20,7 +20,12 @@ import { relative } from "node:path";
 import { type Router, startRouter } from "../lib/net/router.ts";
 import { writeSampleWorkspace } from "../lib/net/sample_workspace.ts";
 import { createProgressBar } from "./progress.ts";
-import { flagValue, formatLocation, intFlag, parseFlags } from "./_router_cli.ts";
+import {
+  flagValue,
+  formatLocation,
+  intFlag,
+  parseFlags,
+} from "./_router_cli.ts";
 
 const enc = new TextEncoder();
 
@@ -87,9 +92,9 @@ export async function runDemo(args: readonly string[]): Promise<number> {
       filesPerRoot: perRoot,
     });
     say(
-      `1. generated ${ws.files} files (${mb(ws.bytes)}) in ${ws.roots.length} source roots in ${
-        ms(t)
-      }`,
+      `1. generated ${ws.files} files (${
+        mb(ws.bytes)
+      }) in ${ws.roots.length} source roots in ${ms(t)}`,
     );
     for (const [i, root] of ws.roots.entries()) {
       say(`     shard ${i}: ${relative(dir, root)}`);
@@ -126,7 +131,9 @@ export async function runDemo(args: readonly string[]): Promise<number> {
       showQuery(router, dir, q);
     }
 
-    say("\n4. an unsaved edit through the overlay (the file on disk is unchanged):");
+    say(
+      "\n4. an unsaved edit through the overlay (the file on disk is unchanged):",
+    );
     const target = ws.paths[1][0];
     const disk = await Deno.readTextFile(target);
     const edited = disk.replace(
@@ -154,8 +161,10 @@ export async function runDemo(args: readonly string[]): Promise<number> {
     t = performance.now();
     router.killWorker(1);
     say(`   killed pid ${oldPid} (SIGKILL)`);
-    await until("the disconnect", () =>
-      router!.shardStatus()[1].connected ? undefined : true);
+    await until(
+      "the disconnect",
+      () => router!.shardStatus()[1].connected ? undefined : true,
+    );
     const stale = router.workspaceSymbols("DemoUnsaved")[0];
     say(
       `   while it is down, results are still served and flagged stale: ${stale?.stale}`,
@@ -165,12 +174,17 @@ export async function runDemo(args: readonly string[]): Promise<number> {
     say(
       `   restarted as pid ${router.workerPid(1)} after ${
         ms(t)
-      }; it was rehydrated from disk + overlay: ${stats.get(1)?.file_count} files`,
+      }; it was rehydrated from disk + overlay: ${
+        stats.get(1)?.file_count
+      } files`,
     );
-    await until("the rehydrated index", () =>
-      router!.workspaceSymbols("DemoUnsaved")[0]?.stale === false
-        ? true
-        : undefined);
+    await until(
+      "the rehydrated index",
+      () =>
+        router!.workspaceSymbols("DemoUnsaved")[0]?.stale === false
+          ? true
+          : undefined,
+    );
     showQuery(router, dir, "DemoUnsaved");
     // One more edit in the same shard: the new worker rebuilds from its
     // rehydrated file map, so the earlier unsaved class must survive it.

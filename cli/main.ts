@@ -29,6 +29,18 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: "run one indexing worker connected to a router",
     run: runWorker,
   },
+  search: {
+    summary: "index Java source roots with workers and search symbols",
+    run: async (a) => (await import("./search.ts")).runSearch(a),
+  },
+  router: {
+    summary: "run a router: serve JSON-line queries and file updates on stdio",
+    run: async (a) => (await import("./router.ts")).runRouter(a),
+  },
+  demo: {
+    summary: "a guided local tour: index, search, overlay, worker restart",
+    run: async (a) => (await import("./demo.ts")).runDemo(a),
+  },
 };
 
 function usage(): string {

@@ -26,7 +26,8 @@ import {
 import { planShards } from "./_shard_plan.ts";
 
 /** Usage text of the `search` command. */
-export const SEARCH_USAGE = `usage: search --root DIR [--root DIR ...] [options] QUERY
+export const SEARCH_USAGE =
+  `usage: search --root DIR [--root DIR ...] [options] QUERY
 
 Indexes the .java files under each root with one worker process per shard
 and prints the best matching symbols as path:line:col.
@@ -87,7 +88,9 @@ export async function runSearch(args: readonly string[]): Promise<number> {
   }
   const roots = flags.values.get("root") ?? [];
   if (roots.length === 0 || flags.positionals.length !== 1) {
-    err(`search: need at least one --root and exactly one QUERY\n${SEARCH_USAGE}`);
+    err(
+      `search: need at least one --root and exactly one QUERY\n${SEARCH_USAGE}`,
+    );
     return 2;
   }
   const query = flags.positionals[0];
@@ -147,9 +150,9 @@ export async function runSearch(args: readonly string[]): Promise<number> {
       }
     }
     err(
-      `search: ${hits.length} result(s) in ${ms.toFixed(0)} ms (${
-        fresh.length
-      } shard(s) from cache, ${stale.length} indexed)\n`,
+      `search: ${hits.length} result(s) in ${
+        ms.toFixed(0)
+      } ms (${fresh.length} shard(s) from cache, ${stale.length} indexed)\n`,
     );
     return 0;
   } catch (e) {

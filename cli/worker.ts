@@ -149,8 +149,10 @@ async function connectToRouter(
       logger,
     });
   } catch (err) {
-    const handshake = isProtocolError(err) &&
-      err.code.startsWith("handshake");
+    // Socket-level failures get the reference's transport context; any
+    // other protocol failure happened in the handshake.
+    const handshake = !isProtocolError(err, "io_error") &&
+      !isProtocolError(err, "timeout");
     const context = handshake
       ? "v3 handshake failed"
       : args.transport === "unix"

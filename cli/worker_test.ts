@@ -19,6 +19,9 @@ import type {
 } from "../lib/wire/types.ts";
 import { generateJavaCorpus } from "../lib/worker/java_corpus.ts";
 import { loadShardCache } from "../lib/net/shard_cache_file.ts";
+import { createLogger } from "../lib/net/log.ts";
+
+const logger = createLogger({ level: "error" });
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const PERMISSIONS = [
@@ -75,6 +78,7 @@ async function harness(
   const listener = listen(address, {
     authToken: options.authToken,
     allowInsecure: true,
+    logger,
     admit: options.admit ??
       (({ hello }) => ({ worker_id: hello.shard_id + 100, revision: 0 })),
   });
@@ -122,11 +126,12 @@ const BETA: FileText = {
 async function shutdown(
   conn: Connection,
   worker: WorkerProcess,
-): Promise<void> {
+): Promise<string> {
   assert.deepEqual(await conn.call({ type: "shutdown" }), { type: "shutdown" });
   const { code, stderr } = await worker.done;
   assert.equal(code, 0, stderr);
   await conn.closed;
+  return stderr;
 }
 
 Deno.test("worker e2e (unix): index, update, diagnostics, stats, load, shutdown, warm start", async () => {
@@ -197,7 +202,10 @@ Deno.test("worker e2e (unix): index, update, diagnostics, stats, load, shutdown,
     await conn.call({
       type: "update_file",
       revision: 7,
-      file: { path: "/src/Bad.java", text: "class Bad { int x = ; }" },
+      file: {
+        path: "/src/Bad.java",
+        text: 'class Bad {\n  String x = "oops;\n}\n',
+      },
     });
     const bad = await conn.call({ type: "diagnostics", path: "/src/Bad.java" });
     assert.equal(bad.type, "diagnostics");
@@ -268,24 +276,25 @@ Deno.test("worker e2e (tcp): cancel a queued request, stats during a rebuild, to
       "--cache-dir=" + h.cacheDir,
       "--auth-token-env=LOOM_TEST_TOKEN",
       "--allow-insecure",
-    ], { LOOM_TEST_TOKEN: " e2e-secret\n" });
+    ], { LOOM_TEST_TOKEN: " e2e-secret\n", LOOM_LOG: "debug" });
     const conn = await accept(h.listener);
     const corpus = generateJavaCorpus({ files: 3000, root: "/big/" });
     const big = conn.call({ type: "index_shard", revision: 1, files: corpus });
-    // Queued behind the big rebuild, then cancelled before it starts.
+    // Queued behind the big rebuild; its Cancel follows it on the wire, so
+    // the worker sees the cancel before the request can start.
     const controller = new AbortController();
     const small = conn.call(
       { type: "index_shard", revision: 2, files: [ALPHA] },
       { signal: controller.signal },
     );
-    // Stats are answered while the big rebuild runs (last completed state).
-    const during = stats(await conn.call({ type: "get_worker_stats" }));
-    assert.equal(during.index_generation, 0);
     controller.abort();
     await assert.rejects(
       small,
       (err: unknown) => isProtocolError(err, "cancelled"),
     );
+    // Stats are answered while the big rebuild runs (last completed state).
+    const during = stats(await conn.call({ type: "get_worker_stats" }));
+    assert.equal(during.index_generation, 0);
     const built = index(await big);
     assert.equal(built.index_generation, 1);
     assert.ok(built.symbols.length > 3000);
@@ -297,7 +306,12 @@ Deno.test("worker e2e (tcp): cancel a queued request, stats during a rebuild, to
       index_generation: 1,
       file_count: 3000,
     });
-    await shutdown(conn, worker);
+    const log = await shutdown(conn, worker);
+    // Debug logs: one JSON object per line, and never the token.
+    assert.match(log, /"event":"connected to router"/);
+    assert.match(log, /"event":"worker shutdown"/);
+    assert.ok(!log.includes("e2e-secret"));
+    for (const line of log.trim().split("\n")) JSON.parse(line);
   } finally {
     await h.close();
   }
@@ -350,6 +364,15 @@ Deno.test("worker e2e: startup errors exit 1 with a clear message", async () => 
       ],
       [
         [
+          `--connect=${h.connect}`,
+          "--shard-id=1",
+          `--cache-dir=${h.cacheDir}`,
+          "--max-rpc-bytes=0",
+        ],
+        /^error: v3 handshake failed: hello frame of \d+ bytes exceeds the pre-handshake limit 1$/m,
+      ],
+      [
+        [
           "--connect",
           `unix:${h.dir}/missing.sock`,
           "--shard-id",
@@ -390,11 +413,8 @@ Deno.test("worker e2e (tcp+tls): mutual TLS accepts a client certificate and ref
   await Deno.chmod(tls.client.keyPath, 0o600);
   const listener = listen("tcp+tls:127.0.0.1:0", {
     tls: { cert: tls.server.cert, key: tls.server.key, clientCa: tls.ca.cert },
-    admit: ({ hello }) => ({
-      worker_id: 1,
-      revision: 0,
-      ...{ shard: hello.shard_id },
-    }),
+    logger,
+    admit: () => ({ worker_id: 1, revision: 0 }),
   });
   const cacheDir = `${tls.dir}/cache`;
   try {

@@ -10,7 +10,12 @@
  * @module
  */
 
-import { decodeRpcPayload, decodeWireFrame, encodeRpcPayload, encodeWireFrame } from "../lib/wire/codec.ts";
+import {
+  decodeRpcPayload,
+  decodeWireFrame,
+  encodeRpcPayload,
+  encodeWireFrame,
+} from "../lib/wire/codec.ts";
 import { ProtocolError } from "../lib/wire/errors.ts";
 import { encodeFrame, FrameDecoder } from "../lib/wire/frame.ts";
 import { MAX_MESSAGE_BYTES } from "../lib/wire/limits.ts";
@@ -131,7 +136,9 @@ function shapeProblem(raw: unknown): string | undefined {
   if ((v.expect === "accept") !== ("value" in v)) {
     return "value must be present exactly when expect is accept";
   }
-  if (v.expect === "reject" && v.canonical) return "a reject cannot be canonical";
+  if (v.expect === "reject" && v.canonical) {
+    return "a reject cannot be canonical";
+  }
   if (
     "strict_may_reject" in v &&
     (v.strict_may_reject !== true || v.expect !== "accept" || v.canonical)

@@ -67,9 +67,12 @@ export function selectCases<T extends { id: string }>(
   const tests = parts.map((p) => {
     if (!p.includes("*")) return (id: string) => id.includes(p);
     const re = new RegExp(
-      "^" + p.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$",
+      "^" + p.split("*").map((s) =>
+        s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")
+      ).join(".*") + "$",
     );
-    return (id: string) => re.test(id);
+    return (id: string) =>
+      re.test(id);
   });
   return cases.filter((c) => tests.some((t) => t(c.id)));
 }

@@ -12,7 +12,10 @@
 import { encodeRpcPayload } from "../../lib/wire/codec.ts";
 import { encodeFrame } from "../../lib/wire/frame.ts";
 import { negotiateCapabilities } from "../../lib/wire/negotiate.ts";
-import { CHUNK_OVERHEAD_GUESS, MAX_MESSAGE_BYTES } from "../../lib/wire/limits.ts";
+import {
+  CHUNK_OVERHEAD_GUESS,
+  MAX_MESSAGE_BYTES,
+} from "../../lib/wire/limits.ts";
 import { nodeZstdCompressor } from "../../lib/net/zstd.ts";
 import type {
   Capabilities,
@@ -29,7 +32,11 @@ import type {
   WorkerHello,
 } from "../../lib/wire/types.ts";
 import { CaseFailure } from "./types.ts";
-import { type WireMonitor as Monitor, WireMonitor, type WorkerPayload } from "./wire_monitor.ts";
+import {
+  WireMonitor,
+  type WireMonitor as Monitor,
+  type WorkerPayload,
+} from "./wire_monitor.ts";
 
 /** Options for a {@link Conn}. */
 export interface ConnOptions {
@@ -103,6 +110,10 @@ export class Conn {
   eofError: string | undefined;
   /** Set when a runner write failed (the worker had closed). */
   writeError: string | undefined;
+  /** Called with every chunk of bytes the worker sent (after the monitor). */
+  onData: ((bytes: Uint8Array) => void) | undefined;
+  /** Called once when the worker's stream ends. */
+  onEnd: (() => void) | undefined;
   #raw: Deno.Conn;
   #start: number;
   #nextId: number = 2;
@@ -122,7 +133,8 @@ export class Conn {
     this.#raw = raw;
     this.#start = start;
     this.monitor = new WireMonitor({
-      decompress: (algo, data, max) => nodeZstdCompressor.decompress(algo, data, max),
+      decompress: (algo, data, max) =>
+        nodeZstdCompressor.decompress(algo, data, max),
       transcriptLimit: options.transcriptLimit ?? 40,
       start,
     });
@@ -132,6 +144,11 @@ export class Conn {
 
   #now(): number {
     return performance.now();
+  }
+
+  /** Wakes every waiter (after external state changed). */
+  signal(): void {
+    this.#signal();
   }
 
   #signal(): void {
@@ -146,13 +163,14 @@ export class Conn {
       while (true) {
         const n = await this.#raw.read(buf);
         if (n === null) break;
-        this.monitor.feed("w->r", buf.slice(0, n), this.#now());
+        const chunk = buf.slice(0, n);
+        this.monitor.feed("w->r", chunk, this.#now());
+        this.onData?.(chunk);
         for (const e of this.monitor.drainEvents()) {
           if (e.type === "frame") {
             this.frames.push(e.frame);
             this.frameBytes.push(e.bytes);
-          }
-          else if (e.type === "payload") this.payloads.push(e.item);
+          } else if (e.type === "payload") this.payloads.push(e.item);
         }
         this.#signal();
       }
@@ -161,7 +179,10 @@ export class Conn {
     }
     this.eof = true;
     this.eofAt = this.#now() - this.#start;
-    if (!this.#closed) this.monitor.note("w->r", this.#now(), "worker closed the connection");
+    this.onEnd?.();
+    if (!this.#closed) {
+      this.monitor.note("w->r", this.#now(), "worker closed the connection");
+    }
     this.#signal();
   }
 
@@ -203,7 +224,9 @@ export class Conn {
     if (this.#closed) return;
     try {
       let off = 0;
-      while (off < bytes.length) off += await this.#raw.write(bytes.subarray(off));
+      while (off < bytes.length) {
+        off += await this.#raw.write(bytes.subarray(off));
+      }
     } catch (err) {
       this.writeError ??= (err as Error).message;
     }
@@ -229,11 +252,16 @@ export class Conn {
     if (first === undefined) {
       throw new CaseFailure(
         "the worker sends a Hello frame first",
-        this.eof ? "the connection closed without a frame" : `no frame within ${timeoutMs} ms`,
+        this.eof
+          ? "the connection closed without a frame"
+          : `no frame within ${timeoutMs} ms`,
       );
     }
     if (first.type !== "hello") {
-      throw new CaseFailure("the first frame is a Hello", `a "${first.type}" frame`);
+      throw new CaseFailure(
+        "the first frame is a Hello",
+        `a "${first.type}" frame`,
+      );
     }
     this.hello = first.body;
     return first.body;
@@ -320,15 +348,25 @@ export class Conn {
     raw: Uint8Array,
     options: SendOptions = {},
   ): Promise<void> {
+    if (typeof id === "number" && id >= this.#nextId) {
+      this.#nextId = id % 2 === 0 ? id + 2 : id + 1;
+    }
     const compression = options.compression ?? "none";
-    const data = compression === "zstd" ? nodeZstdCompressor.compress("zstd", raw) : raw;
-    const maxFrame = this.welcome?.chosen_capabilities.max_frame_len ?? MAX_MESSAGE_BYTES;
-    const packet = encodeFrame({ type: "packet", body: { id, compression, data } });
+    const data = compression === "zstd"
+      ? nodeZstdCompressor.compress("zstd", raw)
+      : raw;
+    const maxFrame = this.welcome?.chosen_capabilities.max_frame_len ??
+      MAX_MESSAGE_BYTES;
+    const packet = encodeFrame({
+      type: "packet",
+      body: { id, compression, data },
+    });
     if (options.chunkSize === undefined && packet.length - 4 <= maxFrame) {
       await this.write(packet);
       return;
     }
-    const size = options.chunkSize ?? Math.max(maxFrame - CHUNK_OVERHEAD_GUESS, 1);
+    const size = options.chunkSize ??
+      Math.max(maxFrame - CHUNK_OVERHEAD_GUESS, 1);
     const frames: Uint8Array[] = [];
     let seq = 0;
     for (let off = 0; off < data.length || seq === 0; off += size) {
@@ -394,11 +432,14 @@ export class Conn {
     const item = await this.waitFor(
       () =>
         this.payloads.find((p) =>
-          !this.#consumed.has(p) && p.payload.type === "response" && String(p.id) === key
+          !this.#consumed.has(p) && p.payload.type === "response" &&
+          String(p.id) === key
         ),
       timeoutMs,
     );
-    if (item === undefined || item.payload.type !== "response") return undefined;
+    if (item === undefined || item.payload.type !== "response") {
+      return undefined;
+    }
     this.#consumed.add(item);
     return { result: item.payload.body, item };
   }
@@ -421,7 +462,9 @@ export class Conn {
       throw new CaseFailure(
         `a response to ${request.type} (id ${id})`,
         this.eof
-          ? `the worker closed the connection${this.eofError ? ` (${this.eofError})` : ""}`
+          ? `the worker closed the connection${
+            this.eofError ? ` (${this.eofError})` : ""
+          }`
           : `no response within ${options.timeoutMs ?? RESPONSE_TIMEOUT_MS} ms`,
       );
     }
@@ -469,7 +512,9 @@ export class Conn {
         ),
       timeoutMs,
     );
-    if (item === undefined || item.payload.type !== "notification") return undefined;
+    if (item === undefined || item.payload.type !== "notification") {
+      return undefined;
+    }
     return { notification: item.payload.body, item };
   }
 
@@ -509,7 +554,9 @@ export class Conn {
     if (got === undefined) {
       throw new CaseFailure(
         `the connection keeps working after ${after}`,
-        this.eof ? "the worker closed the connection" : "GetWorkerStats got no answer",
+        this.eof
+          ? "the worker closed the connection"
+          : "GetWorkerStats got no answer",
       );
     }
   }
@@ -518,7 +565,11 @@ export class Conn {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.monitor.note("r->w", performance.now(), "runner closed the connection");
+    this.monitor.note(
+      "r->w",
+      performance.now(),
+      "runner closed the connection",
+    );
     try {
       this.#raw.close();
     } catch { /* already closed */ }

@@ -90,16 +90,23 @@ export class WorkerProcess {
     this.#pumps.push(this.#pump(this.#child.stderr, true));
     this.#pumps.push(this.#pump(this.#child.stdout, false));
     this.#status = this.#child.status.then((s) => {
-      this.#exit = { code: s.signal === null ? s.code : null, signal: s.signal };
+      this.#exit = {
+        code: s.signal === null ? s.code : null,
+        signal: s.signal,
+      };
       return this.#exit;
     });
   }
 
-  async #pump(stream: ReadableStream<Uint8Array>, isErr: boolean): Promise<void> {
+  async #pump(
+    stream: ReadableStream<Uint8Array>,
+    isErr: boolean,
+  ): Promise<void> {
     const dec = new TextDecoder();
     try {
       for await (const chunk of stream) {
-        let text = (isErr ? this.#stderr : this.#stdout) + dec.decode(chunk, { stream: true });
+        let text = (isErr ? this.#stderr : this.#stdout) +
+          dec.decode(chunk, { stream: true });
         if (text.length > TAIL_BYTES * 2) text = text.slice(-TAIL_BYTES);
         if (isErr) this.#stderr = text;
         else this.#stdout = text;
@@ -226,7 +233,9 @@ export class CaseContext {
       this.#listener = l;
       this.#connect = `tcp:127.0.0.1:${l.addr.port}`;
     } else {
-      if (!this.settings.tls) throw new TypeError("tls transport needs TLS material");
+      if (!this.settings.tls) {
+        throw new TypeError("tls transport needs TLS material");
+      }
       const l = Deno.listenTls({
         hostname: "127.0.0.1",
         port: 0,
@@ -259,7 +268,15 @@ export class CaseContext {
     const env: Record<string, string> = {
       [this.settings.tokenEnv]: options.token ?? this.token,
     };
-    const w = new WorkerProcess(argv, env);
+    let w: WorkerProcess;
+    try {
+      w = new WorkerProcess(argv, env);
+    } catch (err) {
+      throw new CaseFailure(
+        "the worker command starts",
+        `cannot run ${JSON.stringify(argv[0])}: ${(err as Error).message}`,
+      );
+    }
     this.workers.push(w);
     return w;
   }
@@ -281,7 +298,9 @@ export class CaseContext {
     const accepted = listener.accept();
     accepted.catch(() => {});
     const exited = this.workers.length
-      ? this.workers[this.workers.length - 1].waitExit(timeoutMs).then((e) => e ? "exited" as const : "timeout" as const)
+      ? this.workers[this.workers.length - 1].waitExit(timeoutMs).then((e) =>
+        e ? "exited" as const : "timeout" as const
+      )
       : timeout;
     try {
       const got = await Promise.race([accepted, timeout, exited]);
@@ -378,7 +397,9 @@ export class CaseContext {
   /** The stderr tails of every process started, labelled. */
   stderrTail(): string {
     return this.workers.map((w, i) =>
-      this.workers.length > 1 ? `--- worker process ${i + 1} ---\n${w.stderr}` : w.stderr
+      this.workers.length > 1
+        ? `--- worker process ${i + 1} ---\n${w.stderr}`
+        : w.stderr
     ).join("\n").slice(-6000);
   }
 

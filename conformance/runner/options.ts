@@ -70,7 +70,9 @@ Exit code: 1 when any MUST case fails, 2 on a usage error, 0 otherwise.
  * console.assert(o.worker === "w {connect}" && o.jobs === 2 && o.transport === "tcp");
  * ```
  */
-export function parseConformanceArgs(args: readonly string[]): ConformanceOptions {
+export function parseConformanceArgs(
+  args: readonly string[],
+): ConformanceOptions {
   const o: ConformanceOptions = {
     transport: "unix",
     jobs: 4,
@@ -95,7 +97,9 @@ export function parseConformanceArgs(args: readonly string[]): ConformanceOption
     const int = (min: number): number => {
       const v = take();
       const n = Number(v);
-      if (!Number.isInteger(n) || n < min) throw new TypeError(`${flag}: invalid value "${v}"`);
+      if (!Number.isInteger(n) || n < min) {
+        throw new TypeError(`${flag}: invalid value "${v}"`);
+      }
       return n;
     };
     switch (flag) {
@@ -105,7 +109,9 @@ export function parseConformanceArgs(args: readonly string[]): ConformanceOption
       case "--transport": {
         const t = take();
         if (t !== "unix" && t !== "tcp" && t !== "tls") {
-          throw new TypeError(`--transport must be unix, tcp or tls (got "${t}")`);
+          throw new TypeError(
+            `--transport must be unix, tcp or tls (got "${t}")`,
+          );
         }
         o.transport = t;
         break;
@@ -202,6 +208,8 @@ export function defaultWorkerTemplate(
     "--auth-token-env {token_env}",
   ];
   if (transport === "tcp") words.push("--allow-insecure");
-  if (transport === "tls") words.push("--tls-ca-cert {ca_cert}", "--tls-domain localhost");
+  if (transport === "tls") {
+    words.push("--tls-ca-cert {ca_cert}", "--tls-domain localhost");
+  }
   return words.join(" ");
 }

@@ -76,20 +76,24 @@ document.getElementById('q').addEventListener('input',applyFilters);
 function caseHtml(r: CaseResult): string {
   const parts: string[] = [];
   parts.push(
-    `<details data-status="${r.status}" data-id="${escapeHtml(r.id.toLowerCase())}"${
-      r.status === "failed" ? " open" : ""
-    }>`,
+    `<details data-status="${r.status}" data-id="${
+      escapeHtml(r.id.toLowerCase())
+    }"${r.status === "failed" ? " open" : ""}>`,
   );
   parts.push(
     `<summary><span class="st ${r.status}">${r.status.toUpperCase()}</span>` +
       `<span class="id">${escapeHtml(r.id)}</span>` +
       `<span class="sev">${escapeHtml(r.severity)}</span>` +
-      `<span class="rule">${escapeHtml(r.title)} &mdash; ${escapeHtml(r.rule)}</span>` +
+      `<span class="rule">${escapeHtml(r.title)} &mdash; ${
+        escapeHtml(r.rule)
+      }</span>` +
       `<span class="dur">${Math.round(r.durationMs)} ms</span></summary>`,
   );
   parts.push(`<div class="body">`);
   const ev: string[] = [];
-  if (r.skipReason) ev.push(`<b>skipped</b><span>${escapeHtml(r.skipReason)}</span>`);
+  if (r.skipReason) {
+    ev.push(`<b>skipped</b><span>${escapeHtml(r.skipReason)}</span>`);
+  }
   if (r.evidence) {
     ev.push(`<b>expected</b><span>${escapeHtml(r.evidence.expected)}</span>`);
     ev.push(`<b>observed</b><span>${escapeHtml(r.evidence.observed)}</span>`);
@@ -100,20 +104,32 @@ function caseHtml(r: CaseResult): string {
   }
   if (ev.length) parts.push(`<div class="ev">${ev.join("")}</div>`);
   if (r.transcript.length) {
-    parts.push(`<div><b>Transcript</b> (last ${r.transcript.length} frames, decoded)</div>`);
+    parts.push(
+      `<div><b>Transcript</b> (last ${r.transcript.length} frames, decoded)</div>`,
+    );
     parts.push(`<table class="tr">`);
     for (const e of r.transcript) {
       const cls = e.dir === "r->w" ? "dir-rw" : "dir-wr";
-      const label = e.dir === "r->w" ? "runner &rarr; worker" : "worker &rarr; runner";
+      const label = e.dir === "r->w"
+        ? "runner &rarr; worker"
+        : "worker &rarr; runner";
       parts.push(
-        `<tr><td>${e.t.toFixed(0)} ms</td><td class="${cls}">${label}</td><td>${e.size} B</td>` +
-          `<td class="j">${escapeHtml(JSON.stringify(e.frame, null, 1))}</td></tr>`,
+        `<tr><td>${
+          e.t.toFixed(0)
+        } ms</td><td class="${cls}">${label}</td><td>${e.size} B</td>` +
+          `<td class="j">${
+            escapeHtml(JSON.stringify(e.frame, null, 1))
+          }</td></tr>`,
       );
     }
     parts.push(`</table>`);
   }
   if (r.stderrTail.trim()) {
-    parts.push(`<div><b>Worker stderr (tail)</b></div><pre>${escapeHtml(r.stderrTail)}</pre>`);
+    parts.push(
+      `<div><b>Worker stderr (tail)</b></div><pre>${
+        escapeHtml(r.stderrTail)
+      }</pre>`,
+    );
   }
   parts.push(`</div></details>`);
   return parts.join("\n");
@@ -148,11 +164,13 @@ export function formatHtmlReport(report: RunReport): string {
 <body>
 <h1>Worker conformance report</h1>
 <div class="meta">worker: <code>${escapeHtml(report.worker)}</code><br>
-transport: ${escapeHtml(report.transport)} &middot; started ${escapeHtml(report.startedAt)} &middot; ${
-    (report.durationMs / 1000).toFixed(1)
-  } s</div>
+transport: ${escapeHtml(report.transport)} &middot; started ${
+    escapeHtml(report.startedAt)
+  } &middot; ${(report.durationMs / 1000).toFixed(1)} s</div>
 <div class="totals"><span class="passed">${t.passed} passed</span><span class="failed">${t.failed} failed (${t.mustFailed} MUST)</span><span class="skipped">${t.skipped} skipped</span></div>
-<div class="bar"><div class="b-passed" style="width:${pct(t.passed)}%"></div><div class="b-failed" style="width:${
+<div class="bar"><div class="b-passed" style="width:${
+    pct(t.passed)
+  }%"></div><div class="b-failed" style="width:${
     pct(t.failed)
   }%"></div><div class="b-skipped" style="width:${pct(t.skipped)}%"></div></div>
 <div class="filters"><label><input type="checkbox" value="failed" checked> failed</label><label><input type="checkbox" value="passed" checked> passed</label><label><input type="checkbox" value="skipped" checked> skipped</label>

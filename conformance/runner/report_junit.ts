@@ -36,7 +36,9 @@ function caseXml(r: CaseResult): string {
   const name = escapeXml(`${r.id} [${r.severity}]`);
   const cls = escapeXml(`conformance.${r.id.split(".")[0]}`);
   const time = (r.durationMs / 1000).toFixed(3);
-  const parts = [`    <testcase name="${name}" classname="${cls}" time="${time}">`];
+  const parts = [
+    `    <testcase name="${name}" classname="${cls}" time="${time}">`,
+  ];
   if (r.status === "skipped") {
     parts.push(`      <skipped message="${escapeXml(r.skipReason ?? "")}"/>`);
   } else if (r.status === "failed") {
@@ -46,7 +48,9 @@ function caseXml(r: CaseResult): string {
       `rule: ${r.rule}\nseverity: ${r.severity}\nexpected: ${ev.expected}\nobserved: ${ev.observed}\n`,
     );
     parts.push(
-      `      <failure message="${msg}" type="${escapeXml(r.severity)}">${body}</failure>`,
+      `      <failure message="${msg}" type="${
+        escapeXml(r.severity)
+      }">${body}</failure>`,
     );
   }
   const out = [
@@ -93,7 +97,9 @@ export function formatJunitReport(report: RunReport): string {
     const t = countResults(rs);
     const time = rs.reduce((s, r) => s + r.durationMs, 0) / 1000;
     lines.push(
-      `  <testsuite name="${escapeXml(name)}" tests="${rs.length}" failures="${t.failed}" skipped="${t.skipped}" time="${
+      `  <testsuite name="${
+        escapeXml(name)
+      }" tests="${rs.length}" failures="${t.failed}" skipped="${t.skipped}" time="${
         time.toFixed(3)
       }">`,
     );

@@ -7,7 +7,11 @@
 
 import { type CaseResult, countResults, type RunReport } from "./types.ts";
 
-const STATUS_LABEL = { passed: "PASS", failed: "FAIL", skipped: "SKIP" } as const;
+const STATUS_LABEL = {
+  passed: "PASS",
+  failed: "FAIL",
+  skipped: "SKIP",
+} as const;
 
 /** Options for {@link formatTextReport}. */
 export interface TextReportOptions {

@@ -7,7 +7,12 @@
 
 import type { CaseDef } from "./case.ts";
 import { CaseContext, type HarnessSettings } from "./harness.ts";
-import { CaseFailure, type CaseResult, CaseSkip, type RunReport } from "./types.ts";
+import {
+  CaseFailure,
+  type CaseResult,
+  CaseSkip,
+  type RunReport,
+} from "./types.ts";
 
 /** Options for {@link runSuite}. */
 export interface RunOptions {
@@ -47,7 +52,10 @@ async function runOne(
     const timeout = new Promise<"timeout">((r) => {
       timer = setTimeout(() => r("timeout"), timeoutMs);
     });
-    const outcome = await Promise.race([body.then(() => "done" as const), timeout]);
+    const outcome = await Promise.race([
+      body.then(() => "done" as const),
+      timeout,
+    ]);
     if (outcome === "timeout") {
       throw new CaseFailure(
         `the scenario completes within ${timeoutMs} ms`,
@@ -108,7 +116,12 @@ export async function runSuite(
   const lane = async (): Promise<void> => {
     while (next < cases.length) {
       const i = next++;
-      results[i] = await runOne(cases[i], i, settings, options.caseTimeoutMs ?? 20_000);
+      results[i] = await runOne(
+        cases[i],
+        i,
+        settings,
+        options.caseTimeoutMs ?? 20_000,
+      );
       options.onResult?.(results[i]);
     }
   };

@@ -73,7 +73,10 @@ export function tokenizeCommand(command: string): string[] {
           i++;
           break;
         }
-        if (d === "\\" && i + 1 < command.length && '"\\$`'.includes(command[i + 1])) {
+        if (
+          d === "\\" && i + 1 < command.length &&
+          '"\\$`'.includes(command[i + 1])
+        ) {
           word += command[i + 1];
           i += 2;
         } else {
@@ -136,7 +139,9 @@ export function substitutePlaceholders(
       i += 2;
     } else if (c === "{") {
       const end = word.indexOf("}", i);
-      if (end < 0) throw new SyntaxError(`unterminated placeholder in "${word}"`);
+      if (end < 0) {
+        throw new SyntaxError(`unterminated placeholder in "${word}"`);
+      }
       const name = word.slice(i + 1, end);
       if (!(PLACEHOLDERS as readonly string[]).includes(name)) {
         throw new SyntaxError(`unknown placeholder {${name}}`);

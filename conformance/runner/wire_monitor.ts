@@ -216,9 +216,9 @@ export class WireMonitor {
       }
     } catch (err) {
       this.#decoders[dir] = undefined;
-      const message = `${dir === "w->r" ? "worker" : "runner"} stream unframeable: ${
-        (err as Error).message
-      }`;
+      const message = `${
+        dir === "w->r" ? "worker" : "runner"
+      } stream unframeable: ${(err as Error).message}`;
       this.#note(dir, now, 0, { unframeable: (err as Error).message });
       if (dir === "w->r") {
         this.violations.push(message);
@@ -258,7 +258,9 @@ export class WireMonitor {
         hex: hexPrefix(bytes),
       });
       if (dir === "w->r") {
-        const message = `worker sent an undecodable frame: ${(err as Error).message}`;
+        const message = `worker sent an undecodable frame: ${
+          (err as Error).message
+        }`;
         this.#violate(message);
         this.#events.push({ type: "undecodable", message });
       }
@@ -331,7 +333,9 @@ export class WireMonitor {
     this.workerFrameSizes.push(size);
     if (caps && size - 4 > caps.max_frame_len) {
       this.#violate(
-        `worker frame of ${size - 4} bytes exceeds the negotiated max_frame_len ${caps.max_frame_len}`,
+        `worker frame of ${
+          size - 4
+        } bytes exceeds the negotiated max_frame_len ${caps.max_frame_len}`,
       );
     }
     if (frame.type === "packet") {
@@ -344,18 +348,28 @@ export class WireMonitor {
       this.#note("w->r", now, size, this.#display(frame, payload));
     } else {
       if (frame.type !== "unknown") {
-        this.#violate(`worker sent a "${frame.type}" frame after the handshake`);
+        this.#violate(
+          `worker sent a "${frame.type}" frame after the handshake`,
+        );
       }
       this.#note("w->r", now, size, this.#display(frame));
     }
   }
 
   #chunk(
-    c: { id: U64; compression: CompressionAlgo; seq: number; last: boolean; data: Uint8Array },
+    c: {
+      id: U64;
+      compression: CompressionAlgo;
+      seq: number;
+      last: boolean;
+      data: Uint8Array;
+    },
     negotiated: boolean,
   ): RpcPayload | string | undefined {
     if (!negotiated) {
-      this.#violate("worker sent a packet_chunk although chunking was not negotiated");
+      this.#violate(
+        "worker sent a packet_chunk although chunking was not negotiated",
+      );
     }
     const key = idKey(c.id);
     let s = this.#streams.get(key);
@@ -370,7 +384,9 @@ export class WireMonitor {
       this.#violate(`worker changed compression mid-stream for id ${key}`);
     }
     if (c.seq !== s.nextSeq) {
-      this.#violate(`worker chunk seq for id ${key}: expected ${s.nextSeq}, got ${c.seq}`);
+      this.#violate(
+        `worker chunk seq for id ${key}: expected ${s.nextSeq}, got ${c.seq}`,
+      );
     }
     s.nextSeq = c.seq + 1;
     s.parts.push(c.data);
@@ -404,12 +420,20 @@ export class WireMonitor {
     let raw = data;
     if (compression !== "none") {
       if (caps && !caps.supported_compression.includes(compression)) {
-        this.#violate(`worker used compression "${compression}", which was not negotiated`);
+        this.#violate(
+          `worker used compression "${compression}", which was not negotiated`,
+        );
       }
       try {
-        raw = this.#decompress(compression, data, caps?.max_packet_len ?? MAX_MESSAGE_BYTES);
+        raw = this.#decompress(
+          compression,
+          data,
+          caps?.max_packet_len ?? MAX_MESSAGE_BYTES,
+        );
       } catch (err) {
-        const message = `worker packet ${key} does not decompress: ${(err as Error).message}`;
+        const message = `worker packet ${key} does not decompress: ${
+          (err as Error).message
+        }`;
         this.#violate(message);
         this.#events.push({ type: "undecodable", message });
         return `<undecompressible ${data.length} bytes>`;
@@ -419,20 +443,26 @@ export class WireMonitor {
     try {
       payload = decodeRpcPayload(raw);
     } catch (err) {
-      const message = `worker packet ${key} is not a valid RpcPayload: ${(err as Error).message}`;
+      const message = `worker packet ${key} is not a valid RpcPayload: ${
+        (err as Error).message
+      }`;
       this.#violate(message);
       this.#events.push({ type: "undecodable", message });
       return `<undecodable ${raw.length} bytes>`;
     }
     if (payload.type === "request" || payload.type === "notification") {
       if (!isOdd(id)) {
-        this.#violate(`worker ${payload.type} uses even id ${key} (worker ids must be odd)`);
+        this.#violate(
+          `worker ${payload.type} uses even id ${key} (worker ids must be odd)`,
+        );
       }
     } else if (payload.type === "response") {
-      if (!this.#routerRequests.has(key)) {
-        this.#violate(`worker responded to id ${key}, which the runner never requested`);
-      } else if (this.#answered.has(key)) {
+      if (this.#answered.has(key)) {
         this.#violate(`worker sent a second response for id ${key}`);
+      } else if (!this.#routerRequests.has(key)) {
+        this.#violate(
+          `worker responded to id ${key}, which the runner never requested`,
+        );
       }
       this.#answered.add(key);
       this.#routerRequests.delete(key);
@@ -443,5 +473,4 @@ export class WireMonitor {
     });
     return payload;
   }
-
 }

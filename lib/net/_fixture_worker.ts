@@ -13,7 +13,8 @@
  * - `block_index_until_cancel=1`: `IndexShard` waits until cancelled;
  * - `wrong_shard_index=1`, `wrong_shard_stats=1`, `wrong_shard_cached=1`:
  *   answer (or announce) with shard id + 1;
- * - `ignore_shutdown=1`: answer `Shutdown` but keep running.
+ * - `ignore_shutdown=1`: answer `Shutdown` but keep running;
+ * - `shard<N>.<key>=...` sets a knob for shard N only.
  *
  * It records starts in `attempts-shard<N>.log` (one ms timestamp per line)
  * and writes `index-started-shard<N>.marker` / `index-cancelled-shard<N>.marker`.
@@ -59,7 +60,8 @@ function flag(args: string[], name: string): string | undefined {
 }
 
 function truthy(v: string | undefined): boolean {
-  return v !== undefined && ["1", "true", "yes", "on"].includes(v.toLowerCase());
+  return v !== undefined &&
+    ["1", "true", "yes", "on"].includes(v.toLowerCase());
 }
 
 async function main(args: string[]): Promise<number> {
@@ -87,7 +89,10 @@ async function main(args: string[]): Promise<number> {
     // First start.
   }
   await Deno.writeTextFile(logPath, `${Date.now()}\n`, { append: true });
-  const num = (k: string): number => Number(knobs[k] ?? 0);
+  // `shard<N>.<key>` overrides `<key>` for shard N.
+  const knob = (k: string): string | undefined =>
+    knobs[`shard${shardId}.${k}`] ?? knobs[k];
+  const num = (k: string): number => Number(knob(k) ?? 0);
   if (attempt <= num("fail_attempts")) return 3;
   if (attempt <= num("connect_delay_attempts") && num("connect_delay_ms") > 0) {
     await new Promise((r) => setTimeout(r, num("connect_delay_ms")));
@@ -110,7 +115,7 @@ async function main(args: string[]): Promise<number> {
   if (index) {
     conn.notify({
       type: "cached_index",
-      body: truthy(knobs.wrong_shard_cached)
+      body: truthy(knob("wrong_shard_cached"))
         ? { ...index, shard_id: shardId + 1 }
         : index,
     });
@@ -138,7 +143,7 @@ async function main(args: string[]): Promise<number> {
   let lastRevision: number | bigint = 0;
   const done = Promise.withResolvers<number>();
   conn.setRequestHandler(async (req, ctx): Promise<RpcResult> => {
-    const wrong = truthy(knobs.wrong_shard_index) ? shardId + 1 : shardId;
+    const wrong = truthy(knob("wrong_shard_index")) ? shardId + 1 : shardId;
     switch (req.type) {
       case "load_files":
         files = new Map(req.files.map((f) => [f.path, f.text]));
@@ -149,7 +154,7 @@ async function main(args: string[]): Promise<number> {
           `${cacheDir}/index-started-shard${shardId}.marker`,
           "",
         );
-        if (truthy(knobs.block_index_until_cancel)) {
+        if (truthy(knob("block_index_until_cancel"))) {
           await new Promise<void>((resolve) => {
             if (ctx.signal.aborted) resolve();
             ctx.signal.addEventListener("abort", () => resolve());
@@ -196,7 +201,9 @@ async function main(args: string[]): Promise<number> {
           value: {
             type: "worker_stats",
             body: {
-              shard_id: truthy(knobs.wrong_shard_stats) ? shardId + 1 : shardId,
+              shard_id: truthy(knob("wrong_shard_stats"))
+                ? shardId + 1
+                : shardId,
               revision: lastRevision,
               index_generation: Number(generation),
               file_count: files.size,
@@ -204,7 +211,7 @@ async function main(args: string[]): Promise<number> {
           },
         };
       case "shutdown":
-        if (!truthy(knobs.ignore_shutdown)) {
+        if (!truthy(knob("ignore_shutdown"))) {
           setTimeout(() => done.resolve(0), 20);
         }
         return { status: "ok", value: { type: "shutdown" } };

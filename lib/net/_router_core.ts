@@ -12,7 +12,6 @@ import { SymbolIndex } from "../router/symbol_index.ts";
 import type { ShardIndex, U64 } from "../wire/types.ts";
 import type { RestartBackoff } from "./supervisor.ts";
 
-
 /** Options for {@link ShardStore.apply}. */
 export interface ApplyOptions {
   /** Store without rebuilding the global index (call `commit()` later). */

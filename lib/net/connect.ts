@@ -267,6 +267,19 @@ async function connectWithin(
   logger: Logger,
   signal: AbortSignal,
 ): Promise<Connection> {
+  // Built first: bad options throw before any socket is opened.
+  const session = createWorkerSession({
+    ...sessionOptions(options),
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+    now: performance.now(),
+    hello: {
+      shard_id: options.shardId,
+      auth_token: options.authToken ?? null,
+      capabilities: options.capabilities,
+      cached_index_info: options.cachedIndexInfo ?? null,
+      worker_build: options.workerBuild ?? null,
+    },
+  });
   let stream: ByteStream;
   try {
     stream = await openStream(addr, { tls: options.tls, signal });
@@ -285,18 +298,6 @@ async function connectWithin(
       { cause: err },
     );
   }
-  const session = createWorkerSession({
-    ...sessionOptions(options),
-    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
-    now: performance.now(),
-    hello: {
-      shard_id: options.shardId,
-      auth_token: options.authToken ?? null,
-      capabilities: options.capabilities,
-      cached_index_info: options.cachedIndexInfo ?? null,
-      worker_build: options.workerBuild ?? null,
-    },
-  });
   const pending = startConnection(session, stream, {
     role: "worker",
     logger,

@@ -237,6 +237,37 @@ interface PendingCall {
   cleanup?(): void;
 }
 
+/**
+ * The context of one request being served. Its `AbortController` is made
+ * only when the handler reads `signal` (most never do, and controllers are
+ * costly at high request rates).
+ */
+class IncomingRequest implements RequestContext {
+  readonly id: U64;
+  #controller: AbortController | undefined;
+  #reason: unknown;
+  #aborted = false;
+
+  constructor(id: U64) {
+    this.id = id;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
 interface WaitingRequest {
   id: U64;
   request: Request;
@@ -274,7 +305,7 @@ class SessionConnection implements Connection {
   #driver: SessionDriver<ConnectionSessionEvent>;
   #options: StartConnectionOptions;
   #pending = new Map<U64, PendingCall>();
-  #incoming = new Map<U64, AbortController>();
+  #incoming = new Map<U64, IncomingRequest>();
   #waiting: WaitingRequest[] = [];
   #notifications: Notification[] = [];
   #requestHandler: RequestHandler | undefined;
@@ -578,11 +609,11 @@ class SessionConnection implements Connection {
   }
 
   #dispatchRequest(id: U64, request: Request): void {
-    const controller = new AbortController();
-    this.#incoming.set(id, controller);
+    const context = new IncomingRequest(id);
+    this.#incoming.set(id, context);
     const handler = this.#requestHandler!;
     const finish = (result: RpcResult): void => {
-      if (this.#incoming.get(id) === controller) this.#incoming.delete(id);
+      if (this.#incoming.get(id) === context) this.#incoming.delete(id);
       this.#respond(id, result);
     };
     const failed = (err: unknown): void => {
@@ -594,7 +625,7 @@ class SessionConnection implements Connection {
     };
     let result: RpcResult | Promise<RpcResult>;
     try {
-      result = handler(request, { id, signal: controller.signal });
+      result = handler(request, context);
     } catch (err) {
       failed(err);
       return;
@@ -663,7 +694,7 @@ class SessionConnection implements Connection {
       pending.reject(reason);
     }
     this.#pending.clear();
-    for (const [, controller] of this.#incoming) controller.abort(reason);
+    for (const [, context] of this.#incoming) context.abort(reason);
     this.#incoming.clear();
     for (const w of this.#waiting) clearTimeout(w.timer);
     this.#waiting = [];

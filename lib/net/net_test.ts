@@ -533,3 +533,31 @@ Deno.test("listener: maxConnections drops the extra stream", async () => {
     );
   });
 });
+
+Deno.test("connect: invalid options throw before a socket is opened", async () => {
+  await assert.rejects(
+    connect("tcp:127.0.0.1:1", {
+      shardId: 0,
+      capabilities: { max_frame_len: 0 },
+      logger: memoryLogger(),
+    }),
+    RangeError,
+  );
+  await assert.rejects(connect("tcp:127.0.0.1:1", { shardId: -1 }), TypeError);
+  await assert.rejects(
+    connect("tcp+tls:127.0.0.1:1", { shardId: 0, logger: memoryLogger() }),
+    TypeError,
+  );
+});
+
+Deno.test("connect: a refused connection is an io_error", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(
+      connect(`unix:${dir}/missing.sock`, { shardId: 0 }),
+      (e: ProtocolError) => isProtocolError(e, "io_error"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -23,11 +23,10 @@
  * @module
  */
 
-import { isAbsolute, resolve as resolvePath, sep } from "node:path";
+import { resolve as resolvePath, sep } from "node:path";
 import { tmpdir } from "node:os";
 import { randomBytes } from "node:crypto";
 import { ProtocolError } from "../wire/errors.ts";
-import { constantTimeEqual } from "../wire/negotiate.ts";
 import type {
   FileText,
   HandshakeReject,
@@ -61,10 +60,11 @@ import {
 import { defaultWorkerCommand, splitCommandLine } from "./worker_command.ts";
 import { collectJavaFiles, type SkippedFile } from "./workspace_fs.ts";
 import * as core from "./_router_core.ts";
+import { WorkspaceLayout } from "../router/layout.ts";
 import type { SymbolMatch } from "../router/ranking.ts";
 import {
-  type ListenForWorkersOptions,
   listenForWorkers,
+  type ListenForWorkersOptions,
   type WorkerConnection,
   type WorkerListener,
 } from "./_router_transport.ts";
@@ -343,6 +343,7 @@ export class Router {
   #options: RouterOptions;
   #log: Logger;
   #shards: ShardSlot[];
+  #layout: WorkspaceLayout;
   #listener!: WorkerListener;
   #supervisor?: WorkerSupervisor;
   #authToken?: string;
@@ -368,7 +369,8 @@ export class Router {
     this.#changed = Promise.withResolvers<void>();
     this.#epoch = Date.now();
     this.#store = core.createShardStore(this.#epoch);
-    const roots = options.roots.map(normalizeRoot);
+    this.#layout = new WorkspaceLayout(options.roots.map(normalizeRoot));
+    const roots = this.#layout.roots;
     this.#shards = roots.map((root, id) => ({
       id,
       root,
@@ -488,7 +490,9 @@ export class Router {
         : [...command];
       words.push("--tls-ca-cert", tls.caCertFile);
       if (tls.domain) words.push("--tls-domain", tls.domain);
-      if (tls.clientCertFile) words.push("--tls-client-cert", tls.clientCertFile);
+      if (tls.clientCertFile) {
+        words.push("--tls-client-cert", tls.clientCertFile);
+      }
       if (tls.clientKeyFile) words.push("--tls-client-key", tls.clientKeyFile);
       command = words;
     }
@@ -960,15 +964,34 @@ export class Router {
     return response.body;
   }
 
-  #shardFor(path: string): ShardSlot | undefined {
-    let best: ShardSlot | undefined;
-    for (const shard of this.#shards) {
-      if (
-        isWithin(path, shard.root) &&
-        (best === undefined || shard.root.length > best.root.length)
-      ) best = shard;
+  /**
+   * Runs `fn` with the shard's worker; when the connection closes under it
+   * (a crash or restart), waits for the next worker and tries again, at
+   * most twice. Index and update requests are idempotent.
+   */
+  async #retrying<T>(
+    shard: ShardSlot,
+    signal: AbortSignal | undefined,
+    fn: (worker: LiveWorker) => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 0;; attempt++) {
+      const worker = await this.#waitForWorker(shard, signal);
+      try {
+        return await fn(worker);
+      } catch (err) {
+        const retry = attempt < 2 && !this.#closed && !signal?.aborted &&
+          err instanceof ProtocolError && err.code === "connection_closed";
+        if (!retry) throw err;
+        this.#log.info("worker connection lost during a call; retrying", {
+          shard_id: shard.id,
+        });
+      }
     }
-    return best;
+  }
+
+  #shardFor(path: string): ShardSlot | undefined {
+    const id = this.#layout.shardForPath(path);
+    return id === undefined ? undefined : this.#shards[id];
   }
 
   /**
@@ -1019,7 +1042,7 @@ export class Router {
       const p = progress[shard.id];
       let release: (() => void) | undefined;
       try {
-        const worker = await this.#waitForWorker(shard, run.signal);
+        await this.#waitForWorker(shard, run.signal);
         release = await this.#snapshots.acquire(run.signal);
         p.phase = "reading";
         report();
@@ -1033,21 +1056,27 @@ export class Router {
         bytes += snap.bytes;
         p.phase = "sending";
         report();
-        const response = await this.#call(
-          worker,
-          { type: "index_shard", revision, files: snap.files },
-          {
-            signal: run.signal,
-            onSent: () => {
-              release?.();
-              release = undefined;
-              p.bytesSent = snap.bytes;
-              p.phase = "indexing";
-              report();
-            },
+        const index = await this.#retrying(
+          shard,
+          run.signal,
+          async (worker) => {
+            const response = await this.#call(
+              worker,
+              { type: "index_shard", revision, files: snap.files },
+              {
+                signal: run.signal,
+                onSent: () => {
+                  release?.();
+                  release = undefined;
+                  p.bytesSent = snap.bytes;
+                  p.phase = "indexing";
+                  report();
+                },
+              },
+            );
+            return this.#expectIndex(shard, worker, response);
           },
         );
-        const index = this.#expectIndex(shard, worker, response);
         results[shard.id] = index;
         this.#store.apply(shard.id, index, { defer: true });
         shard.indexed = true;
@@ -1101,23 +1130,19 @@ export class Router {
     if (typeof path !== "string" || typeof text !== "string") {
       throw new TypeError("path and text must be strings");
     }
-    const abs = isAbsolute(path) ? resolvePath(path) : resolvePath(path);
-    if (!abs.endsWith(".java")) {
-      throw new TypeError(`file "${path}" is not a .java file`);
-    }
-    const shard = this.#shardFor(abs);
-    if (shard === undefined) {
-      throw new TypeError(`file "${path}" not in any source root`);
-    }
+    const abs = resolvePath(path);
+    // Throws PathNotRoutableError (a RangeError): outside roots, not .java.
+    const shard = this.#shards[this.#layout.routeFile(abs)];
     this.#overlay.set(abs, text);
     const revision = ++this.#revision;
-    const worker = await this.#waitForWorker(shard, signal);
-    const response = await this.#call(worker, {
-      type: "update_file",
-      revision,
-      file: { path: abs, text },
-    }, { signal });
-    const index = this.#expectIndex(shard, worker, response);
+    const index = await this.#retrying(shard, signal, async (worker) => {
+      const response = await this.#call(worker, {
+        type: "update_file",
+        revision,
+        file: { path: abs, text },
+      }, { signal });
+      return this.#expectIndex(shard, worker, response);
+    });
     this.#store.apply(shard.id, index);
     shard.indexed = true;
   }

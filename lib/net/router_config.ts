@@ -141,7 +141,8 @@ export function allowlistActive(list: NormalizedAllowlist): boolean {
  * @example
  * ```ts
  * import { normalizeAllowlist, shardAuthorized } from "./router_config.ts";
- * const a = "a".repeat(64), c = "c".repeat(64);
+ * const a = "a".repeat(64);
+ * const c = "c".repeat(64);
  * const list = normalizeAllowlist({ global: [c], shards: { 0: [a] } });
  * console.assert(shardAuthorized(list, 0, a) && !shardAuthorized(list, 2, a) && shardAuthorized(list, 2, c));
  * ```

@@ -88,23 +88,15 @@ Deno.test("loadShardCache() reports decode failures as misses", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/shard_7.bin`;
     const bytes = encodeShardCache(INDEX);
-    const cases: Array<[Uint8Array, string, number]> = [
-      [new TextEncoder().encode("garbage"), "bad_magic", 7],
-      [bytes.subarray(0, bytes.length - 1), "truncated", 7],
-      [new Uint8Array([...bytes, 0]), "trailing_bytes", 7],
-      [bytes, "wrong_shard_id", 7],
+    const cases: Array<[Uint8Array, string]> = [
+      [new TextEncoder().encode("garbage"), "bad_magic"],
+      [bytes.subarray(0, bytes.length - 1), "truncated"],
+      [new Uint8Array([...bytes, 0]), "trailing_bytes"],
+      [encodeShardCache({ ...INDEX, shard_id: 9 }), "wrong_shard_id"],
     ];
     for (const [content, reason] of cases) {
       await Deno.writeFile(path, content);
-      const shard = reason === "wrong_shard_id" ? 9 : 7;
-      if (shard === 9) {
-        await Deno.rename(path, `${dir}/shard_9.bin`);
-        await Deno.writeFile(
-          `${dir}/shard_9.bin`,
-          encodeShardCache({ ...INDEX, shard_id: 7 }),
-        );
-      }
-      const result = await loadShardCache(dir, shard);
+      const result = await loadShardCache(dir, 7);
       assert.ok(!result.ok, reason);
       assert.equal(result.reason, reason);
     }

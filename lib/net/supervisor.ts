@@ -14,7 +14,7 @@
  * @module
  */
 
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import {
   DEFAULT_TOKEN_ENV,
   expandWorkerCommand,
@@ -117,18 +117,11 @@ export interface SupervisorOptions {
 interface Slot {
   shard: number;
   attempt: number;
-  token?: string;
-  tokenDigest?: Uint8Array;
   child?: Deno.ChildProcess;
   pid?: number;
   /** Resolved by {@link WorkerSupervisor.connected} with the close promise. */
   onConnected?: (closed: Promise<unknown>) => void;
   loop?: Promise<void>;
-  output: Promise<void>[];
-}
-
-function digest(text: string): Uint8Array {
-  return createHash("sha256").update(text).digest();
 }
 
 function defaultJitter(delayMs: number): number {
@@ -136,8 +129,26 @@ function defaultJitter(delayMs: number): number {
   return bound <= 0 ? 0 : Math.floor(Math.random() * (bound + 1));
 }
 
-async function drainLines(
+interface Drain {
+  done: Promise<void>;
+  cancel(): void;
+}
+
+function drainLines(
   stream: ReadableStream<Uint8Array>,
+  emit: (line: string) => void,
+): Drain {
+  const reader = stream.getReader();
+  return {
+    done: drainReader(reader, emit),
+    cancel: () => {
+      reader.cancel().catch(() => {});
+    },
+  };
+}
+
+async function drainReader(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
   emit: (line: string) => void,
 ): Promise<void> {
   const decoder = new TextDecoder();
@@ -162,7 +173,9 @@ async function drainLines(
     emit(decoder.decode(buf).replace(/\r$/, ""));
   };
   try {
-    for await (const chunk of stream) {
+    while (true) {
+      const { value: chunk, done } = await reader.read();
+      if (done) break;
       let start = 0;
       while (start < chunk.length) {
         const nl = chunk.indexOf(10, start);
@@ -208,18 +221,18 @@ function concat(parts: Uint8Array[]): Uint8Array {
 /**
  * Runs one worker process per shard and restarts it as needed.
  *
- * The router consults {@link WorkerSupervisor.identify} from its admission
- * hook and reports a successful handshake with
- * {@link WorkerSupervisor.connected}.
+ * The router gives each spawn its own endpoint ({@link SupervisorOptions.prepare})
+ * and reports a successful handshake with {@link WorkerSupervisor.connected}.
  *
- * @example Identify a child by its token (no process is started here)
+ * @example Nothing runs before `start()`
  * ```ts
  * import { WorkerSupervisor } from "./supervisor.ts";
  * const sup = new WorkerSupervisor({
  *   shards: [0], command: "w", connect: "unix:/r.sock", cacheDir: "/c",
  *   createBackoff: () => ({ nextDelay: () => 50, reset() {} }),
  * });
- * console.assert(sup.identify(0, "nope") === undefined);
+ * console.assert(sup.attempts(0) === 0 && sup.pid(0) === undefined);
+ * await sup.stop();
  * ```
  */
 export class WorkerSupervisor {
@@ -232,7 +245,7 @@ export class WorkerSupervisor {
   constructor(options: SupervisorOptions) {
     this.#options = options;
     for (const shard of options.shards) {
-      this.#slots.set(shard, { shard, attempt: 0, output: [] });
+      this.#slots.set(shard, { shard, attempt: 0 });
     }
   }
 
@@ -246,18 +259,6 @@ export class WorkerSupervisor {
     for (const slot of this.#slots.values()) {
       slot.loop ??= this.#run(slot);
     }
-  }
-
-  /**
-   * Whether `token` is the token of the live child of `shard`; returns that
-   * child's attempt number (compared in constant time).
-   */
-  identify(shard: number, token: string | null): number | undefined {
-    const slot = this.#slots.get(shard);
-    if (slot?.tokenDigest === undefined || token === null) return undefined;
-    return timingSafeEqual(digest(token), slot.tokenDigest)
-      ? slot.attempt
-      : undefined;
   }
 
   /** Reports that the child `attempt` of `shard` completed its handshake. */
@@ -385,7 +386,7 @@ export class WorkerSupervisor {
         this.#emit({ type: "spawn_failed", shard: slot.shard, attempt, error });
       }
       if (child !== undefined) {
-        await this.#supervise(slot, child, attempt, token, backoff);
+        await this.#supervise(slot, child, attempt, backoff);
       }
       endpoint.close();
       if (this.#stopping) break;
@@ -400,15 +401,12 @@ export class WorkerSupervisor {
     slot: Slot,
     child: Deno.ChildProcess,
     attempt: number,
-    token: string,
     backoff: RestartBackoff,
   ): Promise<void> {
     const opts = this.#options;
     const shard = slot.shard;
     slot.child = child;
     slot.pid = child.pid;
-    slot.token = token;
-    slot.tokenDigest = digest(token);
     this.#emit({ type: "spawned", shard, attempt, pid: child.pid });
     const output = [
       drainLines(
@@ -482,7 +480,15 @@ export class WorkerSupervisor {
       clearTimeout(t);
     }
     await exited;
-    await Promise.all(output);
+    // A grandchild may keep the pipes open: stop relaying shortly after.
+    let drainTimer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(output.map((o) => o.done)),
+      new Promise((r) => drainTimer = setTimeout(r, 500)),
+    ]);
+    clearTimeout(drainTimer);
+    for (const o of output) o.cancel();
+    await Promise.all(output.map((o) => o.done));
     const status = exitedStatus!;
     this.#emit({
       type: "exited",
@@ -494,7 +500,5 @@ export class WorkerSupervisor {
     });
     slot.child = undefined;
     slot.pid = undefined;
-    slot.token = undefined;
-    slot.tokenDigest = undefined;
   }
 }

@@ -52,11 +52,6 @@ export interface CollectOptions {
    * @default {8388608}
    */
   maxFileBytes?: number;
-  /**
-   * How many files are read at once.
-   * @default {16}
-   */
-  concurrency?: number;
 }
 
 /**
@@ -76,13 +71,17 @@ export async function listJavaFiles(
 ): Promise<string[]> {
   const out: string[] = [];
   const stack = [root];
+  let sliceStart = performance.now();
   while (stack.length > 0) {
+    if (performance.now() - sliceStart > 8) {
+      await new Promise((r) => setTimeout(r, 0));
+      sliceStart = performance.now();
+    }
     options.signal?.throwIfAborted();
     const dir = stack.pop()!;
     let entries: Deno.DirEntry[];
     try {
-      entries = [];
-      for await (const entry of Deno.readDir(dir)) entries.push(entry);
+      entries = [...Deno.readDirSync(dir)];
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) continue;
       if (err instanceof Deno.errors.NotADirectory && dir === root) continue;
@@ -128,43 +127,44 @@ export async function collectJavaFiles(
     paths.length,
   );
   let bytes = 0;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < paths.length) {
-      options.signal?.throwIfAborted();
-      const i = next++;
-      const path = paths[i];
-      let data: Uint8Array;
-      try {
-        const info = await Deno.lstat(path);
-        if (!info.isFile) continue;
-        if (info.size > maxBytes) {
-          slots[i] = { path, reason: "too_large" };
-          continue;
-        }
-        data = await Deno.readFile(path);
-      } catch (err) {
-        if (err instanceof Deno.errors.NotFound) continue;
-        throw err;
-      }
-      if (data.byteLength > maxBytes) {
+  // Synchronous reads are several times faster than async ones for many
+  // small files; the loop yields to the event loop every few milliseconds.
+  let sliceStart = performance.now();
+  for (let i = 0; i < paths.length; i++) {
+    if (performance.now() - sliceStart > 8) {
+      await new Promise((r) => setTimeout(r, 0));
+      sliceStart = performance.now();
+    }
+    options.signal?.throwIfAborted();
+    const path = paths[i];
+    let data: Uint8Array;
+    try {
+      const info = Deno.lstatSync(path);
+      if (!info.isFile) continue;
+      if (info.size > maxBytes) {
         slots[i] = { path, reason: "too_large" };
         continue;
       }
-      let text: string;
-      try {
-        text = decoder.decode(data);
-      } catch {
-        slots[i] = { path, reason: "not_utf8" };
-        continue;
-      }
-      bytes += data.byteLength;
-      slots[i] = { path, text };
-      options.onFile?.(path, data.byteLength);
+      data = Deno.readFileSync(path);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) continue;
+      throw err;
     }
-  };
-  const n = Math.max(1, Math.min(options.concurrency ?? 16, paths.length));
-  await Promise.all(Array.from({ length: n }, worker));
+    if (data.byteLength > maxBytes) {
+      slots[i] = { path, reason: "too_large" };
+      continue;
+    }
+    let text: string;
+    try {
+      text = decoder.decode(data);
+    } catch {
+      slots[i] = { path, reason: "not_utf8" };
+      continue;
+    }
+    bytes += data.byteLength;
+    slots[i] = { path, text };
+    options.onFile?.(path, data.byteLength);
+  }
   options.signal?.throwIfAborted();
   const files: FileText[] = [];
   const skipped: SkippedFile[] = [];

@@ -51,6 +51,14 @@ export class TopK {
     this.#limit = limit;
   }
 
+  /**
+   * The key a candidate must reach to be considered (`-Infinity` while the
+   * collector is not full).
+   */
+  get threshold(): number {
+    return this.#heap.length < this.#limit ? -Infinity : this.#heap[0].key;
+  }
+
   /** Offers one candidate. */
   offer(
     shard: ShardSymbols,

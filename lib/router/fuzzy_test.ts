@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   compareFuzzyMatches,
+  type FuzzyMatch,
   fuzzyMatch,
   FuzzyMatcher,
-  type FuzzyMatch,
   TrigramIndex,
   trigramsOf,
   utf8Bytes,
@@ -80,7 +80,9 @@ Deno.test("FuzzyMatcher rejects a non-string query", () => {
 // ---------------------------------------------------------------------------
 // A naive oracle written straight from the digest (section 5) for property tests.
 
-const SEPARATORS = new Set("_- /\\.:<>()[]".split("").map((c) => c.charCodeAt(0)));
+const SEPARATORS = new Set(
+  "_- /\\.:<>()[]".split("").map((c) => c.charCodeAt(0)),
+);
 const fold = (b: number) => (b >= 65 && b <= 90 ? b + 32 : b);
 const lower = (b: number) => b >= 97 && b <= 122;
 const upper = (b: number) => b >= 65 && b <= 90;

@@ -9,7 +9,9 @@
  *   symbol: { name, path: `${name}.java`, line: 0, column: 0 },
  *   shardId, stale: false, kind: "fuzzy" as const, score,
  * });
- * const merged = mergeTopK([[m("a", 50), m("b", 10)].map((x) => ({ ...x, shardId: 0 })), [m("c", 30, 1)]], { limit: 2 });
+ * const merged = mergeTopK([[m("a", 50, 0), m("b", 10, 0)], [m("c", 30, 1)]], {
+ *   limit: 2,
+ * });
  * console.assert(merged.map((x) => x.symbol.name).join() === "a,c");
  * ```
  *
@@ -55,6 +57,18 @@ function compareIndexOrder(a: SymbolMatch, b: SymbolMatch): number {
  * @param options The result limit.
  * @returns The merged results, best first.
  * @throws {RangeError} When `limit` is not a non-negative integer.
+ *
+ * @example Router-local and merged per-shard search agree
+ * ```ts
+ * import { mergeTopK } from "./merge.ts";
+ * import { SymbolIndex } from "./symbol_index.ts";
+ * const index = new SymbolIndex();
+ * index.replaceShard(0, [{ name: "foobar", path: "a/F.java", line: 0, column: 0 }]);
+ * index.replaceShard(1, [{ name: "barfoo", path: "b/B.java", line: 0, column: 0 }]);
+ * const plan = index.plan("foo");
+ * const merged = mergeTopK(index.shardIds.map((id) => index.searchShard(plan, id)));
+ * console.assert(merged.length === 2 && merged[0].symbol.name === "foobar");
+ * ```
  */
 export function mergeTopK(
   lists: readonly (readonly SymbolMatch[])[],
@@ -64,7 +78,9 @@ export function mergeTopK(
   if (!Number.isInteger(limit) || limit < 0) {
     throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
   }
-  const compare = options?.indexOrder ? compareIndexOrder : compareSymbolMatches;
+  const compare = options?.indexOrder
+    ? compareIndexOrder
+    : compareSymbolMatches;
   const pos = lists.map(() => 0);
   const out: SymbolMatch[] = [];
   while (out.length < limit) {

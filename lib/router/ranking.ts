@@ -38,7 +38,8 @@ export interface SymbolMatch {
 }
 
 /**
- * Compares two strings by their UTF-8 bytes (equivalently, by code point),
+ * Compares two well-formed strings (no lone surrogates) by their UTF-8 bytes
+ * (equivalently, by code point),
  * without encoding them. JavaScript's `<` compares UTF-16 code units, which
  * disagrees with byte order for characters above U+FFFF versus U+E000-U+FFFF.
  *

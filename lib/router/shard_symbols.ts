@@ -22,19 +22,45 @@
 
 import type { Symbol } from "../wire/types.ts";
 import { foldByte, TrigramIndex } from "./fuzzy.ts";
-import { compareSymbols, compareUtf8 } from "./ranking.ts";
+import { compareUtf8 } from "./ranking.ts";
 
 const ENCODER = new TextEncoder();
+/** JavaScript's `<` agrees with byte order for strings without these units. */
 const HIGH_UNITS = /[\ud800-\uffff]/;
+/** Name bytes packed into the numeric sort key (257^6 < 2^53). */
+const KEY_BYTES = 6;
 
-function compareSymbolsNative(a: Symbol, b: Symbol): number {
-  const an = a.name;
-  const bn = b.name;
-  if (an !== bn) return an < bn ? -1 : 1;
-  const ap = a.path;
-  const bp = b.path;
-  if (ap !== bp) return ap < bp ? -1 : 1;
-  return a.line - b.line || a.column - b.column;
+/** UTF-8 encodes every name back to back; returns the buffer and offsets. */
+function encodeNames(symbols: readonly Symbol[]): [Uint8Array, Uint32Array] {
+  const n = symbols.length;
+  let cap = 16;
+  for (let i = 0; i < n; i++) cap += symbols[i].name.length;
+  let buf = new Uint8Array(cap);
+  const off = new Uint32Array(n + 1);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    const name = symbols[i].name;
+    if (buf.length - pos < name.length * 3) {
+      const grown = new Uint8Array(
+        Math.max(buf.length * 2, pos + name.length * 3),
+      );
+      grown.set(buf.subarray(0, pos));
+      buf = grown;
+    }
+    let ascii = true;
+    for (let k = 0; k < name.length; k++) {
+      const c = name.charCodeAt(k);
+      if (c >= 0x80) {
+        ascii = false;
+        break;
+      }
+      buf[pos + k] = c;
+    }
+    if (ascii) pos += name.length;
+    else pos += ENCODER.encodeInto(name, buf.subarray(pos)).written;
+    off[i + 1] = pos;
+  }
+  return [buf, off];
 }
 
 /** Options for {@link ShardSymbols}. */
@@ -93,48 +119,64 @@ export class ShardSymbols {
       throw new RangeError(`shard id must be a u32, got ${shardId}`);
     }
     this.shardId = shardId;
-    const sorted = symbols.slice();
-    // JavaScript's `<` agrees with byte order unless a string holds a code
-    // unit >= 0xD800; use the native comparison when none does.
-    const native = sorted.every((s) =>
-      !HIGH_UNITS.test(s.name) && !HIGH_UNITS.test(s.path)
-    );
-    sorted.sort(native ? compareSymbolsNative : compareSymbols);
-    let w = 0;
-    for (let r = 0; r < sorted.length; r++) {
-      const s = sorted[r];
-      if (dedupe && w > 0) {
-        const p = sorted[w - 1];
+    const n = symbols.length;
+    const [buf0, off0] = encodeNames(symbols);
+    // Sort ids by a numeric key holding the first 6 name bytes (exact order
+    // for those bytes, shorter names first), then the rest of the name bytes,
+    // the path (byte-wise), line and column.
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const s0 = off0[i];
+      const e0 = off0[i + 1];
+      let k = 0;
+      for (let d = 0; d < KEY_BYTES; d++) {
+        k = k * 257 + (s0 + d < e0 ? buf0[s0 + d] + 1 : 0);
+      }
+      keys[i] = k;
+    }
+    const nativePaths = symbols.every((s) => !HIGH_UNITS.test(s.path));
+    const order: number[] = new Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((x, y) => {
+      const kd = keys[x] - keys[y];
+      if (kd !== 0) return kd;
+      let i = off0[x] + KEY_BYTES;
+      let j = off0[y] + KEY_BYTES;
+      const ie = off0[x + 1];
+      const je = off0[y + 1];
+      while (i < ie && j < je) {
+        const d = buf0[i++] - buf0[j++];
+        if (d !== 0) return d;
+      }
+      if (ie - i !== je - j) return (ie - i) - (je - j);
+      const a = symbols[x];
+      const b = symbols[y];
+      if (a.path !== b.path) {
+        if (!nativePaths) return compareUtf8(a.path, b.path);
+        return a.path < b.path ? -1 : 1;
+      }
+      return a.line - b.line || a.column - b.column;
+    });
+    const sorted: Symbol[] = [];
+    for (let r = 0; r < n; r++) {
+      const s = symbols[order[r]];
+      if (dedupe && sorted.length > 0) {
+        const p = sorted[sorted.length - 1];
         if (p.name === s.name && p.path === s.path) continue;
       }
-      sorted[w++] = s;
+      order[sorted.length] = order[r];
+      sorted.push(s);
     }
-    sorted.length = w;
+    const w = sorted.length;
     this.#symbols = sorted;
-    // Names as UTF-8, back to back.
-    let cap = 0;
-    for (const s of sorted) cap += s.name.length;
-    let buf = new Uint8Array(cap + 16);
+    // Names as UTF-8, back to back, in index order.
+    const buf = new Uint8Array(buf0.length);
     const off = new Uint32Array(w + 1);
     let pos = 0;
     for (let i = 0; i < w; i++) {
-      const name = sorted[i].name;
-      if (buf.length - pos < name.length * 3) {
-        const grown = new Uint8Array(Math.max(buf.length * 2, pos + name.length * 3));
-        grown.set(buf.subarray(0, pos));
-        buf = grown;
-      }
-      let ascii = true;
-      for (let k = 0; k < name.length; k++) {
-        const c = name.charCodeAt(k);
-        if (c >= 0x80) {
-          ascii = false;
-          break;
-        }
-        buf[pos + k] = c;
-      }
-      if (ascii) pos += name.length;
-      else pos += ENCODER.encodeInto(name, buf.subarray(pos)).written;
+      const id = order[i];
+      buf.set(buf0.subarray(off0[id], off0[id + 1]), pos);
+      pos += off0[id + 1] - off0[id];
       off[i + 1] = pos;
     }
     this.#nameBuf = buf.subarray(0, pos);

@@ -43,14 +43,19 @@
  */
 
 import type { Symbol } from "../wire/types.ts";
-import { FuzzyMatcher, PREFIX_SCORE_BASE, trigramsOfBytes } from "./fuzzy.ts";
-import { compareSymbols, type SymbolMatch } from "./ranking.ts";
+import {
+  foldByte,
+  FuzzyMatcher,
+  PREFIX_SCORE_BASE,
+  trigramsOfBytes,
+} from "./fuzzy.ts";
+import type { SymbolMatch } from "./ranking.ts";
 import {
   type IdRange,
   ShardSymbols,
   type ShardSymbolsOptions,
 } from "./shard_symbols.ts";
-import { type Candidate, TopK } from "./_top_k.ts";
+import { type Candidate, rankKey, TopK } from "./_top_k.ts";
 
 /** The reference's fixed result limit (`WORKSPACE_SYMBOL_LIMIT`). */
 export const WORKSPACE_SYMBOL_LIMIT = 200;
@@ -92,7 +97,7 @@ export interface SearchPlan {
   readonly trigrams: readonly number[];
   /** Per shard: candidate ids (trigram mode) or id ranges. */
   readonly candidates: ReadonlyMap<number, Uint32Array | readonly IdRange[]>;
-  /** The index version the plan was made for. */
+  /** The content version (replace/evict count) the plan was made for. */
   readonly version: number;
 }
 
@@ -101,6 +106,21 @@ interface Entry {
   stale: boolean;
   shadow: Uint8Array | undefined;
   shadowCount: number;
+}
+
+/** Index order across shards: (name bytes, path, line, column, shard id). */
+function before(
+  a: ShardSymbols,
+  i: number,
+  b: ShardSymbols,
+  j: number,
+): boolean {
+  const c = a.compareNames(i, b, j) || a.comparePaths(i, b, j);
+  if (c !== 0) return c < 0;
+  const sa = a.symbolAt(i);
+  const sb = b.symbolAt(j);
+  return (sa.line - sb.line || sa.column - sb.column ||
+    a.shardId - b.shardId) < 0;
 }
 
 function validateLimit(limit: number): void {
@@ -134,6 +154,8 @@ export class SymbolIndex {
   #pathShards = new Map<string, number[]>();
   #visible = 0;
   #version = 0;
+  #contents = 0;
+  #scan: { version: number; counts: Map<Entry, number> } | undefined;
 
   /** Number of searchable symbols (after deduplication). */
   get size(): number {
@@ -274,7 +296,7 @@ export class SymbolIndex {
     if (typeof query !== "string") {
       throw new TypeError("query must be a string");
     }
-    const version = this.#version;
+    const version = this.#contents;
     const entries = this.#list();
     const make = (
       mode: SearchMode,
@@ -335,7 +357,7 @@ export class SymbolIndex {
   ): SymbolMatch[] {
     const limit = options?.limit ?? WORKSPACE_SYMBOL_LIMIT;
     validateLimit(limit);
-    if (plan.version !== this.#version) {
+    if (plan.version !== this.#contents) {
       throw new RangeError("the index changed since the plan was made");
     }
     const entry = this.#entries.get(shardId);
@@ -397,9 +419,27 @@ export class SymbolIndex {
     }
     const buf = shard.nameBuffer;
     const off = shard.nameOffsets;
+    const folded = matcher.foldedQueryBytes;
+    const m = folded.length;
+    // Every fuzzy alignment pays exactly one point per unmatched byte and
+    // earns at most 27 per query byte plus 5 per consecutive step, so a
+    // name of n bytes scores at most 33m - 5 - n. Below the current
+    // threshold only a prefix match can still enter.
+    const maxFuzzy = 33 * m - 5;
     const score = (id: number) => {
       if (shadow !== undefined && shadow[id] !== 0) return;
-      const rank = matcher.rankBytes(buf, off[id], off[id + 1]);
+      const s = off[id];
+      const e = off[id + 1];
+      const n = e - s;
+      if (rankKey(1, maxFuzzy - n, n) < top.threshold) {
+        if (n < m) return;
+        for (let i = 0; i < m; i++) {
+          if (foldByte(buf[s + i]) !== folded[i]) return;
+        }
+        top.offer(shard, id, 2, PREFIX_SCORE_BASE - n);
+        return;
+      }
+      const rank = matcher.rankBytes(buf, s, e);
       if (rank !== 0) top.offer(shard, id, rank, matcher.lastScore);
     };
     if (cands instanceof Uint32Array) {
@@ -412,12 +452,17 @@ export class SymbolIndex {
   }
 
   /** Walks all shards in global index order, skipping hidden duplicates. */
-  #walk(max: number, visit: (entry: Entry, id: number) => void): Map<Entry, number> {
+  #walk(
+    max: number,
+    visit: (entry: Entry, id: number) => void,
+  ): Map<Entry, number> {
     const entries = this.#list();
     const pos = new Map<Entry, number>(entries.map((e) => [e, 0]));
     const skip = (e: Entry) => {
       let p = pos.get(e)!;
-      while (p < e.shard.size && e.shadow !== undefined && e.shadow[p] !== 0) p++;
+      while (p < e.shard.size && e.shadow !== undefined && e.shadow[p] !== 0) {
+        p++;
+      }
       pos.set(e, p);
       return p;
     };
@@ -427,10 +472,7 @@ export class SymbolIndex {
       for (const e of entries) {
         const p = skip(e);
         if (p >= e.shard.size) continue;
-        if (
-          best === undefined ||
-          compareSymbols(e.shard.symbolAt(p), best.shard.symbolAt(bestId)) < 0
-        ) {
+        if (best === undefined || before(e.shard, p, best.shard, bestId)) {
           best = e;
           bestId = p;
         }
@@ -444,9 +486,15 @@ export class SymbolIndex {
   }
 
   #firstCounts(max: number): Map<Entry, number> {
-    // Positions after the walk, minus trailing hidden entries skipped past the
-    // last taken one (harmless: hidden ids are never scored).
-    return this.#walk(max, () => {});
+    // Positions after the walk (hidden ids inside the ranges are never
+    // scored). Query-independent, so cached per index version.
+    if (this.#scan?.version !== this.#version) {
+      this.#scan = {
+        version: this.#version,
+        counts: this.#walk(max, () => {}),
+      };
+    }
+    return this.#scan.counts;
   }
 
   #firstInOrder(limit: number): SymbolMatch[] {
@@ -463,7 +511,11 @@ export class SymbolIndex {
     return out;
   }
 
-  #swap(shardId: number, shard: ShardSymbols | undefined, stale: boolean): void {
+  #swap(
+    shardId: number,
+    shard: ShardSymbols | undefined,
+    stale: boolean,
+  ): void {
     validateShardId(shardId);
     const old = this.#entries.get(shardId);
     const affected = new Set<string>();
@@ -497,6 +549,7 @@ export class SymbolIndex {
     this.#ordered = undefined;
     for (const p of affected) this.#reshadow(p);
     this.#version++;
+    this.#contents++;
   }
 
   /** Recomputes which duplicates of `(name, path)` are hidden for one path. */

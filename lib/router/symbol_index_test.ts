@@ -120,9 +120,9 @@ Deno.test("workspaceSymbols() falls back to the first 50,000 symbols", () => {
   const cutoff = `x${String(FALLBACK_SCAN_LIMIT).padStart(5, "0")}`;
   assert.ok(got.length > 0);
   assert.ok(got.every((m) => m.symbol.name < cutoff));
-  const expected = symbols.slice(0, FALLBACK_SCAN_LIMIT).filter((s) =>
-    s.name.includes("9")
-  ).length;
+  const expected =
+    symbols.slice(0, FALLBACK_SCAN_LIMIT).filter((s) => s.name.includes("9"))
+      .length;
   assert.equal(got.length, expected);
 });
 
@@ -381,7 +381,9 @@ Deno.test("mergeTopK() of per-shard top-k equals the global top-k (property)", (
 Deno.test("searchShard() refuses a plan from an older index version", () => {
   const index = single([sym("a")]);
   const plan = index.plan("a");
-  index.setStale(0, true);
+  index.setStale(0, true); // flags do not invalidate plans
+  assert.equal(index.searchShard(plan, 0)[0].stale, true);
+  index.replaceShard(0, [sym("a")]);
   assert.throws(() => index.searchShard(plan, 0), RangeError);
   assert.deepEqual(index.searchShard(index.plan("a"), 7), []);
 });

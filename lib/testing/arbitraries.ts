@@ -142,7 +142,9 @@ const compressionArb: fc.Arbitrary<CompressionAlgo> = fc.constantFrom(
 );
 const bytesArb = fc.oneof(
   fc.uint8Array({ maxLength: 64 }),
-  fc.constantFrom(23, 24, 255, 256, 65536).map((n) => new Uint8Array(n).fill(7)),
+  fc.constantFrom(23, 24, 255, 256, 65536).map((n) =>
+    new Uint8Array(n).fill(7)
+  ),
 );
 
 const versionArb = rec({ major: u32Arb, minor: u32Arb });
@@ -173,7 +175,11 @@ export const wireFrameArb: fc.Arbitrary<WireFrame> = fc.oneof(
       supported_versions: rec({ min: versionArb, max: versionArb }),
       capabilities: capsArb,
       cached_index_info: fc.option(
-        rec({ revision: u64Arb, index_generation: u64Arb, symbol_count: u32Arb }),
+        rec({
+          revision: u64Arb,
+          index_generation: u64Arb,
+          symbol_count: u32Arb,
+        }),
         { nil: null },
       ),
       worker_build: optText,
@@ -219,12 +225,18 @@ export const wireFrameArb: fc.Arbitrary<WireFrame> = fc.oneof(
   fc.constant({ type: "unknown" as const }),
 );
 
-const fileArb: fc.Arbitrary<FileText> = rec({ path: textArb, text: fileTextArb });
+const fileArb: fc.Arbitrary<FileText> = rec({
+  path: textArb,
+  text: fileTextArb,
+});
 const filesArb = fc.oneof(
   fc.array(fileArb, { maxLength: 5 }),
   fc.constant([] as FileText[]),
   fc.integer({ min: 24, max: 300 }).map((n) =>
-    Array.from({ length: n }, (_, i) => ({ path: `src/F${i}.java`, text: `class F${i} {}` }))
+    Array.from(
+      { length: n },
+      (_, i) => ({ path: `src/F${i}.java`, text: `class F${i} {}` }),
+    )
   ),
 );
 
@@ -239,9 +251,21 @@ const filesArb = fc.oneof(
  * ```
  */
 export const requestArb: fc.Arbitrary<Request> = fc.oneof(
-  rec({ type: fc.constant("load_files" as const), revision: u64Arb, files: filesArb }),
-  rec({ type: fc.constant("index_shard" as const), revision: u64Arb, files: filesArb }),
-  rec({ type: fc.constant("update_file" as const), revision: u64Arb, file: fileArb }),
+  rec({
+    type: fc.constant("load_files" as const),
+    revision: u64Arb,
+    files: filesArb,
+  }),
+  rec({
+    type: fc.constant("index_shard" as const),
+    revision: u64Arb,
+    files: filesArb,
+  }),
+  rec({
+    type: fc.constant("update_file" as const),
+    revision: u64Arb,
+    file: fileArb,
+  }),
   rec({ type: fc.constant("diagnostics" as const), path: textArb }),
   fc.constantFrom(
     { type: "get_worker_stats" as const },
@@ -303,7 +327,13 @@ const responseArb: fc.Arbitrary<Response> = fc.oneof(
     body: rec({
       diagnostics: fc.array(
         rec({
-          severity: fc.constantFrom("error", "warning", "info", "hint", "unknown"),
+          severity: fc.constantFrom(
+            "error",
+            "warning",
+            "info",
+            "hint",
+            "unknown",
+          ),
           line: u32Arb,
           column: u32Arb,
           message: textArb,

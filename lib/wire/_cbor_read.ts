@@ -74,34 +74,53 @@ export function isValidUtf8(
   return true;
 }
 
-/** Decodes validated-length UTF-8 bytes to a string (fatal on bad UTF-8). */
+const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
+const fromCharCode = String.fromCharCode;
+
+/** One reusable argument array per short length, for `fromCharCode.apply`. */
+const charArrays: number[][] = Array.from(
+  { length: 65 },
+  (_, n) => new Array<number>(n).fill(0),
+);
+
+/**
+ * Builds a string from at most 64 ASCII bytes with a single
+ * `fromCharCode` call (no intermediate strings or typed-array views).
+ */
+function asciiString(buf: Uint8Array, start: number, end: number): string {
+  const chars = charArrays[end - start];
+  const n = end - start;
+  for (let k = 0; k < n; k++) chars[k] = buf[start + k];
+  return fromCharCode.apply(null, chars);
+}
+
+/**
+ * Decodes UTF-8 bytes to a string; invalid UTF-8 is a `cbor_invalid` error.
+ * Short ASCII strings are built directly. Longer strings use the lenient
+ * decoder (much faster than the fatal one) and only fall back to the fatal
+ * decoder when the result contains U+FFFD, which every invalid sequence
+ * produces.
+ */
 export function decodeUtf8(
   buf: Uint8Array,
   start: number,
   end: number,
 ): string {
-  const len = end - start;
-  if (len < 48) {
-    // Short strings are nearly always ASCII: build them without TextDecoder.
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      if (buf[i] >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      return String.fromCharCode.apply(
-        null,
-        buf.subarray(start, end) as unknown as number[],
-      );
+  if (end - start <= 64) {
+    let or = 0;
+    for (let i = start; i < end; i++) or |= buf[i];
+    if (or < 0x80) return asciiString(buf, start, end);
+  }
+  const bytes = buf.subarray(start, end);
+  const text = lenient.decode(bytes);
+  if (text.indexOf("\uFFFD") >= 0) {
+    try {
+      utf8.decode(bytes);
+    } catch {
+      return cborInvalid("invalid UTF-8 in text string");
     }
   }
-  try {
-    return utf8.decode(buf.subarray(start, end));
-  } catch {
-    return cborInvalid("invalid UTF-8 in text string");
-  }
+  return text;
 }
 
 /** Reads one schema-known CBOR document. */

@@ -10,15 +10,15 @@
 
 import { ProtocolError } from "./errors.ts";
 import {
-  CborReader,
   cborInvalid,
+  type CborReader,
   isValidUtf8,
   keyBytes,
   schemaMismatch,
 } from "./_cbor_read.ts";
 import type {
-  Capabilities,
   CachedIndexInfo,
+  Capabilities,
   CompressionAlgo,
   DiagnosticSeverity,
   FileText,
@@ -521,7 +521,13 @@ function adjacentBody<T>(
   return body(r, v);
 }
 
-const FRAME_NAMES = keys("hello", "welcome", "reject", "packet", "packet_chunk");
+const FRAME_NAMES = keys(
+  "hello",
+  "welcome",
+  "reject",
+  "packet",
+  "packet_chunk",
+);
 function frameBody(r: CborReader, v: number): WireFrame {
   switch (v) {
     case 0:
@@ -657,7 +663,12 @@ function shardIndex(r: CborReader): ShardIndex {
   };
 }
 
-const STATS_KEYS = keys("shard_id", "revision", "index_generation", "file_count");
+const STATS_KEYS = keys(
+  "shard_id",
+  "revision",
+  "index_generation",
+  "file_count",
+);
 const STATS_NAMES = ["shard_id", "revision", "index_generation", "file_count"];
 function workerStats(r: CborReader): WorkerStats {
   const n = r.map("WorkerStats");
@@ -815,7 +826,15 @@ function request(r: CborReader): Request {
       continue;
     }
     if (seen & (1 << k)) {
-      duplicate(k === 0 ? "type" : k === 1 ? (v === 3 ? "path" : "revision") : v === 2 ? "file" : "files");
+      duplicate(
+        k === 0
+          ? "type"
+          : k === 1
+          ? (v === 3 ? "path" : "revision")
+          : v === 2
+          ? "file"
+          : "files",
+      );
     }
     seen |= 1 << k;
     if (k === 0) {
@@ -889,7 +908,9 @@ function rpcError(r: CborReader): RpcError {
         details = r.optText("details");
     }
   }
-  for (let k = 0; k < 3; k++) if (!(seen & (1 << k))) missing(RPC_ERROR_NAMES[k]);
+  for (let k = 0; k < 3; k++) {
+    if (!(seen & (1 << k))) missing(RPC_ERROR_NAMES[k]);
+  }
   return { code, message, retryable, details };
 }
 
@@ -936,7 +957,11 @@ const RESULT_ERR_KEYS = keys("status", "error");
 function rpcResult(r: CborReader): RpcResult {
   const n = r.map("RpcResult");
   const v = internalTag(r, n, STATUS_KEY, STATUS_NAMES, "status");
-  const table = v === 0 ? RESULT_OK_KEYS : v === 1 ? RESULT_ERR_KEYS : STATUS_KEY;
+  const table = v === 0
+    ? RESULT_OK_KEYS
+    : v === 1
+    ? RESULT_ERR_KEYS
+    : STATUS_KEY;
   let value: Response | undefined;
   let error: RpcError | undefined;
   let seen = 0;

@@ -7,8 +7,8 @@
  */
 
 import {
+  type CborWriter,
   concatBytes,
-  CborWriter,
   encodeFailed,
   textBytes,
 } from "./_cbor_write.ts";
@@ -62,7 +62,12 @@ function stringEnum<T extends string>(
 
 const COMPRESSION = stringEnum(["none", "zstd"] as const);
 const REJECT_CODES = stringEnum(
-  ["invalid_request", "unauthorized", "unsupported_version", "internal"] as const,
+  [
+    "invalid_request",
+    "unauthorized",
+    "unsupported_version",
+    "internal",
+  ] as const,
 );
 const RPC_ERROR_CODES = stringEnum(
   [
@@ -350,9 +355,14 @@ function writeRequest(w: CborWriter, req: Request): void {
   }
 }
 
-const K_SYMBOL = [concatBytes([0xa4], t("name")), t("path"), t("line"), t(
-  "column",
-)];
+const K_SYMBOL = [
+  concatBytes([0xa4], t("name")),
+  t("path"),
+  t("line"),
+  t(
+    "column",
+  ),
+];
 function writeShardIndex(w: CborWriter, index: ShardIndex): void {
   requireObject(index, "shard index");
   w.raw(K_INDEX[0]);

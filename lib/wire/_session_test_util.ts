@@ -4,7 +4,11 @@
  * @module
  */
 
-import { decodeRpcPayload, decodeWireFrame, encodeRpcPayload } from "./codec.ts";
+import {
+  decodeRpcPayload,
+  decodeWireFrame,
+  encodeRpcPayload,
+} from "./codec.ts";
 import type { Compressor } from "./compression.ts";
 import { ProtocolError } from "./errors.ts";
 import { encodeFrame, FrameDecoder } from "./frame.ts";

@@ -12,6 +12,12 @@
  * Session states. The worker starts in `awaiting_welcome`; the router starts
  * in `awaiting_hello` and waits in `awaiting_admission` for the driver's
  * `admit`/`reject`.
+ *
+ * @example
+ * ```ts
+ * import { SESSION_STATES } from "./_transitions.ts";
+ * console.assert(SESSION_STATES.OPEN === "open");
+ * ```
  */
 export const SESSION_STATES = {
   AWAITING_WELCOME: "awaiting_welcome",
@@ -33,7 +39,15 @@ export type RouterState =
   | "open"
   | "closed";
 
-/** Inputs that drive a session (received frames, time, end of stream, commands). */
+/**
+ * Inputs that drive a session (received frames, time, end of stream, commands).
+ *
+ * @example
+ * ```ts
+ * import { SESSION_INPUTS } from "./_transitions.ts";
+ * console.assert(SESSION_INPUTS.EOF === "eof");
+ * ```
+ */
 export const SESSION_INPUTS = {
   /** A decoded `Hello` frame. */
   HELLO_FRAME: "hello_frame",
@@ -118,11 +132,14 @@ export type SessionAction =
 
 /** One table cell: the action and the state after it succeeds. */
 export interface Transition<S extends string> {
+  /** What the session does. */
   readonly action: SessionAction;
+  /** The state after the action succeeds. */
   readonly next: S;
 }
 
-type Table<S extends string, E extends string> = Readonly<
+/** A frozen transition table: state, then input, to a {@link Transition}. */
+export type TransitionTable<S extends string, E extends string> = Readonly<
   Record<S, Readonly<Record<E, Transition<S>>>>
 >;
 
@@ -132,121 +149,141 @@ function t<S extends string>(action: SessionAction, next: S): Transition<S> {
 
 function freeze<S extends string, E extends string>(
   table: Record<S, Record<E, Transition<S>>>,
-): Table<S, E> {
+): TransitionTable<S, E> {
   for (const row of Object.values(table)) Object.freeze(row);
   return Object.freeze(table);
 }
 
-/** The worker's table. */
-export const WORKER_TRANSITIONS: Table<WorkerState, WorkerInput> = freeze({
-  awaiting_welcome: {
-    hello_frame: t("fail_handshake", "closed"),
-    welcome_frame: t("accept_welcome", "open"),
-    reject_frame: t("handshake_rejected", "closed"),
-    packet_frame: t("fail_handshake", "closed"),
-    chunk_frame: t("fail_handshake", "closed"),
-    unknown_frame: t("fail_handshake", "closed"),
-    undecodable_frame: t("fail_decode", "closed"),
-    frame_too_large: t("fail_decode", "closed"),
-    eof: t("fail_eof", "closed"),
-    timeout: t("fail_timeout", "closed"),
-    send: t("refuse_send", "awaiting_welcome"),
-    close: t("close_local", "closed"),
-  },
-  open: {
-    hello_frame: t("fail_unexpected", "closed"),
-    welcome_frame: t("fail_unexpected", "closed"),
-    reject_frame: t("fail_unexpected", "closed"),
-    packet_frame: t("process_packet", "open"),
-    chunk_frame: t("process_chunk", "open"),
-    unknown_frame: t("ignore", "open"),
-    undecodable_frame: t("fail_decode", "closed"),
-    frame_too_large: t("fail_decode", "closed"),
-    eof: t("peer_closed", "closed"),
-    timeout: t("ignore", "open"),
-    send: t("send", "open"),
-    close: t("close_local", "closed"),
-  },
-  closed: {
-    hello_frame: t("ignore", "closed"),
-    welcome_frame: t("ignore", "closed"),
-    reject_frame: t("ignore", "closed"),
-    packet_frame: t("ignore", "closed"),
-    chunk_frame: t("ignore", "closed"),
-    unknown_frame: t("ignore", "closed"),
-    undecodable_frame: t("ignore", "closed"),
-    frame_too_large: t("ignore", "closed"),
-    eof: t("ignore", "closed"),
-    timeout: t("ignore", "closed"),
-    send: t("refuse_send", "closed"),
-    close: t("ignore", "closed"),
-  },
-});
+/**
+ * The worker's table.
+ *
+ * @example
+ * ```ts
+ * import { WORKER_TRANSITIONS } from "./_transitions.ts";
+ * const cell = WORKER_TRANSITIONS.awaiting_welcome.welcome_frame;
+ * console.assert(cell.action === "accept_welcome" && cell.next === "open");
+ * ```
+ */
+export const WORKER_TRANSITIONS: TransitionTable<WorkerState, WorkerInput> =
+  freeze({
+    awaiting_welcome: {
+      hello_frame: t("fail_handshake", "closed"),
+      welcome_frame: t("accept_welcome", "open"),
+      reject_frame: t("handshake_rejected", "closed"),
+      packet_frame: t("fail_handshake", "closed"),
+      chunk_frame: t("fail_handshake", "closed"),
+      unknown_frame: t("fail_handshake", "closed"),
+      undecodable_frame: t("fail_decode", "closed"),
+      frame_too_large: t("fail_decode", "closed"),
+      eof: t("fail_eof", "closed"),
+      timeout: t("fail_timeout", "closed"),
+      send: t("refuse_send", "awaiting_welcome"),
+      close: t("close_local", "closed"),
+    },
+    open: {
+      hello_frame: t("fail_unexpected", "closed"),
+      welcome_frame: t("fail_unexpected", "closed"),
+      reject_frame: t("fail_unexpected", "closed"),
+      packet_frame: t("process_packet", "open"),
+      chunk_frame: t("process_chunk", "open"),
+      unknown_frame: t("ignore", "open"),
+      undecodable_frame: t("fail_decode", "closed"),
+      frame_too_large: t("fail_decode", "closed"),
+      eof: t("peer_closed", "closed"),
+      timeout: t("ignore", "open"),
+      send: t("send", "open"),
+      close: t("close_local", "closed"),
+    },
+    closed: {
+      hello_frame: t("ignore", "closed"),
+      welcome_frame: t("ignore", "closed"),
+      reject_frame: t("ignore", "closed"),
+      packet_frame: t("ignore", "closed"),
+      chunk_frame: t("ignore", "closed"),
+      unknown_frame: t("ignore", "closed"),
+      undecodable_frame: t("ignore", "closed"),
+      frame_too_large: t("ignore", "closed"),
+      eof: t("ignore", "closed"),
+      timeout: t("ignore", "closed"),
+      send: t("refuse_send", "closed"),
+      close: t("ignore", "closed"),
+    },
+  });
 
-/** The router's table. */
-export const ROUTER_TRANSITIONS: Table<RouterState, RouterInput> = freeze({
-  awaiting_hello: {
-    hello_frame: t("evaluate_hello", "awaiting_admission"),
-    welcome_frame: t("fail_handshake", "closed"),
-    reject_frame: t("fail_handshake", "closed"),
-    packet_frame: t("fail_handshake", "closed"),
-    chunk_frame: t("fail_handshake", "closed"),
-    unknown_frame: t("fail_handshake", "closed"),
-    undecodable_frame: t("legacy_check", "closed"),
-    frame_too_large: t("fail_decode", "closed"),
-    eof: t("fail_eof", "closed"),
-    timeout: t("fail_timeout", "closed"),
-    send: t("refuse_send", "awaiting_hello"),
-    close: t("close_local", "closed"),
-    admit: t("refuse_command", "awaiting_hello"),
-    reject: t("refuse_command", "awaiting_hello"),
-  },
-  awaiting_admission: {
-    hello_frame: t("defer", "awaiting_admission"),
-    welcome_frame: t("defer", "awaiting_admission"),
-    reject_frame: t("defer", "awaiting_admission"),
-    packet_frame: t("defer", "awaiting_admission"),
-    chunk_frame: t("defer", "awaiting_admission"),
-    unknown_frame: t("defer", "awaiting_admission"),
-    undecodable_frame: t("defer", "awaiting_admission"),
-    frame_too_large: t("defer", "awaiting_admission"),
-    eof: t("fail_eof", "closed"),
-    timeout: t("fail_timeout", "closed"),
-    send: t("refuse_send", "awaiting_admission"),
-    close: t("close_local", "closed"),
-    admit: t("send_welcome", "open"),
-    reject: t("send_reject", "closed"),
-  },
-  open: {
-    hello_frame: t("fail_unexpected", "closed"),
-    welcome_frame: t("fail_unexpected", "closed"),
-    reject_frame: t("fail_unexpected", "closed"),
-    packet_frame: t("process_packet", "open"),
-    chunk_frame: t("process_chunk", "open"),
-    unknown_frame: t("ignore", "open"),
-    undecodable_frame: t("fail_decode", "closed"),
-    frame_too_large: t("fail_decode", "closed"),
-    eof: t("peer_closed", "closed"),
-    timeout: t("ignore", "open"),
-    send: t("send", "open"),
-    close: t("close_local", "closed"),
-    admit: t("refuse_command", "open"),
-    reject: t("refuse_command", "open"),
-  },
-  closed: {
-    hello_frame: t("ignore", "closed"),
-    welcome_frame: t("ignore", "closed"),
-    reject_frame: t("ignore", "closed"),
-    packet_frame: t("ignore", "closed"),
-    chunk_frame: t("ignore", "closed"),
-    unknown_frame: t("ignore", "closed"),
-    undecodable_frame: t("ignore", "closed"),
-    frame_too_large: t("ignore", "closed"),
-    eof: t("ignore", "closed"),
-    timeout: t("ignore", "closed"),
-    send: t("refuse_send", "closed"),
-    close: t("ignore", "closed"),
-    admit: t("ignore", "closed"),
-    reject: t("ignore", "closed"),
-  },
-});
+/**
+ * The router's table.
+ *
+ * @example
+ * ```ts
+ * import { ROUTER_TRANSITIONS } from "./_transitions.ts";
+ * const cell = ROUTER_TRANSITIONS.awaiting_admission.admit;
+ * console.assert(cell.action === "send_welcome" && cell.next === "open");
+ * ```
+ */
+export const ROUTER_TRANSITIONS: TransitionTable<RouterState, RouterInput> =
+  freeze({
+    awaiting_hello: {
+      hello_frame: t("evaluate_hello", "awaiting_admission"),
+      welcome_frame: t("fail_handshake", "closed"),
+      reject_frame: t("fail_handshake", "closed"),
+      packet_frame: t("fail_handshake", "closed"),
+      chunk_frame: t("fail_handshake", "closed"),
+      unknown_frame: t("fail_handshake", "closed"),
+      undecodable_frame: t("legacy_check", "closed"),
+      frame_too_large: t("fail_decode", "closed"),
+      eof: t("fail_eof", "closed"),
+      timeout: t("fail_timeout", "closed"),
+      send: t("refuse_send", "awaiting_hello"),
+      close: t("close_local", "closed"),
+      admit: t("refuse_command", "awaiting_hello"),
+      reject: t("refuse_command", "awaiting_hello"),
+    },
+    awaiting_admission: {
+      hello_frame: t("defer", "awaiting_admission"),
+      welcome_frame: t("defer", "awaiting_admission"),
+      reject_frame: t("defer", "awaiting_admission"),
+      packet_frame: t("defer", "awaiting_admission"),
+      chunk_frame: t("defer", "awaiting_admission"),
+      unknown_frame: t("defer", "awaiting_admission"),
+      undecodable_frame: t("defer", "awaiting_admission"),
+      frame_too_large: t("defer", "awaiting_admission"),
+      eof: t("fail_eof", "closed"),
+      timeout: t("fail_timeout", "closed"),
+      send: t("refuse_send", "awaiting_admission"),
+      close: t("close_local", "closed"),
+      admit: t("send_welcome", "open"),
+      reject: t("send_reject", "closed"),
+    },
+    open: {
+      hello_frame: t("fail_unexpected", "closed"),
+      welcome_frame: t("fail_unexpected", "closed"),
+      reject_frame: t("fail_unexpected", "closed"),
+      packet_frame: t("process_packet", "open"),
+      chunk_frame: t("process_chunk", "open"),
+      unknown_frame: t("ignore", "open"),
+      undecodable_frame: t("fail_decode", "closed"),
+      frame_too_large: t("fail_decode", "closed"),
+      eof: t("peer_closed", "closed"),
+      timeout: t("ignore", "open"),
+      send: t("send", "open"),
+      close: t("close_local", "closed"),
+      admit: t("refuse_command", "open"),
+      reject: t("refuse_command", "open"),
+    },
+    closed: {
+      hello_frame: t("ignore", "closed"),
+      welcome_frame: t("ignore", "closed"),
+      reject_frame: t("ignore", "closed"),
+      packet_frame: t("ignore", "closed"),
+      chunk_frame: t("ignore", "closed"),
+      unknown_frame: t("ignore", "closed"),
+      undecodable_frame: t("ignore", "closed"),
+      frame_too_large: t("ignore", "closed"),
+      eof: t("ignore", "closed"),
+      timeout: t("ignore", "closed"),
+      send: t("refuse_send", "closed"),
+      close: t("ignore", "closed"),
+      admit: t("ignore", "closed"),
+      reject: t("ignore", "closed"),
+    },
+  });

@@ -3,9 +3,9 @@ import { encodeFrame } from "./frame.ts";
 import { ProtocolError } from "./errors.ts";
 import {
   ROUTER_TRANSITIONS,
-  type SessionAction,
   SESSION_INPUTS,
   SESSION_STATES,
+  type SessionAction,
   type SessionInput,
   WORKER_TRANSITIONS,
 } from "./_transitions.ts";
@@ -65,7 +65,10 @@ function apply(session: Session, input: SessionInput): void {
         0,
       );
     case "welcome_frame":
-      return session.receive(encodeFrame({ type: "welcome", body: WELCOME }), 0);
+      return session.receive(
+        encodeFrame({ type: "welcome", body: WELCOME }),
+        0,
+      );
     case "reject_frame":
       return session.receive(
         encodeFrame({

@@ -1,9 +1,9 @@
 /**
- * The session's transmit queue. `Packet` and `PacketChunk` frames are queued
- * as (header fields, payload view) and written straight into one coalesced
- * output buffer by {@link TransmitQueue.poll}, so a payload is encoded once
- * and copied once. The bytes are identical to `encodeFrame` of the same
- * frame (tests check this against the codec).
+ * The session's transmit queue and receive fast path. `Packet` and
+ * `PacketChunk` frames are written straight into arena buffers (a payload is
+ * encoded once and copied once), and canonical packets are read without a
+ * full decode. The bytes are identical to the codec's `encodeFrame` of the
+ * same frame (tests check this against the codec).
  *
  * @module
  */
@@ -157,46 +157,65 @@ function writeUint(
   return at;
 }
 
-/** One queued frame. `kind` 0: raw framed bytes; 1: packet; 2: chunk. */
-interface Item {
-  kind: 0 | 1 | 2;
-  /** Bytes this item adds to the stream, prefix included. */
-  size: number;
-  id: U64;
-  compression: CompressionAlgo;
-  seq: number;
-  last: boolean;
-  data: Uint8Array;
-}
-
 /**
- * A FIFO of outgoing frames that coalesces into as few buffers as possible.
+ * A FIFO of outgoing frames written straight into large arena buffers: a
+ * frame is encoded (prefix, header, payload copy) when it is queued, so the
+ * payload may be a borrowed view, and {@link TransmitQueue.poll} hands out
+ * the unpolled run of the current arena without copying. Arenas are
+ * `arenaBytes` long (a larger frame gets an arena of its own), so memory is
+ * allocated once per arena, not once per frame.
  */
 export class TransmitQueue {
-  #items: Item[] = [];
-  #head = 0;
+  readonly #arenaBytes: number;
+  /** Finished runs waiting to be polled, oldest first. */
+  #ready: Uint8Array[] = [];
+  #readyHead = 0;
+  #arena: Uint8Array | undefined;
+  /** Start of the unpolled run in the current arena. */
+  #start = 0;
+  /** End of the written bytes in the current arena. */
+  #used = 0;
   #bytes = 0;
+
+  /**
+   * Creates an empty queue.
+   *
+   * @param arenaBytes The arena size, which also bounds one polled buffer
+   * (unless a single frame is larger).
+   */
+  constructor(arenaBytes = 262_144) {
+    this.#arenaBytes = arenaBytes;
+  }
 
   /** Bytes queued, length prefixes included. */
   get byteLength(): number {
     return this.#bytes;
   }
 
+  /** Returns where `n` bytes can be written in the current arena. */
+  #reserve(n: number): Uint8Array {
+    const arena = this.#arena;
+    if (arena !== undefined && arena.length - this.#used >= n) return arena;
+    if (arena !== undefined && this.#used > this.#start) {
+      this.#ready.push(arena.subarray(this.#start, this.#used));
+    }
+    const next = new Uint8Array(Math.max(this.#arenaBytes, n));
+    this.#arena = next;
+    this.#start = 0;
+    this.#used = 0;
+    return next;
+  }
+
   /**
-   * Queues an already framed buffer (prefix included).
+   * Queues an already framed buffer (prefix included); it is copied.
    *
-   * @param framed The frame bytes; kept by reference.
+   * @param framed The frame bytes.
    */
   pushRaw(framed: Uint8Array): void {
-    this.#push({
-      kind: 0,
-      size: framed.length,
-      id: 0,
-      compression: "none",
-      seq: 0,
-      last: false,
-      data: framed,
-    });
+    const out = this.#reserve(framed.length);
+    out.set(framed, this.#used);
+    this.#used += framed.length;
+    this.#bytes += framed.length;
   }
 
   /**
@@ -204,7 +223,7 @@ export class TransmitQueue {
    *
    * @param id The packet id.
    * @param compression The algorithm of `data`.
-   * @param data The payload; kept by reference until polled.
+   * @param data The payload; copied at once (a borrowed view is fine).
    * @param frameLen Its CBOR length from {@link packetFrameLen}.
    */
   pushPacket(
@@ -213,15 +232,13 @@ export class TransmitQueue {
     data: Uint8Array,
     frameLen: number,
   ): void {
-    this.#push({
-      kind: 1,
-      size: 4 + frameLen,
-      id,
-      compression,
-      seq: 0,
-      last: true,
-      data,
-    });
+    const out = this.#reserve(4 + frameLen);
+    let at = writePrefix(out, this.#used, frameLen);
+    out.set(PACKET_HEAD, at);
+    at = writeUint(out, at + PACKET_HEAD.length, 0, id);
+    at = writeTail(out, at, compression, data);
+    this.#used = at;
+    this.#bytes += 4 + frameLen;
   }
 
   /**
@@ -231,7 +248,7 @@ export class TransmitQueue {
    * @param compression The algorithm of the whole stream.
    * @param seq The sequence number.
    * @param last Whether this chunk ends the stream.
-   * @param data The chunk's data; kept by reference until polled.
+   * @param data The chunk's data; copied at once.
    * @param frameLen Its CBOR length from {@link chunkFrameLen}.
    */
   pushChunk(
@@ -242,102 +259,197 @@ export class TransmitQueue {
     data: Uint8Array,
     frameLen: number,
   ): void {
-    this.#push({ kind: 2, size: 4 + frameLen, id, compression, seq, last, data });
-  }
-
-  #push(item: Item): void {
-    this.#items.push(item);
-    this.#bytes += item.size;
+    const out = this.#reserve(4 + frameLen);
+    let at = writePrefix(out, this.#used, frameLen);
+    out.set(CHUNK_HEAD, at);
+    at = writeUint(out, at + CHUNK_HEAD.length, 0, id);
+    out.set(COMPRESSION_KEY, at);
+    at += COMPRESSION_KEY.length;
+    const algo = ALGO_TEXT[compression];
+    out.set(algo, at);
+    at += algo.length;
+    out.set(SEQ_KEY, at);
+    at = writeUint(out, at + SEQ_KEY.length, 0, seq);
+    out.set(LAST_KEY, at);
+    at += LAST_KEY.length;
+    out[at++] = last ? 0xf5 : 0xf4;
+    out.set(DATA_KEY, at);
+    at = writeUint(out, at + DATA_KEY.length, 2, data.length);
+    out.set(data, at);
+    this.#used = at + data.length;
+    this.#bytes += 4 + frameLen;
   }
 
   /**
-   * Takes queued frames, coalesced into one buffer of at most `maxBytes`
-   * (a single larger frame is returned alone).
+   * Takes the oldest run of queued frames (whole frames only).
    *
-   * @param maxBytes The coalescing bound.
-   * @returns The bytes to write, or undefined when nothing is queued.
+   * @returns The bytes (owned by the caller), or undefined when empty.
    */
-  poll(maxBytes: number): Uint8Array | undefined {
-    const items = this.#items;
-    if (this.#head >= items.length) return undefined;
-    let end = this.#head;
-    let total = 0;
-    while (end < items.length) {
-      const size = items[end].size;
-      if (end > this.#head && total + size > maxBytes) break;
-      total += size;
-      end++;
-    }
-    const first = items[this.#head];
-    let out: Uint8Array;
-    if (end - this.#head === 1 && first.kind === 0) {
-      out = first.data;
-    } else {
-      out = new Uint8Array(total);
-      let at = 0;
-      for (let i = this.#head; i < end; i++) at = writeItem(out, at, items[i]);
-    }
-    this.#bytes -= total;
-    if (end >= items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else {
-      for (let i = this.#head; i < end; i++) items[i] = EMPTY_ITEM;
-      this.#head = end;
-      if (this.#head > 1024 && this.#head * 2 > items.length) {
-        this.#items = items.slice(this.#head);
-        this.#head = 0;
+  poll(): Uint8Array | undefined {
+    let out: Uint8Array | undefined;
+    if (this.#readyHead < this.#ready.length) {
+      out = this.#ready[this.#readyHead++];
+      if (this.#readyHead === this.#ready.length) {
+        this.#ready = [];
+        this.#readyHead = 0;
       }
+    } else if (this.#arena !== undefined && this.#used > this.#start) {
+      out = this.#arena.subarray(this.#start, this.#used);
+      this.#start = this.#used;
+    } else {
+      return undefined;
     }
+    this.#bytes -= out.length;
     return out;
   }
 
   /** Drops everything queued. */
   clear(): void {
-    this.#items = [];
-    this.#head = 0;
+    this.#ready = [];
+    this.#readyHead = 0;
+    this.#arena = undefined;
+    this.#start = 0;
+    this.#used = 0;
     this.#bytes = 0;
   }
 }
 
-const EMPTY_ITEM: Item = {
-  kind: 0,
-  size: 0,
-  id: 0,
-  compression: "none",
-  seq: 0,
-  last: false,
-  data: new Uint8Array(0),
-};
-
-function writeItem(out: Uint8Array, at: number, item: Item): number {
-  if (item.kind === 0) {
-    out.set(item.data, at);
-    return at + item.data.length;
-  }
-  const len = item.size - 4;
+function writePrefix(out: Uint8Array, at: number, len: number): number {
   out[at] = len & 0xff;
   out[at + 1] = (len >>> 8) & 0xff;
   out[at + 2] = (len >>> 16) & 0xff;
   out[at + 3] = len >>> 24;
-  at += 4;
-  const head = item.kind === 1 ? PACKET_HEAD : CHUNK_HEAD;
-  out.set(head, at);
-  at = writeUint(out, at + head.length, 0, item.id);
+  return at + 4;
+}
+
+function writeTail(
+  out: Uint8Array,
+  at: number,
+  compression: CompressionAlgo,
+  data: Uint8Array,
+): number {
   out.set(COMPRESSION_KEY, at);
   at += COMPRESSION_KEY.length;
-  const algo = ALGO_TEXT[item.compression];
+  const algo = ALGO_TEXT[compression];
   out.set(algo, at);
   at += algo.length;
-  if (item.kind === 2) {
-    out.set(SEQ_KEY, at);
-    at = writeUint(out, at + SEQ_KEY.length, 0, item.seq);
-    out.set(LAST_KEY, at);
-    at += LAST_KEY.length;
-    out[at++] = item.last ? 0xf5 : 0xf4;
-  }
   out.set(DATA_KEY, at);
-  at = writeUint(out, at + DATA_KEY.length, 2, item.data.length);
-  out.set(item.data, at);
-  return at + item.data.length;
+  at = writeUint(out, at + DATA_KEY.length, 2, data.length);
+  out.set(data, at);
+  return at + data.length;
+}
+
+/** The fields of a `Packet` or `PacketChunk` read by {@link parseCanonicalPacket}. */
+export interface FastPacket {
+  /** True for a `PacketChunk`. */
+  chunk: boolean;
+  id: U64;
+  compression: CompressionAlgo;
+  seq: number;
+  last: boolean;
+  /** A view into the frame bytes. */
+  data: Uint8Array;
+}
+
+function startsWith(
+  bytes: Uint8Array,
+  at: number,
+  prefix: Uint8Array,
+): boolean {
+  if (at + prefix.length > bytes.length) return false;
+  for (let i = 0; i < prefix.length; i++) {
+    if (bytes[at + i] !== prefix[i]) return false;
+  }
+  return true;
+}
+
+/** Reads a shortest-form unsigned head of `major`; returns [value, next] or undefined. */
+function readUint(
+  bytes: Uint8Array,
+  at: number,
+  major: number,
+): [number, number] | undefined {
+  if (at >= bytes.length) return undefined;
+  const head = bytes[at];
+  if (head >> 5 !== major) return undefined;
+  const info = head & 0x1f;
+  if (info < 24) return [info, at + 1];
+  if (info === 24) {
+    if (at + 2 > bytes.length || bytes[at + 1] < 24) return undefined;
+    return [bytes[at + 1], at + 2];
+  }
+  if (info === 25) {
+    if (at + 3 > bytes.length) return undefined;
+    const v = (bytes[at + 1] << 8) | bytes[at + 2];
+    return v < 0x100 ? undefined : [v, at + 3];
+  }
+  if (info === 26) {
+    if (at + 5 > bytes.length) return undefined;
+    const v = ((bytes[at + 1] << 24) | (bytes[at + 2] << 16) |
+      (bytes[at + 3] << 8) | bytes[at + 4]) >>> 0;
+    return v < 0x10000 ? undefined : [v, at + 5];
+  }
+  return undefined; // 8-byte heads: leave them to the full decoder.
+}
+
+/**
+ * A fast path for the receive side: recognises a `Packet` or `PacketChunk`
+ * frame encoded exactly as our writer (and the reference) encodes it, with
+ * ids and lengths below 2^32, and returns its fields without a full decode.
+ * Anything else returns undefined, and the caller uses the full decoder;
+ * for every input it accepts, the full decoder gives the same value.
+ *
+ * @param frame One frame's CBOR bytes (no prefix).
+ * @returns The fields, or undefined.
+ */
+export function parseCanonicalPacket(
+  frame: Uint8Array,
+): FastPacket | undefined {
+  let chunk: boolean;
+  let at: number;
+  if (startsWith(frame, 0, PACKET_HEAD)) {
+    chunk = false;
+    at = PACKET_HEAD.length;
+  } else if (startsWith(frame, 0, CHUNK_HEAD)) {
+    chunk = true;
+    at = CHUNK_HEAD.length;
+  } else {
+    return undefined;
+  }
+  const id = readUint(frame, at, 0);
+  if (id === undefined) return undefined;
+  at = id[1];
+  if (!startsWith(frame, at, COMPRESSION_KEY)) return undefined;
+  at += COMPRESSION_KEY.length;
+  let compression: CompressionAlgo;
+  if (startsWith(frame, at, ALGO_TEXT.none)) compression = "none";
+  else if (startsWith(frame, at, ALGO_TEXT.zstd)) compression = "zstd";
+  else return undefined;
+  at += 5;
+  let seq = 0;
+  let last = true;
+  if (chunk) {
+    if (!startsWith(frame, at, SEQ_KEY)) return undefined;
+    const s = readUint(frame, at + SEQ_KEY.length, 0);
+    if (s === undefined) return undefined;
+    seq = s[0];
+    at = s[1];
+    if (!startsWith(frame, at, LAST_KEY)) return undefined;
+    at += LAST_KEY.length;
+    const flag = frame[at++];
+    if (flag === 0xf5) last = true;
+    else if (flag === 0xf4) last = false;
+    else return undefined;
+  }
+  if (!startsWith(frame, at, DATA_KEY)) return undefined;
+  const len = readUint(frame, at + DATA_KEY.length, 2);
+  if (len === undefined || len[1] + len[0] !== frame.length) return undefined;
+  return {
+    chunk,
+    id: id[0],
+    compression,
+    seq,
+    last,
+    data: frame.subarray(len[1]),
+  };
 }

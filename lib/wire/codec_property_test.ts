@@ -50,13 +50,16 @@ Deno.test("property: framed streams split anywhere give the same frames", () => 
       fc.array(fc.nat(), { maxLength: 6 }),
       (frames, cuts) => {
         const encoded = frames.map(encodeFrame);
-        const stream = new Uint8Array(encoded.reduce((n, f) => n + f.length, 0));
+        const stream = new Uint8Array(
+          encoded.reduce((n, f) => n + f.length, 0),
+        );
         let at = 0;
         for (const f of encoded) {
           stream.set(f, at);
           at += f.length;
         }
-        const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
+        const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))]
+          .sort((a, b) => a - b);
         const decoder = new FrameDecoder({ maxFrameLen: 1 << 26 });
         const out = [];
         let prev = 0;
@@ -93,7 +96,31 @@ Deno.test("property: arbitrary bytes give a value or a ProtocolError (40k runs x
         // Bytes drawn from CBOR-significant initial bytes are likelier to go deep.
         fc.array(
           fc.oneof(
-            fc.constantFrom(0x18, 0x19, 0x1a, 0x1b, 0x1f, 0x3b, 0x5a, 0x5b, 0x5f, 0x61, 0x64, 0x7f, 0x9f, 0x9a, 0xa1, 0xa2, 0xbf, 0xc1, 0xf6, 0xf7, 0xf9, 0xfb, 0xff),
+            fc.constantFrom(
+              0x18,
+              0x19,
+              0x1a,
+              0x1b,
+              0x1f,
+              0x3b,
+              0x5a,
+              0x5b,
+              0x5f,
+              0x61,
+              0x64,
+              0x7f,
+              0x9f,
+              0x9a,
+              0xa1,
+              0xa2,
+              0xbf,
+              0xc1,
+              0xf6,
+              0xf7,
+              0xf9,
+              0xfb,
+              0xff,
+            ),
             fc.integer({ min: 0, max: 255 }),
           ),
           { maxLength: 64 },
@@ -106,8 +133,16 @@ Deno.test("property: arbitrary bytes give a value or a ProtocolError (40k runs x
 });
 
 const mutation = fc.oneof(
-  fc.record({ kind: fc.constant("set" as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-  fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+  fc.record({
+    kind: fc.constant("set" as const),
+    at: fc.nat(),
+    value: fc.integer({ min: 0, max: 255 }),
+  }),
+  fc.record({
+    kind: fc.constant("insert" as const),
+    at: fc.nat(),
+    value: fc.integer({ min: 0, max: 255 }),
+  }),
   fc.record({ kind: fc.constant("delete" as const), at: fc.nat() }),
   fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
 );
@@ -129,11 +164,17 @@ Deno.test("property: mutated valid encodings give a value or a ProtocolError (60
   // A fixed pool of valid encodings keeps generation cheap; the mutations vary.
   const pool = [
     ...fc.sample(wireFrameArb.map(encodeWireFrame), { numRuns: 400, seed: 7 }),
-    ...fc.sample(rpcPayloadArb.map(encodeRpcPayload), { numRuns: 400, seed: 11 }),
+    ...fc.sample(rpcPayloadArb.map(encodeRpcPayload), {
+      numRuns: 400,
+      seed: 11,
+    }),
   ].filter((b) => b.length < 4096);
   fc.assert(
-    fc.property(fc.constantFrom(...pool), fc.array(mutation, { minLength: 1, maxLength: 4 }), (bytes, mutations) =>
-      decodeOrProtocolError(mutate(bytes, mutations))),
+    fc.property(
+      fc.constantFrom(...pool),
+      fc.array(mutation, { minLength: 1, maxLength: 4 }),
+      (bytes, mutations) => decodeOrProtocolError(mutate(bytes, mutations)),
+    ),
     { numRuns: 60_000 },
   );
 });

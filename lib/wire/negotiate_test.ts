@@ -52,7 +52,10 @@ Deno.test("sanitizeCompressionList drops unknown/unsupported, dedups, appends no
     ["none"],
   );
   assert.deepEqual(sanitizeCompressionList(["zstd"], ZSTD), ["zstd", "none"]);
-  const caps = sanitizeCapabilities({ ...CAPS, supported_compression: [] }, ZSTD);
+  const caps = sanitizeCapabilities(
+    { ...CAPS, supported_compression: [] },
+    ZSTD,
+  );
   assert.deepEqual(caps, { ...CAPS, supported_compression: ["none"] });
 });
 
@@ -76,7 +79,10 @@ Deno.test("chooseVersion picks the highest common version", () => {
 });
 
 Deno.test("negotiateCapabilities: min limits, AND flags, router order filtered", () => {
-  const router = { ...CAPS, supported_compression: ["zstd", "none"] as CompressionAlgo[] };
+  const router = {
+    ...CAPS,
+    supported_compression: ["zstd", "none"] as CompressionAlgo[],
+  };
   const worker = {
     max_frame_len: 1000,
     max_packet_len: 9_000_000,
@@ -92,7 +98,10 @@ Deno.test("negotiateCapabilities: min limits, AND flags, router order filtered",
     supports_chunking: true,
   });
   assert.equal(
-    negotiateCapabilities(router, { ...worker, supported_compression: ["unknown"] }),
+    negotiateCapabilities(router, {
+      ...worker,
+      supported_compression: ["unknown"],
+    }),
     undefined,
   );
   assert.deepEqual(
@@ -112,8 +121,15 @@ Deno.test("evaluateHello checks in the reference order", () => {
   };
   const allBad = hello({
     auth_token: "bad",
-    supported_versions: { min: { major: 9, minor: 0 }, max: { major: 9, minor: 0 } },
-    capabilities: { ...CAPS, max_frame_len: 0, supported_compression: ["unknown"] },
+    supported_versions: {
+      min: { major: 9, minor: 0 },
+      max: { major: 9, minor: 0 },
+    },
+    capabilities: {
+      ...CAPS,
+      max_frame_len: 0,
+      supported_compression: ["unknown"],
+    },
   });
   const codes: string[] = [];
   let h = allBad;
@@ -132,7 +148,10 @@ Deno.test("evaluateHello checks in the reference order", () => {
   const verdict4 = evaluateHello(h, opts);
   assert.ok(!verdict4.ok);
   codes.push(verdict4.reject.message);
-  h = { ...h, capabilities: { ...h.capabilities, supported_compression: ["none"] } };
+  h = {
+    ...h,
+    capabilities: { ...h.capabilities, supported_compression: ["none"] },
+  };
   const verdict5 = evaluateHello(h, opts);
   assert.ok(verdict5.ok);
   assert.deepEqual(codes, [
@@ -143,14 +162,27 @@ Deno.test("evaluateHello checks in the reference order", () => {
   ]);
   assert.equal(verdict5.capabilities.max_frame_len, 10);
   // No expected token: any token (or none) passes.
-  assert.ok(evaluateHello(hello({ auth_token: "x" }), { ...opts, expectedAuthToken: null }).ok);
-  assert.ok(evaluateHello(hello(), { ...opts, expectedAuthToken: undefined }).ok);
+  assert.ok(
+    evaluateHello(hello({ auth_token: "x" }), {
+      ...opts,
+      expectedAuthToken: null,
+    }).ok,
+  );
+  assert.ok(
+    evaluateHello(hello(), { ...opts, expectedAuthToken: undefined }).ok,
+  );
   // Expected token, none sent.
   const missing = evaluateHello(hello(), opts);
   assert.ok(!missing.ok && missing.reject.code === "unauthorized");
-  const emptyExpected = evaluateHello(hello(), { ...opts, expectedAuthToken: "" });
+  const emptyExpected = evaluateHello(hello(), {
+    ...opts,
+    expectedAuthToken: "",
+  });
   assert.ok(!emptyExpected.ok);
-  assert.ok(evaluateHello(hello({ auth_token: "" }), { ...opts, expectedAuthToken: "" }).ok);
+  assert.ok(
+    evaluateHello(hello({ auth_token: "" }), { ...opts, expectedAuthToken: "" })
+      .ok,
+  );
 });
 
 Deno.test("constantTimeEqual agrees with === (property)", () => {
@@ -197,7 +229,9 @@ Deno.test("checkWelcome accepts a compliant Welcome and names the first problem"
 
 Deno.test("sanitizeErrorMessage redacts only decoder-style messages", () => {
   assert.equal(
-    sanitizeErrorMessage('invalid type: string "s3cret", expected boolean at line 1 column 1'),
+    sanitizeErrorMessage(
+      'invalid type: string "s3cret", expected boolean at line 1 column 1',
+    ),
     'invalid type: string "<redacted>", expected boolean at line 1 column 1',
   );
   assert.equal(
@@ -205,8 +239,13 @@ Deno.test("sanitizeErrorMessage redacts only decoder-style messages", () => {
     "unknown field `<redacted>`, expected one of `<redacted>`",
   );
   assert.equal(
-    sanitizeErrorMessage("invalid value: integer `7`, missing field `shard_id`"),
+    sanitizeErrorMessage(
+      "invalid value: integer `7`, missing field `shard_id`",
+    ),
     "invalid value: integer `<redacted>`, missing field `shard_id`",
   );
-  assert.equal(sanitizeErrorMessage('not admitted "quoted"'), 'not admitted "quoted"');
+  assert.equal(
+    sanitizeErrorMessage('not admitted "quoted"'),
+    'not admitted "quoted"',
+  );
 });

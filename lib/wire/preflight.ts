@@ -207,7 +207,11 @@ class Walker {
         if (len > arrayMax) limit("max_array_len", arrayMax, len);
         const remaining = this.end - this.pos;
         if (len * minItem > remaining) {
-          limit("array_len_for_remaining_bytes", Math.floor(remaining / minItem), len);
+          limit(
+            "array_len_for_remaining_bytes",
+            Math.floor(remaining / minItem),
+            len,
+          );
         }
         for (let i = 0; i < len; i++) {
           this.item(depth + 1, textMax, bytesMax, arrayMax, minItem);
@@ -230,7 +234,9 @@ class Walker {
           }
         }
         const len = this.definiteArg(ai);
-        if (len > this.maxMapPairs) limit("max_map_pairs", this.maxMapPairs, len);
+        if (len > this.maxMapPairs) {
+          limit("max_map_pairs", this.maxMapPairs, len);
+        }
         const remaining = this.end - this.pos;
         if (len * 2 > remaining) {
           limit("map_len_for_remaining_bytes", Math.floor(remaining / 2), len);

@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
 import { preflight } from "./preflight.ts";
-import { isProtocolError, LimitExceededError, ProtocolError } from "./errors.ts";
+import {
+  isProtocolError,
+  LimitExceededError,
+  ProtocolError,
+} from "./errors.ts";
 import { decodeWireFrame } from "./codec.ts";
 import { hexToBytes } from "./wire_json.ts";
 import { resolvePreflightLimits } from "./limits.ts";
 
-function bytes(...parts: (number | number[] | Uint8Array | string)[]): Uint8Array {
+function bytes(
+  ...parts: (number | number[] | Uint8Array | string)[]
+): Uint8Array {
   const out: number[] = [];
   for (const p of parts) {
     if (typeof p === "number") out.push(p);
@@ -27,7 +33,13 @@ function head(major: number, n: number): number[] {
   if (n < 0x100) return [m | 24, n];
   if (n < 0x10000) return [m | 25, n >> 8, n & 0xff];
   if (n < 0x1_0000_0000) {
-    return [m | 26, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+    return [
+      m | 26,
+      (n >>> 24) & 0xff,
+      (n >>> 16) & 0xff,
+      (n >>> 8) & 0xff,
+      n & 0xff,
+    ];
   }
   const hi = Math.floor(n / 0x1_0000_0000);
   const lo = n >>> 0;
@@ -67,16 +79,40 @@ const OK_PROBES: Record<string, Uint8Array> = {
   neg_ai27: bytes("3bffffffffffffffff"),
   text_invalid_utf8_value: bytes("62fffe"),
   indef_text_ok: bytes("7f616161", "62ff"),
-  nested_array_inside_data_ok: bytes(0xa1, text("data"), 0x81, 0xa1, text("x"), 0x82, 0, 0),
-  plain_nested_array_min1: bytes(0xa1, text("other"), 0x81, 0xa1, text("xxxxxxxxxx"), 0x82, 0, 0),
+  nested_array_inside_data_ok: bytes(
+    0xa1,
+    text("data"),
+    0x81,
+    0xa1,
+    text("x"),
+    0x82,
+    0,
+    0,
+  ),
+  plain_nested_array_min1: bytes(
+    0xa1,
+    text("other"),
+    0x81,
+    0xa1,
+    text("xxxxxxxxxx"),
+    0x82,
+    0,
+    0,
+  ),
 };
 
 const ERR_PROBES: Record<string, [Uint8Array, string]> = {
   nested_arrays_65_then_uint: [bytes(repeat(0x81, 65), 0), "limit_exceeded"],
   nested_arrays_66_then_uint: [bytes(repeat(0x81, 66), 0), "limit_exceeded"],
-  nested_arrays_66_innermost_empty: [bytes(repeat(0x81, 65), 0x80), "limit_exceeded"],
+  nested_arrays_66_innermost_empty: [
+    bytes(repeat(0x81, 65), 0x80),
+    "limit_exceeded",
+  ],
   nested_tags_65: [bytes(repeat(0xc1, 65), 0), "limit_exceeded"],
-  nested_indef_arrays_65: [bytes(repeat(0x9f, 65), 0, repeat(0xff, 65)), "limit_exceeded"],
+  nested_indef_arrays_65: [
+    bytes(repeat(0x9f, 65), 0, repeat(0xff, 65)),
+    "limit_exceeded",
+  ],
   top_level_break: [bytes("ff"), "cbor_invalid"],
   simple_ai28: [bytes("fc"), "cbor_invalid"],
   uint_ai28: [bytes("1c"), "cbor_invalid"],
@@ -90,7 +126,10 @@ const ERR_PROBES: Record<string, [Uint8Array, string]> = {
   indef_map_unterminated: [bytes("bf"), "unexpected_eof"],
   key_indef_text: [bytes("a17f6161ff00"), "schema_mismatch"],
   key_invalid_utf8: [bytes("a161ff00"), "cbor_invalid"],
-  files_array2_15_remaining: [bytes(0xa1, text("files"), 0x82, repeat(0xa0, 15)), "limit_exceeded"],
+  files_array2_15_remaining: [
+    bytes(0xa1, text("files"), 0x82, repeat(0xa0, 15)),
+    "limit_exceeded",
+  ],
   files_array2_16_remaining_trailing: [
     bytes(0xa1, text("files"), 0x82, repeat(0xa0, 16)),
     "trailing_bytes",
@@ -99,16 +138,46 @@ const ERR_PROBES: Record<string, [Uint8Array, string]> = {
     bytes(0xa1, text("symbols"), 0x81, 0xa1, text("x"), 0x82, 0, 0),
     "limit_exceeded",
   ],
-  files_array_100001: [bytes(0xa1, text("files"), head(4, 100_001)), "limit_exceeded"],
-  symbols_array_1000001: [bytes(0xa1, text("symbols"), head(4, 1_000_001)), "limit_exceeded"],
-  plain_array_1000001: [bytes(0xa1, text("other"), head(4, 1_000_001)), "limit_exceeded"],
-  data_array_2000000_declared: [bytes(0xa1, text("data"), head(4, 2_000_000)), "limit_exceeded"],
-  items_array_10001: [bytes(0xa1, text("items"), head(4, 10_001)), "limit_exceeded"],
-  diagnostics_array_100001: [bytes(0xa1, text("diagnostics"), head(4, 100_001)), "limit_exceeded"],
-  query_16k_plus_1: [bytes(0xa1, text("query"), text("q".repeat(16_385))), "limit_exceeded"],
-  message_16k_plus_1: [bytes(0xa1, text("message"), text("m".repeat(16_385))), "limit_exceeded"],
-  details_16k_plus_1: [bytes(0xa1, text("details"), text("d".repeat(16_385))), "limit_exceeded"],
-  compression_65: [bytes(0xa1, text("compression"), text("c".repeat(65))), "limit_exceeded"],
+  files_array_100001: [
+    bytes(0xa1, text("files"), head(4, 100_001)),
+    "limit_exceeded",
+  ],
+  symbols_array_1000001: [
+    bytes(0xa1, text("symbols"), head(4, 1_000_001)),
+    "limit_exceeded",
+  ],
+  plain_array_1000001: [
+    bytes(0xa1, text("other"), head(4, 1_000_001)),
+    "limit_exceeded",
+  ],
+  data_array_2000000_declared: [
+    bytes(0xa1, text("data"), head(4, 2_000_000)),
+    "limit_exceeded",
+  ],
+  items_array_10001: [
+    bytes(0xa1, text("items"), head(4, 10_001)),
+    "limit_exceeded",
+  ],
+  diagnostics_array_100001: [
+    bytes(0xa1, text("diagnostics"), head(4, 100_001)),
+    "limit_exceeded",
+  ],
+  query_16k_plus_1: [
+    bytes(0xa1, text("query"), text("q".repeat(16_385))),
+    "limit_exceeded",
+  ],
+  message_16k_plus_1: [
+    bytes(0xa1, text("message"), text("m".repeat(16_385))),
+    "limit_exceeded",
+  ],
+  details_16k_plus_1: [
+    bytes(0xa1, text("details"), text("d".repeat(16_385))),
+    "limit_exceeded",
+  ],
+  compression_65: [
+    bytes(0xa1, text("compression"), text("c".repeat(65))),
+    "limit_exceeded",
+  ],
   symbols_inherited_min8_nested_array: [
     bytes(0xa1, text("symbols"), 0x81, 0xa1, text("xxxxxxxxxx"), 0x82, 0, 0),
     "limit_exceeded",
@@ -148,10 +217,17 @@ Deno.test("preflight: key-driven limits are inherited and overridden", () => {
   // ...a plain key inherits the 8 MiB default text limit...
   preflight(bytes(0xa1, text("other"), text("x".repeat(16_385))));
   // ...and a special key below another resets only its own limits.
-  preflight(bytes(0xa1, text("type"), 0xa1, text("path"), text("p".repeat(100))));
-  rejects(bytes(0xa1, text("type"), 0xa1, text("x"), text("p".repeat(65))), "limit_exceeded");
+  preflight(
+    bytes(0xa1, text("type"), 0xa1, text("path"), text("p".repeat(100))),
+  );
+  rejects(
+    bytes(0xa1, text("type"), 0xa1, text("x"), text("p".repeat(65))),
+    "limit_exceeded",
+  );
   // supported_compression: at most 32 entries.
-  preflight(bytes(0xa1, text("supported_compression"), head(4, 32), repeat(0xf6, 32)));
+  preflight(
+    bytes(0xa1, text("supported_compression"), head(4, 32), repeat(0xf6, 32)),
+  );
   rejects(
     bytes(0xa1, text("supported_compression"), head(4, 33), repeat(0xf6, 33)),
     "limit_exceeded",
@@ -180,17 +256,30 @@ Deno.test("preflight: a 4 GiB declared length in a ~60-byte input is a LimitExce
   const err = rejects(input, "limit_exceeded");
   assert.ok(err instanceof LimitExceededError);
   assert.equal(err.actual, 0xffff_ffff);
-  assert.throws(() => decodeWireFrame(input), (e) => isProtocolError(e, "limit_exceeded"));
+  assert.throws(
+    () => decodeWireFrame(input),
+    (e) => isProtocolError(e, "limit_exceeded"),
+  );
   // Declared lengths from 64 MiB + 1 up to u64::MAX with nothing following.
-  for (const declared of [2 ** 26 + 1, 2 ** 32, 2 ** 40, 2 ** 53, 2 ** 64 - 1]) {
-    const tail = declared >= 2 ** 32 ? [0x5b, ...repeat(0xff, 8)] : head(2, declared);
+  for (
+    const declared of [2 ** 26 + 1, 2 ** 32, 2 ** 40, 2 ** 53, 2 ** 64 - 1]
+  ) {
+    const tail = declared >= 2 ** 32
+      ? [0x5b, ...repeat(0xff, 8)]
+      : head(2, declared);
     const bomb = bytes(input.subarray(0, input.length - 5), tail);
     assert.throws(() => decodeWireFrame(bomb), (e) => isProtocolError(e));
   }
   // files declared as 9a ffffffff.
-  rejects(bytes(0xa1, text("files"), 0x9a, 0xff, 0xff, 0xff, 0xff), "limit_exceeded");
+  rejects(
+    bytes(0xa1, text("files"), 0x9a, 0xff, 0xff, 0xff, 0xff),
+    "limit_exceeded",
+  );
   // symbols: 1 000 000 declared with 1 000 000 zero bytes fails the 8-bytes-per-item rule.
-  rejects(bytes(0xa1, text("symbols"), head(4, 1_000_000), new Uint8Array(1_000_000)), "limit_exceeded");
+  rejects(
+    bytes(0xa1, text("symbols"), head(4, 1_000_000), new Uint8Array(1_000_000)),
+    "limit_exceeded",
+  );
 });
 
 function timeDecode(input: Uint8Array, iterations: number): number {
@@ -213,20 +302,26 @@ Deno.test("decode time stays flat as the declared length grows (allocation bomb)
   const inputs = lengths.map((n) =>
     bytes(prefix, n >= 2 ** 32 ? [0x5b, ...repeat(0xff, 8)] : head(2, n))
   );
-  for (const input of inputs) assert.throws(() => decodeWireFrame(input), ProtocolError);
+  for (const input of inputs) {
+    assert.throws(() => decodeWireFrame(input), ProtocolError);
+  }
   const iterations = 3_000;
   for (const input of inputs) timeDecode(input, 1_000); // warm up
   // Take the best of a few rounds for each input to shrug off scheduler noise.
   const best = inputs.map((input) => {
     let min = Infinity;
-    for (let round = 0; round < 5; round++) min = Math.min(min, timeDecode(input, iterations));
+    for (let round = 0; round < 5; round++) {
+      min = Math.min(min, timeDecode(input, iterations));
+    }
     return min;
   });
   const smallest = best[0];
   for (let i = 1; i < best.length; i++) {
     assert.ok(
       best[i] <= Math.max(smallest * 10, 20),
-      `declared ${lengths[i]} took ${best[i].toFixed(1)} ms vs ${smallest.toFixed(1)} ms`,
+      `declared ${lengths[i]} took ${best[i].toFixed(1)} ms vs ${
+        smallest.toFixed(1)
+      } ms`,
     );
   }
 });
@@ -236,9 +331,16 @@ Deno.test("resolvePreflightLimits validates and a custom nesting limit applies",
   assert.throws(() => resolvePreflightLimits({ maxKeyBytes: 1.5 }), RangeError);
   const limits = resolvePreflightLimits({ maxNesting: 2 });
   preflight(bytes(0x81, 0x81, 0), limits);
-  assert.throws(() => preflight(bytes(0x81, 0x81, 0x81, 0), limits), LimitExceededError);
   assert.throws(
-    () => preflight(new Uint8Array(10), resolvePreflightLimits({ maxInputBytes: 5 })),
+    () => preflight(bytes(0x81, 0x81, 0x81, 0), limits),
+    LimitExceededError,
+  );
+  assert.throws(
+    () =>
+      preflight(
+        new Uint8Array(10),
+        resolvePreflightLimits({ maxInputBytes: 5 }),
+      ),
     LimitExceededError,
   );
 });

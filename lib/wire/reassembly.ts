@@ -119,7 +119,12 @@ export class Reassembler {
           { remote: true },
         );
       }
-      stream = { compression: chunk.compression, nextSeq: 0, size: 0, parts: [] };
+      stream = {
+        compression: chunk.compression,
+        nextSeq: 0,
+        size: 0,
+        parts: [],
+      };
       this.#streams.set(chunk.id, stream);
     }
     if (chunk.compression !== stream.compression) {

@@ -63,7 +63,12 @@ Deno.test("Reassembler: single-chunk and empty streams", () => {
 });
 
 Deno.test("Reassembler: seq must start at 0 and have no gaps or repeats", () => {
-  assert.equal(code(() => new Reassembler({ maxPacketLen: 10 }).push(chunk(1, 1, false, [1]))), "chunk_sequence");
+  assert.equal(
+    code(() =>
+      new Reassembler({ maxPacketLen: 10 }).push(chunk(1, 1, false, [1]))
+    ),
+    "chunk_sequence",
+  );
   const r = new Reassembler({ maxPacketLen: 10 });
   r.push(chunk(1, 0, false, [1]));
   assert.equal(code(() => r.push(chunk(1, 0, false, [1]))), "chunk_sequence");
@@ -75,7 +80,10 @@ Deno.test("Reassembler: seq must start at 0 and have no gaps or repeats", () => 
 Deno.test("Reassembler: compression is fixed per stream", () => {
   const r = new Reassembler({ maxPacketLen: 10 });
   r.push(chunk(1, 0, false, [1], "zstd"));
-  assert.equal(code(() => r.push(chunk(1, 1, true, [1], "none"))), "chunk_sequence");
+  assert.equal(
+    code(() => r.push(chunk(1, 1, true, [1], "none"))),
+    "chunk_sequence",
+  );
   const ok = new Reassembler({ maxPacketLen: 10 });
   ok.push(chunk(1, 0, false, [1], "zstd"));
   assert.equal(ok.push(chunk(1, 1, true, [2], "zstd"))?.compression, "zstd");
@@ -99,13 +107,22 @@ Deno.test("Reassembler: total buffered bytes and per-stream size are bounded", (
   r.push(chunk(1, 0, false, new Uint8Array(80)));
   r.push(chunk(3, 0, false, new Uint8Array(70)));
   assert.equal(r.bufferedBytes, 150);
-  assert.equal(code(() => r.push(chunk(5, 0, false, new Uint8Array(1)))), "limit_exceeded");
+  assert.equal(
+    code(() => r.push(chunk(5, 0, false, new Uint8Array(1)))),
+    "limit_exceeded",
+  );
   const p = new Reassembler({ maxPacketLen: 100 });
   p.push(chunk(1, 0, false, new Uint8Array(60)));
-  assert.equal(code(() => p.push(chunk(1, 1, true, new Uint8Array(41)))), "packet_too_large");
+  assert.equal(
+    code(() => p.push(chunk(1, 1, true, new Uint8Array(41)))),
+    "packet_too_large",
+  );
   const exact = new Reassembler({ maxPacketLen: 100 });
   exact.push(chunk(1, 0, false, new Uint8Array(60)));
-  assert.equal(exact.push(chunk(1, 1, true, new Uint8Array(40)))?.data.length, 100);
+  assert.equal(
+    exact.push(chunk(1, 1, true, new Uint8Array(40)))?.data.length,
+    100,
+  );
   exact.push(chunk(1, 0, false, new Uint8Array(5)));
   exact.clear();
   assert.equal(exact.streamCount, 0);
@@ -117,5 +134,8 @@ Deno.test("Reassembler: bigint ids are distinct streams", () => {
   const r = new Reassembler({ maxPacketLen: 10 });
   r.push(chunk(2n ** 60n, 0, false, [1]));
   r.push(chunk(2n ** 60n + 2n, 0, false, [2]));
-  assert.deepEqual(r.push(chunk(2n ** 60n, 1, true, [3]))?.data, Uint8Array.of(1, 3));
+  assert.deepEqual(
+    r.push(chunk(2n ** 60n, 1, true, [3]))?.data,
+    Uint8Array.of(1, 3),
+  );
 });

@@ -51,7 +51,9 @@
  * @module
  */
 
-import { decodeRpcPayload, decodeWireFrame, encodeRpcPayload } from "./codec.ts";
+import { decodeRpcPayload, decodeWireFrame } from "./codec.ts";
+import { CborWriter } from "./_cbor_write.ts";
+import { writeRpcPayload } from "./_encode.ts";
 import {
   type Compressor,
   compressorSupports,
@@ -80,6 +82,7 @@ import { Reassembler } from "./reassembly.ts";
 import {
   chunkFrameLen,
   packetFrameLen,
+  parseCanonicalPacket,
   TransmitQueue,
 } from "./_transmit_queue.ts";
 import {
@@ -114,7 +117,23 @@ import type {
   WorkerHello,
 } from "./types.ts";
 
-export type { SessionState } from "./_transitions.ts";
+export {
+  ROUTER_TRANSITIONS,
+  SESSION_INPUTS,
+  SESSION_STATES,
+  WORKER_TRANSITIONS,
+} from "./_transitions.ts";
+export type {
+  RouterInput,
+  RouterState,
+  SessionAction,
+  SessionInput,
+  SessionState,
+  Transition,
+  TransitionTable,
+  WorkerInput,
+  WorkerState,
+} from "./_transitions.ts";
 
 /** A session's role. */
 export type SessionRole = "worker" | "router";
@@ -236,9 +255,10 @@ export interface SessionOptions {
    */
   answerUnknownRequests?: boolean;
   /**
-   * Upper bound of one coalesced `pollTransmit` buffer (a single larger
-   * frame is returned alone).
-   * @default {1048576}
+   * Size of the transmit arenas frames are written into; also the upper
+   * bound of one `pollTransmit` buffer (a single larger frame is returned
+   * alone).
+   * @default {262144}
    */
   maxTransmitBytes?: number;
 }
@@ -333,6 +353,13 @@ const U64_MAX = 0xffff_ffff_ffff_ffffn;
  * The machinery shared by {@link WorkerSession} and {@link RouterSession}.
  * Create sessions with {@link createWorkerSession} and
  * {@link createRouterSession}.
+ *
+ * @example Drive either role through the common interface
+ * ```ts
+ * import { createWorkerSession, type Session } from "./session.ts";
+ * const s: Session = createWorkerSession({ hello: { shard_id: 1 } });
+ * console.assert(s.nextDeadline() === 5000 && s.pollEvent() === undefined);
+ * ```
  */
 export abstract class Session {
   readonly #role: SessionRole;
@@ -341,14 +368,13 @@ export abstract class Session {
   >;
   #state: SessionState;
   readonly #decoder: FrameDecoder;
-  readonly #tx = new TransmitQueue();
+  readonly #tx: TransmitQueue;
   #events: SessionEvent[] = [];
   #eventHead = 0;
   #deadline: number | undefined;
   readonly #compressor: Compressor;
   readonly #threshold: number;
   readonly #answerUnknown: boolean;
-  readonly #maxTransmit: number;
   readonly #preLimit: number;
 
   // Handshake data.
@@ -357,7 +383,9 @@ export abstract class Session {
   readonly #routerVersions: SupportedVersions | undefined;
   readonly #routerCaps: Capabilities | undefined;
   readonly #expectedToken: string | null;
-  #verdict: { version: RouterWelcome["chosen_version"]; caps: Capabilities } | undefined;
+  #verdict:
+    | { version: RouterWelcome["chosen_version"]; caps: Capabilities }
+    | undefined;
 
   // Negotiated data plane.
   #frameLimit = 0;
@@ -371,13 +399,15 @@ export abstract class Session {
   readonly #outgoing = new Set<U64>();
   readonly #incoming = new Set<U64>();
   #closeError: ProtocolError | undefined;
+  /** True while frames are views into the caller's buffer. */
+  #borrowed = false;
 
   /**
    * Builds a session (use the role's factory).
    *
    * @param role The role.
-   * @param options The options (validated).
-   * @param routerOptions Router configuration, for the router role.
+   * @param options The options of that role (validated).
+   * @throws {RangeError} For invalid options.
    */
   protected constructor(
     role: SessionRole,
@@ -393,9 +423,8 @@ export abstract class Session {
       options.compressionThreshold ?? DEFAULT_COMPRESSION_THRESHOLD,
     );
     this.#answerUnknown = options.answerUnknownRequests ?? true;
-    this.#maxTransmit = positive(
-      "maxTransmitBytes",
-      options.maxTransmitBytes ?? 1_048_576,
+    this.#tx = new TransmitQueue(
+      positive("maxTransmitBytes", options.maxTransmitBytes ?? 262_144),
     );
     const now = options.now ?? 0;
     if (!Number.isFinite(now)) throw new RangeError("now must be finite");
@@ -421,7 +450,9 @@ export abstract class Session {
       const framed = encodeFrame({ type: "hello", body: hello });
       if (framed.length - 4 > this.#preLimit) {
         throw new RangeError(
-          `hello frame of ${framed.length - 4} bytes exceeds the pre-handshake limit ${this.#preLimit}`,
+          `hello frame of ${
+            framed.length - 4
+          } bytes exceeds the pre-handshake limit ${this.#preLimit}`,
         );
       }
       this.#tx.pushRaw(framed);
@@ -497,6 +528,11 @@ export abstract class Session {
       this.handleTimeout(now);
       return;
     }
+    if (this.#state === "open" && this.#decoder.bufferedBytes === 0) {
+      const used = this.#receiveViews(bytes);
+      if (used === bytes.length || this.#isClosed()) return;
+      bytes = bytes.subarray(used);
+    }
     this.#decoder.push(bytes);
     this.#drain();
   }
@@ -540,13 +576,14 @@ export abstract class Session {
   }
 
   /**
-   * Takes the bytes to write next: every queued frame coalesced into one
-   * buffer (bounded by `maxTransmitBytes`).
+   * Takes the bytes to write next: queued frames coalesced into one buffer
+   * (bounded by `maxTransmitBytes`, unless a single frame is larger). Call
+   * it until it returns undefined.
    *
    * @returns The bytes (owned by the caller), or undefined when idle.
    */
   pollTransmit(): Uint8Array | undefined {
-    return this.#tx.poll(this.#maxTransmit);
+    return this.#tx.poll();
   }
 
   /**
@@ -705,7 +742,7 @@ export abstract class Session {
         const welcome: RouterWelcome = {
           worker_id: admission.worker_id ?? 1,
           shard_id: this.#hello!.shard_id,
-          revision: admission.revision ?? 0,
+          revision: normalizeU64(admission.revision ?? 0),
           chosen_version: verdict.version,
           chosen_capabilities: verdict.caps,
         };
@@ -717,6 +754,10 @@ export abstract class Session {
       default:
         throw new Error(`unreachable action ${tr.action}`);
     }
+  }
+
+  #isClosed(): boolean {
+    return this.#state === "closed";
   }
 
   #lookup(input: SessionInput): Transition<SessionState> {
@@ -764,10 +805,12 @@ export abstract class Session {
     this.#closeError = error;
     this.#deadline = undefined;
     this.#reassembler?.clear();
-    this.#emit(error === undefined ? { type: "closed" } : {
-      type: "closed",
-      error,
-    });
+    this.#emit(
+      error === undefined ? { type: "closed" } : {
+        type: "closed",
+        error,
+      },
+    );
   }
 
   /** Parses and acts on every complete frame, while the state allows. */
@@ -783,16 +826,8 @@ export abstract class Session {
         this.#onInput("frame_too_large", undefined, undefined, e);
         return;
       }
-      if (raw === undefined) return;
-      let frame: WireFrame;
-      try {
-        frame = decodeWireFrame(raw);
-      } catch (e) {
-        if (!(e instanceof ProtocolError)) throw e;
-        this.#onInput("undecodable_frame", undefined, raw, e);
-        continue;
-      }
-      this.#onInput(FRAME_INPUT[frame.type], frame, raw, undefined);
+      if (raw === undefined) break;
+      this.#onFrame(raw);
     }
     if (
       this.#state === "awaiting_admission" &&
@@ -807,6 +842,65 @@ export abstract class Session {
         ),
       );
     }
+  }
+
+  /**
+   * Zero-copy path: while no partial frame is buffered, frames that lie
+   * whole inside `bytes` are handled as views into it. Returns how many
+   * bytes were consumed.
+   */
+  #receiveViews(bytes: Uint8Array): number {
+    let at = 0;
+    this.#borrowed = true;
+    try {
+      while (at + 4 <= bytes.length && this.#state === "open") {
+        const len = (bytes[at] | (bytes[at + 1] << 8) |
+          (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
+        // Oversized or partial frames go through the FrameDecoder.
+        if (len > this.#frameLimit || at + 4 + len > bytes.length) break;
+        const start = at + 4;
+        at = start + len;
+        this.#onFrame(bytes.subarray(start, at));
+      }
+    } finally {
+      this.#borrowed = false;
+    }
+    return at;
+  }
+
+  #onFrame(raw: Uint8Array): void {
+    let frame: WireFrame;
+    const fast = this.#state === "open" ? parseCanonicalPacket(raw) : undefined;
+    if (fast !== undefined) {
+      frame = fast.chunk
+        ? {
+          type: "packet_chunk",
+          body: {
+            id: fast.id,
+            compression: fast.compression,
+            seq: fast.seq,
+            last: fast.last,
+            data: fast.data,
+          },
+        }
+        : {
+          type: "packet",
+          body: {
+            id: fast.id,
+            compression: fast.compression,
+            data: fast.data,
+          },
+        };
+    } else {
+      try {
+        frame = decodeWireFrame(raw);
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        this.#onInput("undecodable_frame", undefined, raw, e);
+        return;
+      }
+    }
+    this.#onInput(FRAME_INPUT[frame.type], frame, raw, undefined);
   }
 
   #onInput(
@@ -879,7 +973,9 @@ export abstract class Session {
         this.#fail(error!);
         return;
       case "process_packet": {
-        const body = (frame as { body: { id: U64; compression: CompressionAlgo; data: Uint8Array } }).body;
+        const body = (frame as {
+          body: { id: U64; compression: CompressionAlgo; data: Uint8Array };
+        }).body;
         if (isZero(body.id)) return this.#failReservedId();
         if (body.data.length > this.#packetLimit) {
           return this.#fail(
@@ -908,7 +1004,9 @@ export abstract class Session {
         }
         let done;
         try {
-          done = this.#reassembler!.push(chunk);
+          done = this.#reassembler!.push(
+            this.#borrowed ? { ...chunk, data: chunk.data.slice() } : chunk,
+          );
         } catch (e) {
           if (!(e instanceof ProtocolError)) throw e;
           return this.#fail(e);
@@ -984,7 +1082,11 @@ export abstract class Session {
   }
 
   #sendPayload(id: U64, payload: RpcPayload): void {
-    let data = encodeRpcPayload(payload);
+    // A view into the codec's scratch buffer: it is compressed or copied
+    // into the transmit arena before anything else is encoded.
+    const writer = new CborWriter();
+    writeRpcPayload(writer, payload);
+    let data = writer.buf.subarray(0, writer.pos);
     if (data.length > this.#packetLimit) {
       throw new LimitExceededError(
         "max_packet_len",
@@ -1302,7 +1404,10 @@ function buildCapabilities(
   return sanitizeCapabilities(caps, compressor);
 }
 
-function buildHello(init: WorkerHelloInit, compressor: Compressor): WorkerHello {
+function buildHello(
+  init: WorkerHelloInit,
+  compressor: Compressor,
+): WorkerHello {
   if (init === undefined || init === null) {
     throw new TypeError("hello is required");
   }
@@ -1355,6 +1460,12 @@ function nonNegative(name: string, value: number): number {
     throw new RangeError(`${name} must be a non-negative safe integer`);
   }
   return value;
+}
+
+function normalizeU64(value: U64): U64 {
+  return typeof value === "bigint" && value <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(value)
+    : value;
 }
 
 function isZero(id: U64): boolean {

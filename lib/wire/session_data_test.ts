@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { encodeRpcPayload, encodeWireFrame } from "./codec.ts";
+import { decodeWireFrame, encodeRpcPayload, encodeWireFrame } from "./codec.ts";
 import { encodeFrame } from "./frame.ts";
 import { ProtocolError } from "./errors.ts";
 import { hexToBytes } from "./wire_json.ts";
@@ -9,7 +9,6 @@ import { drainEvents, memoryPair } from "../testing/memory_pair.ts";
 import {
   chunkFrame,
   closedCode,
-  events,
   frames,
   packetFrame,
   payloadOf,
@@ -19,9 +18,10 @@ import {
 import {
   chunkFrameLen,
   packetFrameLen,
+  parseCanonicalPacket,
   TransmitQueue,
 } from "./_transmit_queue.ts";
-import type { Capabilities, Request, U64 } from "./types.ts";
+import type { Capabilities, Request, U64, WireFrame } from "./types.ts";
 
 function openPair(
   worker: Partial<Capabilities> = {},
@@ -150,14 +150,20 @@ Deno.test("responses to unknown or forgotten ids are dropped silently", () => {
 
 Deno.test("parity of incoming requests is enforced (both roles)", () => {
   const a = openPair();
-  a.router.receive(packetFrame(2, { type: "request", body: { type: "shutdown" } }), 0);
+  a.router.receive(
+    packetFrame(2, { type: "request", body: { type: "shutdown" } }),
+    0,
+  );
   assert.equal(closedCode(drainEvents(a.router)), "protocol_violation");
   assert.throws(
     () => a.router.notify({ type: "unknown" }),
     { code: "connection_closed" },
   );
   const b = openPair();
-  b.worker.receive(packetFrame(3, { type: "request", body: { type: "shutdown" } }), 0);
+  b.worker.receive(
+    packetFrame(3, { type: "request", body: { type: "shutdown" } }),
+    0,
+  );
   assert.equal(closedCode(drainEvents(b.worker)), "protocol_violation");
   // Responses, notifications and cancels are not parity-checked.
   const c = openPair();
@@ -226,11 +232,14 @@ Deno.test("cancel: delivered when negotiated, ignored otherwise", () => {
 Deno.test("unknown requests are answered invalid_request by default", () => {
   const pair = openPair();
   pair.worker.receive(
-    packetFrame(2, hexToBytes(
-      // {"type":"request","body":{"type":"future_thing","x":1}}
-      "a2647479706567726571756573746" +
-        "4626f6479a264747970656c6675747572655f7468696e67617801",
-    )),
+    packetFrame(
+      2,
+      hexToBytes(
+        // {"type":"request","body":{"type":"future_thing","x":1}}
+        "a2647479706567726571756573746" +
+          "4626f6479a264747970656c6675747572655f7468696e67617801",
+      ),
+    ),
     0,
   );
   assert.deepEqual(drainEvents(pair.worker), []);
@@ -413,8 +422,14 @@ Deno.test("chunking: 8 KiB frames carry a 1 MiB file in 133 chunks and reassembl
 
 Deno.test("chunking: interleaved streams reassemble independently", () => {
   const pair = openPair({ max_frame_len: 4096, supports_cancel: false });
-  const a = encodeRpcPayload({ type: "request", body: loadFiles("a".repeat(12_000)) });
-  const b = encodeRpcPayload({ type: "request", body: loadFiles("b".repeat(10_000)) });
+  const a = encodeRpcPayload({
+    type: "request",
+    body: loadFiles("a".repeat(12_000)),
+  });
+  const b = encodeRpcPayload({
+    type: "request",
+    body: loadFiles("b".repeat(10_000)),
+  });
   const parts = (data: Uint8Array) => {
     const out: Uint8Array[] = [];
     for (let at = 0; at < data.length; at += 1024) {
@@ -469,10 +484,19 @@ Deno.test("hostile: chunk violations close with their codes", () => {
   assert.equal(closedCode(drainEvents(big.router)), "packet_too_large");
 
   const unknown = openPair();
-  unknown.router.receive(chunkFrame(1, 0, false, new Uint8Array(1), "unknown"), 0);
+  unknown.router.receive(
+    chunkFrame(1, 0, false, new Uint8Array(1), "unknown"),
+    0,
+  );
   assert.equal(unknown.router.state, "open");
-  unknown.router.receive(chunkFrame(1, 1, true, new Uint8Array(1), "unknown"), 0);
-  assert.equal(closedCode(drainEvents(unknown.router)), "unsupported_compression");
+  unknown.router.receive(
+    chunkFrame(1, 1, true, new Uint8Array(1), "unknown"),
+    0,
+  );
+  assert.equal(
+    closedCode(drainEvents(unknown.router)),
+    "unsupported_compression",
+  );
 });
 
 Deno.test("compression: used at >= threshold when strictly smaller", () => {
@@ -499,8 +523,10 @@ Deno.test("compression: used at >= threshold when strictly smaller", () => {
   assert.equal(req.request.files[0].text, text);
   assert.equal(rle.lastMaxOutput, 64 << 20);
   // Incompressible: falls back to none.
-  const noisy = Array.from({ length: 3000 }, (_, i) =>
-    String.fromCharCode(97 + (i * 7919) % 26)).join("");
+  const noisy = Array.from(
+    { length: 3000 },
+    (_, i) => String.fromCharCode(97 + (i * 7919) % 26),
+  ).join("");
   pair.router.call(loadFiles(noisy));
   const plain = frames(transmitted(pair.router))[0];
   assert.ok(plain.type === "packet" && plain.body.compression === "none");
@@ -534,7 +560,10 @@ Deno.test("receive: compression outside the negotiated set is unsupported", () =
     }),
   });
   throwing.worker.receive(packetFrame(2, new Uint8Array([1, 2]), "zstd"), 0);
-  assert.equal(closedCode(drainEvents(throwing.worker)), "decompression_failed");
+  assert.equal(
+    closedCode(drainEvents(throwing.worker)),
+    "decompression_failed",
+  );
 });
 
 Deno.test("end of stream: clean, mid-frame, and close() semantics", () => {
@@ -570,10 +599,24 @@ Deno.test("pollTransmit coalesces queued frames into one buffer", () => {
 });
 
 Deno.test("transmit queue bytes equal the codec's encodeFrame (property)", () => {
-  const algo = fc.constantFrom("none" as const, "zstd" as const, "unknown" as const);
+  const algo = fc.constantFrom(
+    "none" as const,
+    "zstd" as const,
+    "unknown" as const,
+  );
   const id = fc.oneof(
     fc.integer({ min: 0, max: 2 ** 32 + 5 }),
-    fc.constantFrom(23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1),
+    fc.constantFrom(
+      23,
+      24,
+      255,
+      256,
+      65535,
+      65536,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 53 - 1,
+    ),
     fc.bigInt({ min: 2n ** 53n, max: 2n ** 64n - 1n }),
   );
   fc.assert(
@@ -585,8 +628,13 @@ Deno.test("transmit queue bytes equal the codec's encodeFrame (property)", () =>
       fc.nat(70_000),
       (id, compression, len, last, seq) => {
         const data = new Uint8Array(len).fill(len & 0xff);
-        const q = new TransmitQueue();
-        q.pushPacket(id, compression, data, packetFrameLen(id, compression, len));
+        const q = new TransmitQueue(64);
+        q.pushPacket(
+          id,
+          compression,
+          data,
+          packetFrameLen(id, compression, len),
+        );
         q.pushChunk(
           id,
           compression,
@@ -595,7 +643,10 @@ Deno.test("transmit queue bytes equal the codec's encodeFrame (property)", () =>
           data,
           chunkFrameLen(id, compression, seq, len),
         );
-        const out = q.poll(1 << 30)!;
+        const a = q.poll()!;
+        const b = q.poll()!;
+        assert.equal(q.poll(), undefined);
+        const out = new Uint8Array([...a, ...b]);
         const expected = new Uint8Array([
           ...encodeFrame({ type: "packet", body: { id, compression, data } }),
           ...encodeFrame({
@@ -611,18 +662,153 @@ Deno.test("transmit queue bytes equal the codec's encodeFrame (property)", () =>
   );
 });
 
-Deno.test("transmit queue: bounded coalescing, raw frames passed through", () => {
-  const q = new TransmitQueue();
+Deno.test("transmit queue: arenas bound coalescing; polled bytes stay intact", () => {
+  const one = packetFrameLen(2, "none", 100) + 4;
+  const q = new TransmitQueue(one * 3);
   const raw = new Uint8Array([1, 0, 0, 0, 0xf6]);
   q.pushRaw(raw);
-  assert.equal(q.poll(1024), raw);
+  assert.deepEqual(q.poll(), raw);
+  assert.equal(q.poll(), undefined);
   for (let i = 0; i < 10; i++) {
-    q.pushPacket(2, "none", new Uint8Array(100), packetFrameLen(2, "none", 100));
+    q.pushPacket(
+      2,
+      "none",
+      new Uint8Array(100).fill(i),
+      packetFrameLen(2, "none", 100),
+    );
   }
-  const one = packetFrameLen(2, "none", 100) + 4;
-  assert.equal(q.poll(one * 3)?.length, one * 3);
-  assert.equal(q.byteLength, one * 7);
-  assert.equal(q.poll(1)?.length, one); // a single larger frame comes alone
+  assert.equal(q.byteLength, one * 10);
+  const polled: Uint8Array[] = [];
+  for (let b = q.poll(); b; b = q.poll()) polled.push(b);
+  // The first arena held the raw frame, then whole frames only.
+  assert.ok(polled.every((b) => b.length <= one * 3));
+  assert.equal(polled.reduce((n, b) => n + b.length, 0), one * 10);
+  const before = polled.map((b) => b.slice());
+  // Later writes never touch bytes already handed out.
+  q.pushPacket(
+    2,
+    "none",
+    new Uint8Array(100).fill(0xee),
+    packetFrameLen(2, "none", 100),
+  );
+  q.pushPacket(
+    2,
+    "none",
+    new Uint8Array(5000),
+    packetFrameLen(2, "none", 5000),
+  );
+  assert.deepEqual(polled, before);
+  assert.equal(q.poll()?.length, one);
+  assert.equal(q.poll()?.length, packetFrameLen(2, "none", 5000) + 4); // alone
+  assert.equal(q.byteLength, 0);
+  q.pushRaw(raw);
   q.clear();
-  assert.equal(q.poll(1024), undefined);
+  assert.equal(q.poll(), undefined);
+  assert.equal(q.byteLength, 0);
+});
+
+Deno.test("fast packet parse agrees with decodeWireFrame (property, with mutations)", () => {
+  const algo = fc.constantFrom(
+    "none" as const,
+    "zstd" as const,
+    "unknown" as const,
+  );
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.nat(2 ** 32 + 3),
+        fc.bigInt({ min: 2n ** 53n, max: 2n ** 64n - 1n }),
+      ),
+      algo,
+      fc.uint8Array({ maxLength: 300 }),
+      fc.boolean(),
+      fc.nat(70_000),
+      fc.boolean(),
+      fc.array(fc.tuple(fc.nat(400), fc.nat(255)), { maxLength: 3 }),
+      (id, compression, data, last, seq, chunk, mutations) => {
+        const frame: WireFrame = chunk
+          ? { type: "packet_chunk", body: { id, compression, seq, last, data } }
+          : { type: "packet", body: { id, compression, data } };
+        const bytes = encodeWireFrame(frame);
+        for (const [at, value] of mutations) {
+          if (at < bytes.length) bytes[at] = value;
+        }
+        const fast = parseCanonicalPacket(bytes);
+        if (fast === undefined) return;
+        const full = decodeWireFrame(bytes);
+        const body = fast.chunk
+          ? {
+            id: fast.id,
+            compression: fast.compression,
+            seq: fast.seq,
+            last: fast.last,
+            data: fast.data,
+          }
+          : { id: fast.id, compression: fast.compression, data: fast.data };
+        assert.deepEqual(
+          { type: fast.chunk ? "packet_chunk" : "packet", body },
+          full,
+        );
+      },
+    ),
+    { numRuns: 500, seed: 11 },
+  );
+});
+
+Deno.test("receive: a reused read buffer does not corrupt chunk streams", () => {
+  const pair = openPair({ max_frame_len: 4096 });
+  const text = "z".repeat(20_000);
+  pair.router.call(loadFiles(text));
+  const stream = transmitted(pair.router);
+  // Deliver frame-aligned pieces through one reused buffer.
+  const scratch = new Uint8Array(stream.length);
+  for (let at = 0; at < stream.length;) {
+    const len = 4 +
+      new DataView(stream.buffer, stream.byteOffset + at).getUint32(0, true);
+    scratch.set(stream.subarray(at, at + len));
+    pair.worker.receive(scratch.subarray(0, len), 0);
+    scratch.fill(0xaa);
+    at += len;
+  }
+  const [req] = drainEvents(pair.worker);
+  assert.ok(req.type === "request" && req.request.type === "load_files");
+  assert.equal(req.request.files[0].text, text);
+});
+
+Deno.test("receive: many frames and a partial tail in one read", () => {
+  const pair = openPair();
+  for (let i = 0; i < 50; i++) pair.router.call({ type: "get_worker_stats" });
+  const stream = transmitted(pair.router);
+  const cut = stream.length - 7;
+  pair.worker.receive(stream.subarray(0, cut), 0);
+  assert.equal(drainEvents(pair.worker).length, 49);
+  pair.worker.receive(stream.subarray(cut), 0);
+  assert.equal(drainEvents(pair.worker).length, 1);
+});
+
+Deno.test("10 000 calls in both directions through a memory pair", () => {
+  const pair = openPair();
+  const ack = { status: "ok", value: { type: "ack" } } as const;
+  let answered = 0;
+  for (let batch = 0; batch < 50; batch++) {
+    for (let i = 0; i < 100; i++) {
+      pair.router.call({ type: "get_worker_stats" });
+      pair.worker.call({ type: "get_worker_stats" });
+    }
+    pair.pump();
+    for (const s of [pair.worker, pair.router]) {
+      for (const e of drainEvents(s)) {
+        if (e.type === "request") s.respond(e.id, ack);
+      }
+    }
+    pair.pump();
+    for (const s of [pair.worker, pair.router]) {
+      for (const e of drainEvents(s)) {
+        assert.equal(e.type, "response");
+        answered++;
+      }
+    }
+  }
+  assert.equal(answered, 10_000);
+  assert.equal(pair.router.pendingCalls + pair.worker.pendingCalls, 0);
 });

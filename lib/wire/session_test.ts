@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { ProtocolError } from "./errors.ts";
 import { encodeFrame } from "./frame.ts";
 import { hexToBytes } from "./wire_json.ts";
 import {
@@ -6,6 +8,7 @@ import {
   createRouterSession,
   createWorkerSession,
   NO_HANDLER_ERROR,
+  type SessionEvent,
 } from "./session.ts";
 import { memoryPair } from "../testing/memory_pair.ts";
 import { FakeClock } from "../testing/fake_clock.ts";
@@ -94,7 +97,11 @@ Deno.test("session replays the reference transcript T1-T10 byte for byte", () =>
   worker.receive(t[4], 0);
   worker.receive(t[5], 0);
   assert.deepEqual(events(worker), [
-    { type: "request", id: 4, request: { type: "diagnostics", path: "A.java" } },
+    {
+      type: "request",
+      id: 4,
+      request: { type: "diagnostics", path: "A.java" },
+    },
     { type: "cancel", id: 4 },
   ]);
   // T7: the cancelled answer; T8: a notification (id 1); T9: a worker call.
@@ -204,14 +211,17 @@ Deno.test("handshake: zero limits are rejected with invalid_request", () => {
   for (
     const [frame, packet] of [[0, 8388608], [65536, 0], [0, 0]] as const
   ) {
-    const router = rawRouterWithHello(testHello({
-      auth_token: "wrong", // limits are checked before the token
-      capabilities: {
-        ...TEST_CAPS,
-        max_frame_len: frame,
-        max_packet_len: packet,
-      },
-    }), { expectedAuthToken: "right" });
+    const router = rawRouterWithHello(
+      testHello({
+        auth_token: "wrong", // limits are checked before the token
+        capabilities: {
+          ...TEST_CAPS,
+          max_frame_len: frame,
+          max_packet_len: packet,
+        },
+      }),
+      { expectedAuthToken: "right" },
+    );
     assert.equal(closedCode(events(router)), "handshake_rejected");
     assert.equal(router.state, "closed");
     const sent = frames(transmitted(router));
@@ -248,7 +258,9 @@ Deno.test("handshake: auth token mismatch or absence is unauthorized (both roles
     router: { expectedAuthToken: "expected" },
   });
   assert.equal(ok.handshake().worker[0].type, "handshake_done");
-  const any = memoryPair({ worker: { hello: { shard_id: 7, auth_token: "x" } } });
+  const any = memoryPair({
+    worker: { hello: { shard_id: 7, auth_token: "x" } },
+  });
   assert.equal(any.handshake().worker[0].type, "handshake_done");
 });
 
@@ -541,7 +553,10 @@ Deno.test("handshake: deadlines with a fake clock (router default 5 s)", () => {
   done.handshake();
   done.router.handleTimeout(1e9);
   assert.equal(done.router.state, "open");
-  assert.equal(createRouterSession({ handshakeTimeoutMs: Infinity }).nextDeadline(), undefined);
+  assert.equal(
+    createRouterSession({ handshakeTimeoutMs: Infinity }).nextDeadline(),
+    undefined,
+  );
 });
 
 Deno.test("handshake: frames sent before the Welcome wait for the admission", () => {
@@ -623,7 +638,10 @@ Deno.test("invalid options throw RangeError/TypeError", () => {
     () => createRouterSession({ capabilities: { max_packet_len: 0 } }),
     RangeError,
   );
-  assert.throws(() => createWorkerSession({ hello: { shard_id: -1 } }), RangeError);
+  assert.throws(
+    () => createWorkerSession({ hello: { shard_id: -1 } }),
+    RangeError,
+  );
   assert.throws(
     () =>
       createWorkerSession({
@@ -638,3 +656,70 @@ Deno.test("invalid options throw RangeError/TypeError", () => {
   );
 });
 
+Deno.test("data plane: the transcript's router frames give the same worker events however split", () => {
+  const t = transcriptFrames();
+  const toWorker = new Uint8Array([...t[1], ...t[2], ...t[4], ...t[5]]);
+  const run = (chunks: Uint8Array[]): SessionEvent[] => {
+    const worker = createWorkerSession({
+      hello: { shard_id: 7, capabilities: TEST_CAPS },
+    });
+    for (const c of chunks) worker.receive(c, 0);
+    return events(worker);
+  };
+  const expected = run([toWorker]);
+  assert.deepEqual(expected.map((e) => e.type), [
+    "handshake_done",
+    "request",
+    "request",
+    "cancel",
+  ]);
+  assert.deepEqual(run(byteByByte(toWorker)), expected);
+  for (const { label, chunks } of splitEverywhere(toWorker)) {
+    assert.deepEqual(run(chunks), expected, label);
+  }
+});
+
+Deno.test("hostile: arbitrary bytes in any state yield events or ProtocolErrors only", () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom("router", "worker", "admission", "open"),
+      fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 6 }),
+      fc.boolean(),
+      (where, chunks, end) => {
+        let session;
+        if (where === "router") session = createRouterSession();
+        else if (where === "worker") {
+          session = createWorkerSession({ hello: { shard_id: 7 } });
+        } else if (where === "admission") {
+          session = createRouterSession();
+          session.receive(encodeFrame({ type: "hello", body: testHello() }), 0);
+        } else {
+          const pair = memoryPair();
+          pair.handshake();
+          session = pair.worker;
+        }
+        for (const c of chunks) session.receive(c, 0);
+        if (end) session.receiveEnd(0);
+        for (const e of events(session)) {
+          if (e.type === "closed" && e.error !== undefined) {
+            assert.ok(e.error instanceof ProtocolError);
+          }
+        }
+      },
+    ),
+    { numRuns: 400, seed: 5 },
+  );
+});
+
+Deno.test("admit: revisions are kept in U64 normal form", () => {
+  for (
+    const [given, seen] of [[5n, 5], [2n ** 60n, 2n ** 60n], [9, 9]] as const
+  ) {
+    const pair = memoryPair();
+    const { worker, router } = pair.handshake({ revision: given });
+    assert.ok(worker[0].type === "handshake_done");
+    assert.ok(router[0].type === "handshake_done");
+    assert.equal(worker[0].welcome.revision, seen);
+    assert.equal(router[0].welcome.revision, seen);
+  }
+});

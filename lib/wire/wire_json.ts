@@ -53,7 +53,9 @@ export function bytesToHex(bytes: Uint8Array): string {
  * ```
  */
 export function hexToBytes(hex: string): Uint8Array {
-  if (typeof hex !== "string" || hex.length % 2 !== 0 || /[^0-9a-fA-F]/.test(hex)) {
+  if (
+    typeof hex !== "string" || hex.length % 2 !== 0 || /[^0-9a-fA-F]/.test(hex)
+  ) {
     throw new TypeError("invalid hex string");
   }
   const out = new Uint8Array(hex.length / 2);
@@ -142,7 +144,9 @@ export function fromWireJson(json: JsonValue): unknown {
       /^(0|[1-9][0-9]*)$/.test(inner)
     ) {
       const big = BigInt(inner);
-      if (big > 0xffff_ffff_ffff_ffffn) throw new TypeError("$u64 out of range");
+      if (big > 0xffff_ffff_ffff_ffffn) {
+        throw new TypeError("$u64 out of range");
+      }
       return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
     }
     throw new TypeError(`malformed wire JSON special object: ${keys[0]}`);
@@ -153,7 +157,11 @@ export function fromWireJson(json: JsonValue): unknown {
 }
 
 /** Sets an own key (safe for `__proto__`). */
-function setKey(out: Record<string, unknown>, key: string, value: unknown): void {
+function setKey(
+  out: Record<string, unknown>,
+  key: string,
+  value: unknown,
+): void {
   Object.defineProperty(out, key, {
     value,
     enumerable: true,

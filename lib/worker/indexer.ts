@@ -26,7 +26,7 @@ import {
  *   JAVA_INDEXER.extractSymbols("A.java", "package a; public class Alpha {}"),
  * );
  * console.assert(symbols[0].name === "Alpha" && symbols[0].column === 24);
- * console.assert(JAVA_INDEXER.diagnostics("A.java", "class A { int x = ; }").length > 0);
+ * console.assert(JAVA_INDEXER.diagnostics("A.java", 'class A { String s = "oops; }').length > 0);
  * ```
  */
 export const JAVA_INDEXER: SymbolIndexer = Object.freeze({

@@ -378,6 +378,8 @@ export class JavaScanner {
   start = 0;
   /** End offset (exclusive) of the current token. */
   end = 0;
+  /** Cached keyword id of the current token (-2: not computed yet). */
+  kw = -2;
   /** Problems found so far (may repeat after backtracking). */
   readonly problems: JavaProblem[] = [];
   readonly #length: number;
@@ -412,13 +414,15 @@ export class JavaScanner {
     const n = this.#length;
     let p = this.pos;
     let c = 0;
+    this.kw = -2;
     // Whitespace and comments.
     for (;;) {
+      c = t.charCodeAt(p);
+      while (c === 32) c = t.charCodeAt(++p);
       if (p >= n) {
         this.start = this.end = this.pos = n;
         return this.kind = TOKEN.EOF;
       }
-      c = t.charCodeAt(p);
       if (c < 128) {
         const k = ASCII_CLASS[c];
         if (k === C_SPACE) {
@@ -450,6 +454,8 @@ export class JavaScanner {
     if (c < 128) {
       switch (ASCII_CLASS[c]) {
         case C_IDENT: {
+          // Keywords are lowercase ASCII: other identifiers skip the lookup.
+          if (c < 97) this.kw = 0;
           p++;
           while (p < n) {
             const d = t.charCodeAt(p);
@@ -523,6 +529,12 @@ export class JavaScanner {
    * @returns A {@link KW} id, 0 for a plain identifier.
    */
   keyword(): number {
+    let k = this.kw;
+    if (k === -2) this.kw = k = this.#keyword();
+    return k;
+  }
+
+  #keyword(): number {
     const s = this.start;
     const len = this.end - s;
     if (len < 2 || len > 12) return 0;
@@ -644,28 +656,41 @@ export class JavaScanner {
     return this.#skipNested(S_LPAREN, S_RPAREN, strict);
   }
 
+  /**
+   * Moves {@link JavaScanner.pos} to the next `;` (or the end) without
+   * tokenizing, for statements whose content does not matter (`import`).
+   * Like Java itself, it does not look inside comments for the `;`.
+   */
+  skipToSemicolon(): void {
+    this.pos = this.#find(S_SEMI, this.pos);
+  }
+
   #skipNested(openId: number, closeId: number, strict: boolean): boolean {
     const t = this.text;
     const n = this.#length;
     let p = this.pos;
     let depth = 1;
+    let close = this.#find(closeId, p);
+    let open = this.#find(openId, p);
+    let quote = this.#find(S_QUOTE, p);
+    let apos = this.#find(S_APOS, p);
+    let slash = this.#find(S_SLASH, p);
+    let lbrace = n;
+    let rbrace = n;
+    let semi = n;
+    if (strict) {
+      lbrace = this.#find(S_LBRACE, p);
+      rbrace = this.#find(S_RBRACE, p);
+      semi = this.#find(S_SEMI, p);
+    }
     for (;;) {
       // The earliest interesting character.
-      const close = this.#find(closeId, p);
-      const open = this.#find(openId, p);
       let m = close < open ? close : open;
-      const quote = this.#find(S_QUOTE, p);
       if (quote < m) m = quote;
-      const apos = this.#find(S_APOS, p);
       if (apos < m) m = apos;
-      const slash = this.#find(S_SLASH, p);
       if (slash < m) m = slash;
-      let stop = n;
       if (strict) {
-        stop = this.#find(S_LBRACE, p);
-        const r = this.#find(S_RBRACE, p);
-        if (r < stop) stop = r;
-        const semi = this.#find(S_SEMI, p);
+        let stop = lbrace < rbrace ? lbrace : rbrace;
         if (semi < stop) stop = semi;
         if (stop < m) {
           if (depth === 1) {
@@ -673,11 +698,13 @@ export class JavaScanner {
             return false;
           }
           p = stop + 1;
-          continue;
+          m = -1;
         }
       }
       if (m >= n) break;
-      if (m === close) {
+      if (m < 0) {
+        // Passed a brace or `;` inside a nested group.
+      } else if (m === close) {
         p = m + 1;
         if (--depth === 0) {
           this.pos = p;
@@ -702,6 +729,16 @@ export class JavaScanner {
             p = n;
           } else p = e + 2;
         } else p = m + 1;
+      }
+      if (close < p) close = this.#find(closeId, p);
+      if (open < p) open = this.#find(openId, p);
+      if (quote < p) quote = this.#find(S_QUOTE, p);
+      if (apos < p) apos = this.#find(S_APOS, p);
+      if (slash < p) slash = this.#find(S_SLASH, p);
+      if (strict) {
+        if (lbrace < p) lbrace = this.#find(S_LBRACE, p);
+        if (rbrace < p) rbrace = this.#find(S_RBRACE, p);
+        if (semi < p) semi = this.#find(S_SEMI, p);
       }
     }
     this.pos = n;
@@ -882,7 +919,12 @@ function hexValue(c: number): number {
 export function translateUnicodeEscapes(
   text: string,
 ): TranslatedText | undefined {
-  let first = text.indexOf("\\u");
+  // Backslashes are rare outside string escapes: find one followed by `u`
+  // with single-character searches (much faster than a two-character one).
+  let first = text.indexOf("\\");
+  while (first >= 0 && text.charCodeAt(first + 1) !== 117) {
+    first = text.indexOf("\\", first + 2);
+  }
   if (first < 0) return undefined;
   // Back up to the start of the backslash run so parity is counted right.
   while (first > 0 && text.charCodeAt(first - 1) === 92) first--;

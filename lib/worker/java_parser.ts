@@ -112,6 +112,7 @@ class DeclarationParser {
       s.kind = this.tok = this.peeked;
       s.start = this.peekStart;
       s.end = s.pos = this.peekEnd;
+      s.kw = -2;
       this.peeked = -1;
     } else this.tok = s.next();
   }
@@ -138,6 +139,7 @@ class DeclarationParser {
     const start = s.start;
     const end = s.end;
     const kind = s.kind;
+    const kw = s.kw;
     this.peeked = s.next();
     this.peekStart = s.start;
     this.peekEnd = s.end;
@@ -145,6 +147,7 @@ class DeclarationParser {
     s.start = start;
     s.end = end;
     s.kind = kind;
+    s.kw = kw;
     return this.peeked;
   }
 
@@ -154,11 +157,14 @@ class DeclarationParser {
     const s = this.s;
     const start = s.start;
     const end = s.end;
+    const kw = s.kw;
     s.start = this.peekStart;
     s.end = this.peekEnd;
+    s.kw = -2;
     const k = s.keyword();
     s.start = start;
     s.end = end;
+    s.kw = kw;
     return k;
   }
 
@@ -176,8 +182,12 @@ class DeclarationParser {
         this.advance();
       } else {
         const k = this.kw();
-        if (k === KW.PACKAGE || k === KW.IMPORT) this.skipStatement();
-        else this.parseMember(undefined);
+        if (k === KW.PACKAGE || k === KW.IMPORT) {
+          this.unpeek();
+          this.s.skipToSemicolon();
+          this.advance();
+          this.skipStatement();
+        } else this.parseMember(undefined);
       }
       if (this.s.start === before && this.tok !== EOF) this.advance();
     }
@@ -358,26 +368,33 @@ class DeclarationParser {
       this.skipTypeArgs(false); // type parameters of a method or constructor
       if (this.tok === IDENT) k = this.s.keyword();
     }
+    let isType = false;
     if (this.tok === IDENT && isIdentifierLike(k)) {
-      const next = this.peek();
-      if (next === LPAREN || next === LBRACE) {
+      const start = this.s.start;
+      const end = this.s.end;
+      this.advance();
+      const t = this.tok;
+      if (t === LPAREN || t === LBRACE) {
         // Constructor, or compact record constructor.
-        const start = this.s.start;
-        const end = this.s.end;
         if (
           end - start === owner.length && this.text.startsWith(owner, start)
         ) {
           this.emit(start, end);
         }
-        this.advance();
-        if (this.tok === LPAREN) {
+        if (t === LPAREN) {
           this.skipParens(true);
           this.skipMethodRest();
         } else this.skipBlock();
         return;
       }
+      isType = true;
+      this.parseTypeRest();
+    } else if (this.tok === IDENT && k >= KW.BOOLEAN && k <= KW.VOID) {
+      isType = true;
+      this.advance();
+      this.parseTypeRest();
     }
-    if (!this.parseType(k)) {
+    if (!isType) {
       if (this.tok !== RBRACE && this.tok !== EOF) {
         this.problem("expected a member declaration");
         this.skipMemberRest();
@@ -399,27 +416,23 @@ class DeclarationParser {
     this.parseDeclaratorsRest();
   }
 
-  /** A type (current token; `k` is its keyword id). */
-  parseType(k: number): boolean {
-    if (this.tok !== IDENT) return false;
-    if (!isIdentifierLike(k) && !(k >= KW.BOOLEAN && k <= KW.VOID)) {
-      return false;
-    }
-    this.advance();
+  /** The rest of a type after its first word: qualifiers, arguments, dims. */
+  parseTypeRest(): void {
     for (;;) {
       const t = this.tok;
       if (t === DOT) {
         this.advance();
+        while (this.tok === AT) this.skipAnnotation(); // `java.lang.@A String`
         if (this.tok === IDENT) this.advance();
-        else if (this.tok !== AT) return true;
+        else return;
       } else if (t === LT) {
-        if (!this.skipTypeArgs(false)) return true;
+        if (!this.skipTypeArgs(false)) return;
       } else if (t === LBRACKET) {
         this.advance();
         if (this.tok === RBRACKET) this.advance();
       } else if (t === AT) {
         this.skipAnnotation();
-      } else return true;
+      } else return;
     }
   }
 
@@ -446,7 +459,11 @@ class DeclarationParser {
         return;
       } else {
         this.problem("expected `;`");
-        if (t !== RBRACE && t !== EOF) this.skipMemberRest();
+        // A word or annotation probably starts the next member: resume
+        // there instead of skipping it.
+        if (t !== RBRACE && t !== EOF && t !== IDENT && t !== AT) {
+          this.skipMemberRest();
+        }
         return;
       }
     }

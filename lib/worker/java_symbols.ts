@@ -44,6 +44,7 @@ class LineCursor {
   #offset = 0;
   #line = 0;
   #lineStart = 0;
+  #nextLf = -1;
   line = 0;
   column = 0;
 
@@ -58,6 +59,7 @@ class LineCursor {
     if (offset > t.length) offset = t.length;
     if (offset < this.#offset) {
       this.#offset = this.#line = this.#lineStart = 0;
+      this.#nextLf = -1;
     }
     let p = this.#offset;
     let line = this.#line;
@@ -80,12 +82,15 @@ class LineCursor {
         }
       }
     } else {
-      for (;;) {
-        const nl = t.indexOf("\n", p);
-        if (nl < 0 || nl >= offset) break;
+      // `#nextLf` caches the first LF at or after `p`.
+      let nl = this.#nextLf;
+      if (nl < p) nl = t.indexOf("\n", p);
+      while (nl >= 0 && nl < offset) {
         line++;
-        p = lineStart = nl + 1;
+        lineStart = nl + 1;
+        nl = t.indexOf("\n", lineStart);
       }
+      this.#nextLf = nl < 0 ? t.length : nl;
       p = offset;
     }
     this.#offset = p;

@@ -7,7 +7,12 @@
 
 import type { CaseContext } from "../harness.ts";
 import type { Conn, HandshakeOptions } from "../conn.ts";
-import type { FileText, ShardIndex, Symbol, WorkerStats } from "../../../lib/wire/types.ts";
+import type {
+  FileText,
+  ShardIndex,
+  Symbol,
+  WorkerStats,
+} from "../../../lib/wire/types.ts";
 import { CaseFailure } from "../types.ts";
 
 /** Spec references used by the cases. */
@@ -91,14 +96,19 @@ export function simpleClassSymbols(name: string): [string, number, number][] {
  * @param prefix Path prefix.
  * @returns The files.
  */
-export function bulkFiles(count: number, size: number, prefix = "src/gen"): FileText[] {
+export function bulkFiles(
+  count: number,
+  size: number,
+  prefix = "src/gen",
+): FileText[] {
   const files: FileText[] = [];
   for (let i = 0; i < count; i++) {
     const name = `Gen${i}`;
     let text = `package gen;\n\npublic class ${name} {\n`;
     let m = 0;
     while (text.length < size) {
-      text += `    int field${m}_${i};\n    void method${m}_${i}() { int local = ${m}; }\n`;
+      text +=
+        `    int field${m}_${i};\n    void method${m}_${i}() { int local = ${m}; }\n`;
       m++;
     }
     text += "}\n";
@@ -125,7 +135,8 @@ export function sortedSymbols(symbols: readonly Symbol[]): Symbol[] {
     return x.length - y.length;
   };
   return [...symbols].sort((a, b) =>
-    cmp(a.name, b.name) || cmp(a.path, b.path) || a.line - b.line || a.column - b.column
+    cmp(a.name, b.name) || cmp(a.path, b.path) || a.line - b.line ||
+    a.column - b.column
   );
 }
 
@@ -139,17 +150,24 @@ function fmt(s: Symbol): string {
  * @param actual The worker's symbols.
  * @param expected The expected symbols.
  */
-export function expectSymbols(actual: readonly Symbol[], expected: readonly Symbol[]): void {
+export function expectSymbols(
+  actual: readonly Symbol[],
+  expected: readonly Symbol[],
+): void {
   const a = actual.map(fmt);
   const e = expected.map(fmt);
   if (a.join("\n") === e.join("\n")) return;
   const missing = e.filter((x) => !a.includes(x));
   const extra = a.filter((x) => !e.includes(x));
   throw new CaseFailure(
-    `exactly ${e.length} symbols in order: ${e.slice(0, 20).join(", ")}${e.length > 20 ? ", ..." : ""}`,
-    `${a.length} symbols; missing [${missing.slice(0, 10).join(", ")}]; unexpected [${
-      extra.slice(0, 10).join(", ")
-    }]${missing.length === 0 && extra.length === 0 ? "; order differs" : ""}`,
+    `exactly ${e.length} symbols in order: ${e.slice(0, 20).join(", ")}${
+      e.length > 20 ? ", ..." : ""
+    }`,
+    `${a.length} symbols; missing [${
+      missing.slice(0, 10).join(", ")
+    }]; unexpected [${extra.slice(0, 10).join(", ")}]${
+      missing.length === 0 && extra.length === 0 ? "; order differs" : ""
+    }`,
   );
 }
 
@@ -160,7 +178,10 @@ export function expectSymbols(actual: readonly Symbol[], expected: readonly Symb
  * @param triples The triples.
  * @returns Symbols.
  */
-export function symbolsFor(path: string, triples: readonly [string, number, number][]): Symbol[] {
+export function symbolsFor(
+  path: string,
+  triples: readonly [string, number, number][],
+): Symbol[] {
   return triples.map(([name, line, column]) => ({ name, path, line, column }));
 }
 
@@ -171,9 +192,16 @@ export function symbolsFor(path: string, triples: readonly [string, number, numb
  * @param actual Observed value.
  * @param expected Expected value.
  */
-export function expectEqual(what: string, actual: unknown, expected: unknown): void {
+export function expectEqual(
+  what: string,
+  actual: unknown,
+  expected: unknown,
+): void {
   if (String(actual) !== String(expected)) {
-    throw new CaseFailure(`${what} = ${String(expected)}`, `${what} = ${String(actual)}`);
+    throw new CaseFailure(
+      `${what} = ${String(expected)}`,
+      `${what} = ${String(actual)}`,
+    );
   }
 }
 
@@ -192,7 +220,11 @@ export async function indexShard(
   revision: number | bigint = 1,
   timeoutMs?: number,
 ): Promise<ShardIndex> {
-  const r = await conn.callOk({ type: "index_shard", revision, files }, "shard_index", { timeoutMs });
+  const r = await conn.callOk(
+    { type: "index_shard", revision, files },
+    "shard_index",
+    { timeoutMs },
+  );
   return r.body;
 }
 
@@ -214,7 +246,10 @@ export async function stats(conn: Conn): Promise<WorkerStats> {
  * @param options Handshake options.
  * @returns The connection.
  */
-export async function open(ctx: CaseContext, options: HandshakeOptions = {}): Promise<Conn> {
+export async function open(
+  ctx: CaseContext,
+  options: HandshakeOptions = {},
+): Promise<Conn> {
   await ctx.startWorker();
   const conn = await ctx.accept();
   await conn.handshake(options);
@@ -308,7 +343,9 @@ export function framed(body: Uint8Array): Uint8Array {
  * @param parts Arrays or byte values.
  * @returns The bytes.
  */
-export function bytes(...parts: (Uint8Array | number[] | number)[]): Uint8Array {
+export function bytes(
+  ...parts: (Uint8Array | number[] | number)[]
+): Uint8Array {
   const flat: number[] = [];
   for (const p of parts) {
     if (typeof p === "number") flat.push(p);

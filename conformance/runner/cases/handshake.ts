@@ -8,7 +8,15 @@ import { encodeWireFrame } from "../../../lib/wire/codec.ts";
 import { type CaseDef, defineCase } from "../case.ts";
 import type { CaseContext } from "../harness.ts";
 import { CaseFailure } from "../types.ts";
-import { bulkFiles, expectEqual, indexShard, open, RW, stats, WIRE } from "./_util.ts";
+import {
+  bulkFiles,
+  expectEqual,
+  indexShard,
+  open,
+  RW,
+  stats,
+  WIRE,
+} from "./_util.ts";
 
 async function helloOnly(ctx: CaseContext) {
   await ctx.startWorker();
@@ -69,11 +77,16 @@ export const HANDSHAKE_CASES: CaseDef[] = [
     async run(ctx: CaseContext) {
       const { hello } = await helloOnly(ctx);
       const { min, max } = hello.supported_versions;
-      const le = (a: { major: number; minor: number }, b: { major: number; minor: number }) =>
-        a.major < b.major || (a.major === b.major && a.minor <= b.minor);
+      const le = (
+        a: { major: number; minor: number },
+        b: { major: number; minor: number },
+      ) => a.major < b.major || (a.major === b.major && a.minor <= b.minor);
       const v = { major: 3, minor: 0 };
       if (!le(min, v) || !le(v, max)) {
-        ctx.fail("min <= 3.0 <= max", `${min.major}.${min.minor} - ${max.major}.${max.minor}`);
+        ctx.fail(
+          "min <= 3.0 <= max",
+          `${min.major}.${min.minor} - ${max.major}.${max.minor}`,
+        );
       }
     },
   }),
@@ -110,21 +123,32 @@ export const HANDSHAKE_CASES: CaseDef[] = [
       const { hello } = await helloOnly(ctx);
       const c = hello.capabilities;
       if (c.max_frame_len === 0 || c.max_packet_len === 0) {
-        ctx.fail("non-zero limits", `max_frame_len=${c.max_frame_len}, max_packet_len=${c.max_packet_len}`);
+        ctx.fail(
+          "non-zero limits",
+          `max_frame_len=${c.max_frame_len}, max_packet_len=${c.max_packet_len}`,
+        );
       }
-      ctx.note(`offers max_frame_len=${c.max_frame_len}, max_packet_len=${c.max_packet_len}, compression=${c.supported_compression.join("/")}, cancel=${c.supports_cancel}, chunking=${c.supports_chunking}`);
+      ctx.note(
+        `offers max_frame_len=${c.max_frame_len}, max_packet_len=${c.max_packet_len}, compression=${
+          c.supported_compression.join("/")
+        }, cancel=${c.supports_cancel}, chunking=${c.supports_chunking}`,
+      );
     },
   }),
   defineCase({
     id: "hs.hello_offers_none",
-    title: 'Hello.supported_compression contains "none" and no unknown algorithm',
+    title:
+      'Hello.supported_compression contains "none" and no unknown algorithm',
     rule: `${WIRE} §7.1 (capability sanitising)`,
     severity: "SHOULD",
     async run(ctx: CaseContext) {
       const { hello } = await helloOnly(ctx);
       const list = hello.capabilities.supported_compression;
       if (!list.includes("none") || list.includes("unknown")) {
-        ctx.fail('a list with "none" and only known algorithms', JSON.stringify(list));
+        ctx.fail(
+          'a list with "none" and only known algorithms',
+          JSON.stringify(list),
+        );
       }
     },
   }),
@@ -136,13 +160,17 @@ export const HANDSHAKE_CASES: CaseDef[] = [
     async run(ctx: CaseContext) {
       const { hello } = await helloOnly(ctx);
       if (hello.cached_index_info !== null) {
-        ctx.fail("cached_index_info null", JSON.stringify(hello.cached_index_info));
+        ctx.fail(
+          "cached_index_info null",
+          JSON.stringify(hello.cached_index_info),
+        );
       }
     },
   }),
   defineCase({
     id: "hs.hello_canonical_encoding",
-    title: "The Hello bytes are the canonical encoding (re-encoding gives the same bytes)",
+    title:
+      "The Hello bytes are the canonical encoding (re-encoding gives the same bytes)",
     rule: `${WIRE} §2, §3.2`,
     severity: "SHOULD",
     async run(ctx: CaseContext) {
@@ -150,7 +178,10 @@ export const HANDSHAKE_CASES: CaseDef[] = [
       const got = conn.frameBytes[0];
       const again = encodeWireFrame(conn.frames[0]);
       if (got.length !== again.length || got.some((b, i) => b !== again[i])) {
-        ctx.fail("definite lengths, declaration key order, shortest integers", `${got.length} bytes differ from the ${again.length}-byte canonical form`);
+        ctx.fail(
+          "definite lengths, declaration key order, shortest integers",
+          `${got.length} bytes differ from the ${again.length}-byte canonical form`,
+        );
       }
     },
   }),
@@ -175,7 +206,10 @@ export const HANDSHAKE_CASES: CaseDef[] = [
       const { conn } = await helloOnly(ctx);
       await conn.waitFor(() => undefined, 600);
       if (conn.frames.length > 1) {
-        ctx.fail("only the Hello before the Welcome", `${conn.frames.length} frames (second: ${conn.frames[1].type})`);
+        ctx.fail(
+          "only the Hello before the Welcome",
+          `${conn.frames.length} frames (second: ${conn.frames[1].type})`,
+        );
       }
       conn.welcome = conn.buildWelcome();
       await conn.writeFrame({ type: "welcome", body: conn.welcome });
@@ -207,16 +241,25 @@ export const HANDSHAKE_CASES: CaseDef[] = [
     rule: `${WIRE} §7.2; ${RW} §3.8`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await rejectScenario(ctx, "unsupported_version", "unsupported protocol version");
+      await rejectScenario(
+        ctx,
+        "unsupported_version",
+        "unsupported protocol version",
+      );
     },
   }),
   defineCase({
     id: "hs.reject_admission_exits",
-    title: "An admission Reject{invalid_request} makes the worker exit non-zero",
+    title:
+      "An admission Reject{invalid_request} makes the worker exit non-zero",
     rule: `${WIRE} §7.3 step 8; ${RW} §3.8`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await rejectScenario(ctx, "invalid_request", "shard 7 already has a connected worker");
+      await rejectScenario(
+        ctx,
+        "invalid_request",
+        "shard 7 already has a connected worker",
+      );
     },
   }),
   defineCase({
@@ -228,7 +271,10 @@ export const HANDSHAKE_CASES: CaseDef[] = [
       await rejectScenario(ctx, "unauthorized", "authentication failed");
       const err = ctx.workers[0].stderr.toLowerCase();
       if (!/reject|unauthori[sz]ed|authentication/.test(err)) {
-        ctx.fail("stderr mentions the rejection", `stderr: ${JSON.stringify(err.slice(-300))}`);
+        ctx.fail(
+          "stderr mentions the rejection",
+          `stderr: ${JSON.stringify(err.slice(-300))}`,
+        );
       }
     },
   }),
@@ -239,7 +285,9 @@ export const HANDSHAKE_CASES: CaseDef[] = [
     severity: "MUST",
     async run(ctx: CaseContext) {
       const { conn, hello } = await helloOnly(ctx);
-      conn.welcome = conn.buildWelcome({ welcome: { shard_id: hello.shard_id + 1 } });
+      conn.welcome = conn.buildWelcome({
+        welcome: { shard_id: hello.shard_id + 1 },
+      });
       await conn.writeFrame({ type: "welcome", body: conn.welcome });
       await expectExitNonZero(ctx, "a Welcome with the wrong shard id");
     },
@@ -272,7 +320,8 @@ export const HANDSHAKE_CASES: CaseDef[] = [
   }),
   defineCase({
     id: "hs.oversize_prefix_before_welcome",
-    title: "A 4 GiB length prefix as the handshake reply fails fast (no allocation, no hang)",
+    title:
+      "A 4 GiB length prefix as the handshake reply fails fast (no allocation, no hang)",
     rule: `${WIRE} §1 (pre-handshake limit 1 MiB)`,
     severity: "MUST",
     async run(ctx: CaseContext) {
@@ -282,54 +331,90 @@ export const HANDSHAKE_CASES: CaseDef[] = [
       const closed = await conn.waitClosed(3000);
       const exit = await w.waitExit(closed ? 3000 : 1);
       if (!closed && exit === undefined) {
-        ctx.fail("the worker gives up on the oversized Welcome frame", "it kept waiting for 4 GiB");
+        ctx.fail(
+          "the worker gives up on the oversized Welcome frame",
+          "it kept waiting for 4 GiB",
+        );
       }
       if (exit && exit.code === 0) ctx.fail("a non-zero exit", "exit code 0");
     },
   }),
   defineCase({
     id: "hs.small_max_frame_len_honoured",
-    title: "A Welcome with max_frame_len 4096 makes the worker chunk large responses",
+    title:
+      "A Welcome with max_frame_len 4096 makes the worker chunk large responses",
     rule: `${WIRE} §7.4, §7.6`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx, { router: { max_frame_len: 4096, supported_compression: ["none"] } });
+      const conn = await open(ctx, {
+        router: { max_frame_len: 4096, supported_compression: ["none"] },
+      });
       const files = bulkFiles(12, 1500);
       const index = await indexShard(conn, files);
-      if (index.symbols.length < 12) ctx.fail("a full index", `${index.symbols.length} symbols`);
+      if (index.symbols.length < 12) {
+        ctx.fail("a full index", `${index.symbols.length} symbols`);
+      }
       const over = conn.monitor.workerFrameSizes.filter((s) => s - 4 > 4096);
-      if (over.length) ctx.fail("every worker frame <= 4096 bytes", `frames of ${over.join(", ")} bytes`);
+      if (over.length) {
+        ctx.fail(
+          "every worker frame <= 4096 bytes",
+          `frames of ${over.join(", ")} bytes`,
+        );
+      }
       if (conn.monitor.workerChunkFrames === 0) {
-        ctx.fail("the large ShardIndex sent as PacketChunks", "no PacketChunk frame");
+        ctx.fail(
+          "the large ShardIndex sent as PacketChunks",
+          "no PacketChunk frame",
+        );
       }
     },
   }),
   defineCase({
     id: "hs.no_chunks_when_chunking_off",
-    title: "With chunking off the worker never sends PacketChunk nor oversized frames",
+    title:
+      "With chunking off the worker never sends PacketChunk nor oversized frames",
     rule: `${WIRE} §7.6 step 5`,
     severity: "MUST",
     async run(ctx: CaseContext) {
       const conn = await open(ctx, {
-        router: { max_frame_len: 16384, supports_chunking: false, supported_compression: ["none"] },
+        router: {
+          max_frame_len: 16384,
+          supports_chunking: false,
+          supported_compression: ["none"],
+        },
       });
       await stats(conn);
-      const id = await conn.request({ type: "index_shard", revision: 1, files: bulkFiles(20, 1500) });
+      const id = await conn.request({
+        type: "index_shard",
+        revision: 1,
+        files: bulkFiles(20, 1500),
+      });
       const got = await conn.waitResponse(id, 4000);
-      ctx.note(got ? `response: ${got.result.status}` : "no response (the reply could not be sent)");
-      if (conn.monitor.workerChunkFrames > 0) ctx.fail("no PacketChunk", `${conn.monitor.workerChunkFrames} chunks`);
+      ctx.note(
+        got
+          ? `response: ${got.result.status}`
+          : "no response (the reply could not be sent)",
+      );
+      if (conn.monitor.workerChunkFrames > 0) {
+        ctx.fail("no PacketChunk", `${conn.monitor.workerChunkFrames} chunks`);
+      }
     },
   }),
   defineCase({
     id: "hs.compression_none_chosen",
-    title: 'With ["none"] chosen the worker never compresses, even large responses',
+    title:
+      'With ["none"] chosen the worker never compresses, even large responses',
     rule: `${WIRE} §7.6 step 3, §7.8`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx, { router: { supported_compression: ["none"] } });
+      const conn = await open(ctx, {
+        router: { supported_compression: ["none"] },
+      });
       await indexShard(conn, bulkFiles(30, 2000));
       const used = [...conn.monitor.workerCompressions];
-      if (used.some((c) => c !== "none")) ctx.fail('compression "none" only', used.join(", "));
+      if (used.some((c) => c !== "none")) {
+        ctx.fail('compression "none" only', used.join(", "));
+      }
     },
   }),
   defineCase({
@@ -339,15 +424,31 @@ export const HANDSHAKE_CASES: CaseDef[] = [
     severity: "MUST",
     async run(ctx: CaseContext) {
       const conn = await open(ctx, {
-        router: { max_frame_len: 8192, max_packet_len: 8192, supported_compression: ["none"] },
+        router: {
+          max_frame_len: 8192,
+          max_packet_len: 8192,
+          supported_compression: ["none"],
+        },
       });
       await stats(conn);
-      const id = await conn.request({ type: "index_shard", revision: 1, files: bulkFiles(3, 400) });
+      const id = await conn.request({
+        type: "index_shard",
+        revision: 1,
+        files: bulkFiles(3, 400),
+      });
       const got = await conn.waitResponse(id, 4000);
       ctx.note(got ? `small response: ${got.result.status}` : "no response");
-      const big = await conn.request({ type: "index_shard", revision: 2, files: bulkFiles(40, 1500) });
+      const big = await conn.request({
+        type: "index_shard",
+        revision: 2,
+        files: bulkFiles(40, 1500),
+      });
       const got2 = await conn.waitResponse(big, 4000);
-      ctx.note(got2 ? `large response: ${got2.result.status}` : "large response not sent (too large)");
+      ctx.note(
+        got2
+          ? `large response: ${got2.result.status}`
+          : "large response not sent (too large)",
+      );
     },
   }),
   defineCase({
@@ -356,7 +457,9 @@ export const HANDSHAKE_CASES: CaseDef[] = [
     rule: `${WIRE} §3.2, §7.3 step 9`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx, { welcome: { worker_id: 4000000000, revision: 2n ** 60n } });
+      const conn = await open(ctx, {
+        welcome: { worker_id: 4000000000, revision: 2n ** 60n },
+      });
       await stats(conn);
     },
   }),
@@ -372,7 +475,10 @@ export const AUTH_CASES: CaseDef[] = [
     async run(ctx: CaseContext) {
       const { hello } = await helloOnly(ctx);
       if (hello.auth_token !== ctx.token) {
-        ctx.fail("auth_token equal to the configured token", hello.auth_token === null ? "null" : "a different value");
+        ctx.fail(
+          "auth_token equal to the configured token",
+          hello.auth_token === null ? "null" : "a different value",
+        );
       }
     },
   }),
@@ -386,7 +492,12 @@ export const AUTH_CASES: CaseDef[] = [
       const conn = await ctx.accept();
       const hello = await conn.readHello();
       if (hello.auth_token !== ctx.token) {
-        ctx.fail("the trimmed token", hello.auth_token === null ? "null" : "an untrimmed or different value");
+        ctx.fail(
+          "the trimmed token",
+          hello.auth_token === null
+            ? "null"
+            : "an untrimmed or different value",
+        );
       }
     },
   }),
@@ -399,8 +510,13 @@ export const AUTH_CASES: CaseDef[] = [
       await ctx.startWorker({ token: "wrong-token-value" });
       const conn = await ctx.accept();
       const hello = await conn.readHello();
-      if (hello.auth_token === ctx.token) ctx.fail("the wrong token presented", "the right token");
-      await conn.reject({ code: "unauthorized", message: "authentication failed" });
+      if (hello.auth_token === ctx.token) {
+        ctx.fail("the wrong token presented", "the right token");
+      }
+      await conn.reject({
+        code: "unauthorized",
+        message: "authentication failed",
+      });
       conn.close();
       await expectExitNonZero(ctx, "Reject{unauthorized}");
     },
@@ -412,7 +528,10 @@ export const AUTH_CASES: CaseDef[] = [
     severity: "MUST",
     async run(ctx: CaseContext) {
       const { conn } = await helloOnly(ctx);
-      await conn.reject({ code: "unauthorized", message: "authentication failed" });
+      await conn.reject({
+        code: "unauthorized",
+        message: "authentication failed",
+      });
       conn.close();
       await ctx.workers[0].waitExit(5000);
       const w = ctx.workers[0];

@@ -7,7 +7,13 @@
 import type { CaseDef } from "../case.ts";
 import { AUTH_CASES, HANDSHAKE_CASES } from "./handshake.ts";
 import { CHUNK_CASES, ID_CASES, LIMIT_CASES, ZSTD_CASES } from "./wire.ts";
-import { CACHE_CASES, CANCEL_CASES, LIFECYCLE_CASES, SEMANTIC_CASES } from "./worker.ts";
+import { SESSION_CASES } from "./session.ts";
+import {
+  CACHE_CASES,
+  CANCEL_CASES,
+  LIFECYCLE_CASES,
+  SEMANTIC_CASES,
+} from "./worker.ts";
 
 /** All cases. */
 export const ALL_CASES: readonly CaseDef[] = Object.freeze([
@@ -21,4 +27,5 @@ export const ALL_CASES: readonly CaseDef[] = Object.freeze([
   ...SEMANTIC_CASES,
   ...CACHE_CASES,
   ...LIFECYCLE_CASES,
+  ...SESSION_CASES,
 ]);

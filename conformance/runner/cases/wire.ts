@@ -45,21 +45,32 @@ async function chunk(
   data: Uint8Array,
   compression: CompressionAlgo = "none",
 ): Promise<void> {
-  await conn.writeFrame({ type: "packet_chunk", body: { id, compression, seq, last, data } });
+  await conn.writeFrame({
+    type: "packet_chunk",
+    body: { id, compression, seq, last, data },
+  });
 }
 
-async function expectResponse(conn: Conn, id: U64, what: string): Promise<void> {
+async function expectResponse(
+  conn: Conn,
+  id: U64,
+  what: string,
+): Promise<void> {
   const got = await conn.waitResponse(id, 5000);
   if (got === undefined) {
     throw new CaseFailure(
       `a response to ${what} (id ${id})`,
-      conn.eof ? "the worker closed the connection" : "no response within 5000 ms",
+      conn.eof
+        ? "the worker closed the connection"
+        : "no response within 5000 ms",
     );
   }
 }
 
 function requireZstd(conn: Conn, ctx: { skip(reason: string): never }): void {
-  if (!conn.welcome?.chosen_capabilities.supported_compression.includes("zstd")) {
+  if (
+    !conn.welcome?.chosen_capabilities.supported_compression.includes("zstd")
+  ) {
     ctx.skip("the worker does not offer zstd");
   }
 }
@@ -70,7 +81,11 @@ function zstdBomb(): Uint8Array {
     "zstd",
     encodeRpcPayload({
       type: "request",
-      body: { type: "load_files", revision: 1, files: [{ path: "Bomb.java", text: "a".repeat(4 << 20) }] },
+      body: {
+        type: "load_files",
+        revision: 1,
+        files: [{ path: "Bomb.java", text: "a".repeat(4 << 20) }],
+      },
     }),
   );
   return bombCache;
@@ -90,13 +105,16 @@ export const ID_CASES: CaseDef[] = [
   }),
   defineCase({
     id: "ids.non_sequential_ids",
-    title: "Arbitrary even ids (100, 4, 50) are each answered with their own id",
+    title:
+      "Arbitrary even ids (100, 4, 50) are each answered with their own id",
     rule: `${WIRE} §7.5`,
     severity: "MUST",
     async run(ctx: CaseContext) {
       const conn = await open(ctx);
       for (const id of [100, 4, 50]) await conn.request(STATS, { id });
-      for (const id of [100, 4, 50]) await expectResponse(conn, id, "GetWorkerStats");
+      for (const id of [100, 4, 50]) {
+        await expectResponse(conn, id, "GetWorkerStats");
+      }
     },
   }),
   defineCase({
@@ -113,10 +131,16 @@ export const ID_CASES: CaseDef[] = [
           ? { type: "diagnostics", path: "A.java" }
           : i % 3 === 1
           ? STATS
-          : { type: "update_file", revision: 10 + i, file: { path: `M${i}.java`, text: "class M {}" } };
+          : {
+            type: "update_file",
+            revision: 10 + i,
+            file: { path: `M${i}.java`, text: "class M {}" },
+          };
         ids.push(await conn.request(r));
       }
-      for (const id of ids) await expectResponse(conn, id, "a pipelined request");
+      for (const id of ids) {
+        await expectResponse(conn, id, "a pipelined request");
+      }
     },
   }),
   defineCase({
@@ -147,7 +171,11 @@ export const ID_CASES: CaseDef[] = [
     rule: `${WIRE} §7.5 (parity)`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "a Request with odd id 3", (c) => c.sendData(3, statsPayload()));
+      await expectCloseAfter(
+        ctx,
+        "a Request with odd id 3",
+        (c) => c.sendData(3, statsPayload()),
+      );
     },
   }),
   defineCase({
@@ -156,19 +184,28 @@ export const ID_CASES: CaseDef[] = [
     rule: `${WIRE} §7.5, §7.7`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "a Packet with id 0", (c) => c.sendData(0, statsPayload()));
+      await expectCloseAfter(
+        ctx,
+        "a Packet with id 0",
+        (c) => c.sendData(0, statsPayload()),
+      );
     },
   }),
   defineCase({
     id: "ids.corpus_packet_cancel_id0",
-    title: "The fuzz-corpus frame packet_cancel.bin (Cancel with id 0) closes the connection",
+    title:
+      "The fuzz-corpus frame packet_cancel.bin (Cancel with id 0) closes the connection",
     rule: `${WIRE} §8.3`,
     severity: "MUST",
     async run(ctx: CaseContext) {
       const hex =
         "3b000000a26474797065667061636b657464626f6479a3626964006b636f6d7072657373696f6e646e6f6e6564646174614da164747970656663616e63656c";
       const raw = new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)));
-      await expectCloseAfter(ctx, "the packet_cancel.bin corpus frame", (c) => c.write(raw));
+      await expectCloseAfter(
+        ctx,
+        "the packet_cancel.bin corpus frame",
+        (c) => c.write(raw),
+      );
     },
   }),
 ];
@@ -177,11 +214,16 @@ export const ID_CASES: CaseDef[] = [
 export const LIMIT_CASES: CaseDef[] = [
   defineCase({
     id: "lim.oversize_prefix_closes",
-    title: "A u32::MAX length prefix closes the connection without waiting for the bytes",
+    title:
+      "A u32::MAX length prefix closes the connection without waiting for the bytes",
     rule: `${WIRE} §1, §10.2 #27`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "a 0xffffffff length prefix", (c) => c.write(bytes([0xff, 0xff, 0xff, 0xff])));
+      await expectCloseAfter(
+        ctx,
+        "a 0xffffffff length prefix",
+        (c) => c.write(bytes([0xff, 0xff, 0xff, 0xff])),
+      );
     },
   }),
   defineCase({
@@ -208,17 +250,31 @@ export const LIMIT_CASES: CaseDef[] = [
       let n = 3900;
       let frame: Uint8Array = new Uint8Array();
       for (let i = 0; i < 400; i++) {
-        const req: Request = { type: "load_files", revision: 1, files: [{ path: "P.java", text: "x".repeat(n) }] };
+        const req: Request = {
+          type: "load_files",
+          revision: 1,
+          files: [{ path: "P.java", text: "x".repeat(n) }],
+        };
         frame = encodeFrame({
           type: "packet",
-          body: { id: 2, compression: "none", data: encodeRpcPayload({ type: "request", body: req }) },
+          body: {
+            id: 2,
+            compression: "none",
+            data: encodeRpcPayload({ type: "request", body: req }),
+          },
         });
         if (frame.length - 4 === 4096) break;
         n += frame.length - 4 < 4096 ? 1 : -1;
       }
-      if (frame.length - 4 !== 4096) ctx.skip("could not build an exact 4096-byte frame");
+      if (frame.length - 4 !== 4096) {
+        ctx.skip("could not build an exact 4096-byte frame");
+      }
       await conn.write(frame);
-      await expectResponse(conn, 2, "a LoadFiles frame of exactly max_frame_len");
+      await expectResponse(
+        conn,
+        2,
+        "a LoadFiles frame of exactly max_frame_len",
+      );
     },
   }),
   defineCase({
@@ -227,7 +283,11 @@ export const LIMIT_CASES: CaseDef[] = [
     rule: `${WIRE} §1`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "a zero-length frame", (c) => c.write(bytes([0, 0, 0, 0])));
+      await expectCloseAfter(
+        ctx,
+        "a zero-length frame",
+        (c) => c.write(bytes([0, 0, 0, 0])),
+      );
     },
   }),
   defineCase({
@@ -236,7 +296,11 @@ export const LIMIT_CASES: CaseDef[] = [
     rule: `${WIRE} §6, §7.7`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "a frame holding ff ff ff", (c) => c.write(framed(bytes([0xff, 0xff, 0xff]))));
+      await expectCloseAfter(
+        ctx,
+        "a frame holding ff ff ff",
+        (c) => c.write(framed(bytes([0xff, 0xff, 0xff]))),
+      );
     },
   }),
   defineCase({
@@ -246,7 +310,10 @@ export const LIMIT_CASES: CaseDef[] = [
     severity: "MUST",
     async run(ctx: CaseContext) {
       await expectCloseAfter(ctx, "a truncated Packet frame", async (c) => {
-        const f = encodeFrame({ type: "packet", body: { id: 2, compression: "none", data: statsPayload() } });
+        const f = encodeFrame({
+          type: "packet",
+          body: { id: 2, compression: "none", data: statsPayload() },
+        });
         await c.write(framed(f.subarray(4, f.length - 3)));
       });
     },
@@ -257,10 +324,17 @@ export const LIMIT_CASES: CaseDef[] = [
     rule: `${WIRE} §6 rule 1`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "a Packet frame with a trailing byte", async (c) => {
-        const f = encodeFrame({ type: "packet", body: { id: 2, compression: "none", data: statsPayload() } });
-        await c.write(framed(bytes(f.subarray(4), [0x00])));
-      });
+      await expectCloseAfter(
+        ctx,
+        "a Packet frame with a trailing byte",
+        async (c) => {
+          const f = encodeFrame({
+            type: "packet",
+            body: { id: 2, compression: "none", data: statsPayload() },
+          });
+          await c.write(framed(bytes(f.subarray(4), [0x00])));
+        },
+      );
     },
   }),
   defineCase({
@@ -269,7 +343,11 @@ export const LIMIT_CASES: CaseDef[] = [
     rule: `${WIRE} §7.7 (process_packet)`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "Packet data ff", (c) => c.sendData(2, bytes([0xff])));
+      await expectCloseAfter(
+        ctx,
+        "Packet data ff",
+        (c) => c.sendData(2, bytes([0xff])),
+      );
     },
   }),
   defineCase({
@@ -279,8 +357,22 @@ export const LIMIT_CASES: CaseDef[] = [
     severity: "MUST",
     async run(ctx: CaseContext) {
       const deep = bytes(new Array(65).fill(0x81), [0x01]);
-      const p = bytes([0xa2], cborText("type"), cborText("request"), cborText("body"), [0xa2], cborText("type"), cborText("get_worker_stats"), cborText("x"), deep);
-      await expectCloseAfter(ctx, "a payload nested 66 levels deep", (c) => c.sendData(2, p));
+      const p = bytes(
+        [0xa2],
+        cborText("type"),
+        cborText("request"),
+        cborText("body"),
+        [0xa2],
+        cborText("type"),
+        cborText("get_worker_stats"),
+        cborText("x"),
+        deep,
+      );
+      await expectCloseAfter(
+        ctx,
+        "a payload nested 66 levels deep",
+        (c) => c.sendData(2, p),
+      );
     },
   }),
   defineCase({
@@ -290,10 +382,24 @@ export const LIMIT_CASES: CaseDef[] = [
     severity: "MUST",
     async run(ctx: CaseContext) {
       const deep = bytes(new Array(60).fill(0x81), [0x01]);
-      const p = bytes([0xa2], cborText("type"), cborText("request"), cborText("body"), [0xa2], cborText("type"), cborText("get_worker_stats"), cborText("x"), deep);
+      const p = bytes(
+        [0xa2],
+        cborText("type"),
+        cborText("request"),
+        cborText("body"),
+        [0xa2],
+        cborText("type"),
+        cborText("get_worker_stats"),
+        cborText("x"),
+        deep,
+      );
       const conn = await open(ctx);
       await conn.sendData(2, p);
-      await expectResponse(conn, 2, "a stats request with a 60-deep ignored field");
+      await expectResponse(
+        conn,
+        2,
+        "a stats request with a 60-deep ignored field",
+      );
     },
   }),
   defineCase({
@@ -303,8 +409,27 @@ export const LIMIT_CASES: CaseDef[] = [
     severity: "MUST",
     async run(ctx: CaseContext) {
       const data = statsPayload();
-      const f = bytes([0xa2], cborText("type"), cborText("packet"), cborText("body"), [0xa4], cborText("id"), [0x02], cborText("id"), [0x02], cborText("compression"), cborText("none"), cborText("data"), cborHead(2, data.length), data);
-      await expectCloseAfter(ctx, "a Packet with a duplicate id key", (c) => c.write(framed(f)));
+      const f = bytes(
+        [0xa2],
+        cborText("type"),
+        cborText("packet"),
+        cborText("body"),
+        [0xa4],
+        cborText("id"),
+        [0x02],
+        cborText("id"),
+        [0x02],
+        cborText("compression"),
+        cborText("none"),
+        cborText("data"),
+        cborHead(2, data.length),
+        data,
+      );
+      await expectCloseAfter(
+        ctx,
+        "a Packet with a duplicate id key",
+        (c) => c.write(framed(f)),
+      );
     },
   }),
   defineCase({
@@ -313,8 +438,37 @@ export const LIMIT_CASES: CaseDef[] = [
     rule: `${WIRE} §4.1, §10.1 #17 #22`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      const p = bytes([0xa3], cborText("type"), cborText("request"), cborText("body"), [0xa2], cborText("type"), cborText("get_worker_stats"), cborText("future_field"), cborText("ignored"), cborText("xroot_extra"), [0x01]);
-      const f = bytes([0xa3], cborText("type"), cborText("packet"), cborText("body"), [0xa4], cborText("id"), [0x02], cborText("compression"), cborText("none"), cborText("data"), cborHead(2, p.length), p, cborText("xbody_extra"), [0xf6], cborText("xroot"), cborText("x"));
+      const p = bytes(
+        [0xa3],
+        cborText("type"),
+        cborText("request"),
+        cborText("body"),
+        [0xa2],
+        cborText("type"),
+        cborText("get_worker_stats"),
+        cborText("future_field"),
+        cborText("ignored"),
+        cborText("xroot_extra"),
+        [0x01],
+      );
+      const f = bytes(
+        [0xa3],
+        cborText("type"),
+        cborText("packet"),
+        cborText("body"),
+        [0xa4],
+        cborText("id"),
+        [0x02],
+        cborText("compression"),
+        cborText("none"),
+        cborText("data"),
+        cborHead(2, p.length),
+        p,
+        cborText("xbody_extra"),
+        [0xf6],
+        cborText("xroot"),
+        cborText("x"),
+      );
       const conn = await open(ctx);
       await conn.write(framed(f));
       await expectResponse(conn, 2, "a stats request with unknown keys");
@@ -322,32 +476,59 @@ export const LIMIT_CASES: CaseDef[] = [
   }),
   defineCase({
     id: "lim.unknown_frame_type_ignored",
-    title: 'A frame of unknown type without body ({"type":"mystery"}) is ignored',
+    title:
+      'A frame of unknown type without body ({"type":"mystery"}) is ignored',
     rule: `${WIRE} §7.7 (Unknown ignored), §4.1`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectAliveAfter(ctx, "an unknown body-less frame", (c) => c.write(framed(bytes([0xa1], cborText("type"), cborText("mystery")))));
+      await expectAliveAfter(
+        ctx,
+        "an unknown body-less frame",
+        (c) =>
+          c.write(framed(bytes([0xa1], cborText("type"), cborText("mystery")))),
+      );
     },
   }),
   defineCase({
     id: "lim.unknown_frame_with_body",
-    title: "An unknown frame type WITH a body: reference closes, tolerant peers may ignore",
+    title:
+      "An unknown frame type WITH a body: reference closes, tolerant peers may ignore",
     rule: `${WIRE} §4.1, §11 #5`,
     severity: "implementation-defined",
     async run(ctx: CaseContext) {
       const conn = await open(ctx);
-      await conn.write(framed(bytes([0xa2], cborText("type"), cborText("mystery"), cborText("body"), [0xa0])));
+      await conn.write(
+        framed(
+          bytes(
+            [0xa2],
+            cborText("type"),
+            cborText("mystery"),
+            cborText("body"),
+            [0xa0],
+          ),
+        ),
+      );
       const closed = await conn.waitClosed(1500);
-      ctx.note(closed ? "closed the connection (reference behaviour)" : "ignored the frame (tolerant)");
+      ctx.note(
+        closed
+          ? "closed the connection (reference behaviour)"
+          : "ignored the frame (tolerant)",
+      );
     },
   }),
   defineCase({
     id: "lim.unknown_payload_ignored",
-    title: 'A Packet whose payload has an unknown type ({"type":"mystery"}) is ignored',
+    title:
+      'A Packet whose payload has an unknown type ({"type":"mystery"}) is ignored',
     rule: `${WIRE} §7.9 (RpcPayload::Unknown dropped)`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectAliveAfter(ctx, "an unknown payload", (c) => c.sendData(4, bytes([0xa1], cborText("type"), cborText("mystery"))));
+      await expectAliveAfter(
+        ctx,
+        "an unknown payload",
+        (c) =>
+          c.sendData(4, bytes([0xa1], cborText("type"), cborText("mystery"))),
+      );
     },
   }),
   defineCase({
@@ -356,16 +537,25 @@ export const LIMIT_CASES: CaseDef[] = [
     rule: `${WIRE} §7.7 (handshake frame after handshake)`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "a second Welcome", (c) => c.writeFrame({ type: "welcome", body: c.welcome! }));
+      await expectCloseAfter(
+        ctx,
+        "a second Welcome",
+        (c) => c.writeFrame({ type: "welcome", body: c.welcome! }),
+      );
     },
   }),
   defineCase({
     id: "lim.hello_after_handshake_closes",
-    title: "A Hello sent by the router after the handshake closes the connection",
+    title:
+      "A Hello sent by the router after the handshake closes the connection",
     rule: `${WIRE} §7.7 (handshake frame after handshake)`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "a Hello frame", (c) => c.writeFrame({ type: "hello", body: c.hello! }));
+      await expectCloseAfter(
+        ctx,
+        "a Hello frame",
+        (c) => c.writeFrame({ type: "hello", body: c.hello! }),
+      );
     },
   }),
   defineCase({
@@ -380,7 +570,11 @@ export const LIMIT_CASES: CaseDef[] = [
         (c) =>
           c.sendPayload(2, {
             type: "request",
-            body: { type: "load_files", revision: 1, files: [{ path: "A.java", text: "y".repeat(5000) }] },
+            body: {
+              type: "load_files",
+              revision: 1,
+              files: [{ path: "A.java", text: "y".repeat(5000) }],
+            },
           }),
         { router: { max_packet_len: 4096 } },
       );
@@ -404,12 +598,18 @@ export const LIMIT_CASES: CaseDef[] = [
 export const CHUNK_CASES: CaseDef[] = [
   defineCase({
     id: "chunk.router_to_worker_reassembled",
-    title: "A chunked IndexShard (max_frame_len 4096) is reassembled and indexed",
+    title:
+      "A chunked IndexShard (max_frame_len 4096) is reassembled and indexed",
     rule: `${WIRE} §7.6, §7.7, §10.2 #42`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx, { router: { max_frame_len: 4096, supported_compression: ["none"] } });
-      const files = [{ path: "src/Outer.java", text: OUTER_JAVA }, ...bulkFiles(6, 1500)];
+      const conn = await open(ctx, {
+        router: { max_frame_len: 4096, supported_compression: ["none"] },
+      });
+      const files = [
+        { path: "src/Outer.java", text: OUTER_JAVA },
+        ...bulkFiles(6, 1500),
+      ];
       const index = await indexShard(conn, files);
       const outer = index.symbols.filter((s) => s.path === "src/Outer.java");
       expectSymbols(outer, symbolsFor("src/Outer.java", OUTER_SYMBOLS));
@@ -448,10 +648,23 @@ export const CHUNK_CASES: CaseDef[] = [
     severity: "MUST",
     async run(ctx: CaseContext) {
       const conn = await open(ctx);
-      const a = encodeRpcPayload({ type: "request", body: { type: "update_file", revision: 1, file: { path: "A.java", text: "class A { int a; }" + " ".repeat(300) } } });
+      const a = encodeRpcPayload({
+        type: "request",
+        body: {
+          type: "update_file",
+          revision: 1,
+          file: {
+            path: "A.java",
+            text: "class A { int a; }" + " ".repeat(300),
+          },
+        },
+      });
       const b = encodeRpcPayload({ type: "request", body: STATS });
       const size = 64;
-      const n = Math.max(Math.ceil(a.length / size), Math.ceil(b.length / size));
+      const n = Math.max(
+        Math.ceil(a.length / size),
+        Math.ceil(b.length / size),
+      );
       for (let i = 0; i < n; i++) {
         for (const [id, d] of [[2, a], [4, b]] as const) {
           const part = d.subarray(i * size, (i + 1) * size);
@@ -475,7 +688,9 @@ export const CHUNK_CASES: CaseDef[] = [
       const ids = Array.from({ length: 32 }, (_, i) => 2 + 2 * i);
       for (const id of ids) await chunk(conn, id, 0, false, p.subarray(0, 3));
       for (const id of ids) await chunk(conn, id, 1, true, p.subarray(3));
-      for (const id of ids) await expectResponse(conn, id, "one of 32 chunked requests");
+      for (const id of ids) {
+        await expectResponse(conn, id, "one of 32 chunked requests");
+      }
     },
   }),
   defineCase({
@@ -485,7 +700,9 @@ export const CHUNK_CASES: CaseDef[] = [
     severity: "MUST",
     async run(ctx: CaseContext) {
       await expectCloseAfter(ctx, "33 open chunk streams", async (c) => {
-        for (let i = 0; i < 33; i++) await chunk(c, 2 + 2 * i, 0, false, bytes([0xa2]));
+        for (let i = 0; i < 33; i++) {
+          await chunk(c, 2 + 2 * i, 0, false, bytes([0xa2]));
+        }
       });
     },
   }),
@@ -508,7 +725,11 @@ export const CHUNK_CASES: CaseDef[] = [
     rule: `${WIRE} §7.7 (chunk seq mismatch)`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "a stream starting at seq 1", (c) => chunk(c, 2, 1, true, statsPayload()));
+      await expectCloseAfter(
+        ctx,
+        "a stream starting at seq 1",
+        (c) => chunk(c, 2, 1, true, statsPayload()),
+      );
     },
   }),
   defineCase({
@@ -526,7 +747,8 @@ export const CHUNK_CASES: CaseDef[] = [
   }),
   defineCase({
     id: "chunk.compression_change_closes",
-    title: "A chunk stream that changes compression mid-stream closes the connection",
+    title:
+      "A chunk stream that changes compression mid-stream closes the connection",
     rule: `${WIRE} §7.7 (chunk compression changed)`,
     severity: "MUST",
     async run(ctx: CaseContext) {
@@ -539,13 +761,19 @@ export const CHUNK_CASES: CaseDef[] = [
   }),
   defineCase({
     id: "chunk.not_negotiated_closes",
-    title: "A PacketChunk when chunking was not negotiated closes the connection",
+    title:
+      "A PacketChunk when chunking was not negotiated closes the connection",
     rule: `${WIRE} §7.7 (chunking not negotiated)`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "a PacketChunk with chunking off", (c) => chunk(c, 2, 0, true, statsPayload()), {
-        router: { supports_chunking: false },
-      });
+      await expectCloseAfter(
+        ctx,
+        "a PacketChunk with chunking off",
+        (c) => chunk(c, 2, 0, true, statsPayload()),
+        {
+          router: { supports_chunking: false },
+        },
+      );
     },
   }),
   defineCase({
@@ -554,7 +782,11 @@ export const CHUNK_CASES: CaseDef[] = [
     rule: `${WIRE} §7.7`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "a chunk with id 0", (c) => chunk(c, 0, 0, true, statsPayload()));
+      await expectCloseAfter(
+        ctx,
+        "a chunk with id 0",
+        (c) => chunk(c, 0, 0, true, statsPayload()),
+      );
     },
   }),
   defineCase({
@@ -563,38 +795,55 @@ export const CHUNK_CASES: CaseDef[] = [
     rule: `${WIRE} §7.7 (PacketTooLarge)`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "3 x 2000-byte chunks with max_packet_len 4096", async (c) => {
-        const part = new Uint8Array(2000);
-        await chunk(c, 2, 0, false, part);
-        await chunk(c, 2, 1, false, part);
-        await chunk(c, 2, 2, true, part);
-      }, { router: { max_packet_len: 4096 } });
+      await expectCloseAfter(
+        ctx,
+        "3 x 2000-byte chunks with max_packet_len 4096",
+        async (c) => {
+          const part = new Uint8Array(2000);
+          await chunk(c, 2, 0, false, part);
+          await chunk(c, 2, 1, false, part);
+          await chunk(c, 2, 2, true, part);
+        },
+        { router: { max_packet_len: 4096 } },
+      );
     },
   }),
   defineCase({
     id: "chunk.worker_stream_structure",
-    title: "Worker chunk streams: seq from 0 without gaps, last only at the end, one compression",
+    title:
+      "Worker chunk streams: seq from 0 without gaps, last only at the end, one compression",
     rule: `${WIRE} §7.6 step 5`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx, { router: { max_frame_len: 2048, supported_compression: ["none"] } });
+      const conn = await open(ctx, {
+        router: { max_frame_len: 2048, supported_compression: ["none"] },
+      });
       await indexShard(conn, bulkFiles(8, 1200));
-      if (conn.monitor.workerChunkFrames === 0) ctx.fail("a chunked response", "no chunks");
+      if (conn.monitor.workerChunkFrames === 0) {
+        ctx.fail("a chunked response", "no chunks");
+      }
     },
   }),
   defineCase({
     id: "chunk.worker_chunk_size",
-    title: "Worker chunks carry max_frame_len - 256 data bytes (all but the last)",
+    title:
+      "Worker chunks carry max_frame_len - 256 data bytes (all but the last)",
     rule: `${WIRE} §7.6 step 5 (CHUNK_OVERHEAD_GUESS)`,
     severity: "SHOULD",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx, { router: { max_frame_len: 2048, supported_compression: ["none"] } });
+      const conn = await open(ctx, {
+        router: { max_frame_len: 2048, supported_compression: ["none"] },
+      });
       await indexShard(conn, bulkFiles(8, 1200));
       const chunks = conn.frames.filter((f) => f.type === "packet_chunk");
       if (chunks.length < 2) ctx.fail("at least 2 chunks", `${chunks.length}`);
-      const sizes = chunks.map((f) => f.type === "packet_chunk" ? f.body.data.length : 0);
+      const sizes = chunks.map((f) =>
+        f.type === "packet_chunk" ? f.body.data.length : 0
+      );
       const bad = sizes.slice(0, -1).filter((s) => s !== 2048 - 256);
-      if (bad.length) ctx.fail("1792-byte chunks", `sizes ${sizes.slice(0, 8).join(", ")}`);
+      if (bad.length) {
+        ctx.fail("1792-byte chunks", `sizes ${sizes.slice(0, 8).join(", ")}`);
+      }
     },
   }),
   defineCase({
@@ -605,7 +854,9 @@ export const CHUNK_CASES: CaseDef[] = [
     async run(ctx: CaseContext) {
       const conn = await open(ctx, { router: { max_frame_len: 2048 } });
       await stats(conn);
-      if (conn.monitor.workerChunkFrames > 0) ctx.fail("no chunks for a small response", "chunks");
+      if (conn.monitor.workerChunkFrames > 0) {
+        ctx.fail("no chunks for a small response", "chunks");
+      }
     },
   }),
 ];
@@ -619,7 +870,9 @@ export const ZSTD_CASES: CaseDef[] = [
     severity: "implementation-defined",
     async run(ctx: CaseContext) {
       const conn = await open(ctx);
-      ctx.note(`offers: ${conn.hello!.capabilities.supported_compression.join(", ")}`);
+      ctx.note(
+        `offers: ${conn.hello!.capabilities.supported_compression.join(", ")}`,
+      );
     },
   }),
   defineCase({
@@ -631,11 +884,18 @@ export const ZSTD_CASES: CaseDef[] = [
       const conn = await open(ctx);
       requireZstd(conn, ctx);
       const r = await conn.callOk(
-        { type: "index_shard", revision: 1, files: [{ path: "O.java", text: OUTER_JAVA }, ...bulkFiles(4, 2000)] },
+        {
+          type: "index_shard",
+          revision: 1,
+          files: [{ path: "O.java", text: OUTER_JAVA }, ...bulkFiles(4, 2000)],
+        },
         "shard_index",
         { compression: "zstd" },
       );
-      expectSymbols(r.body.symbols.filter((s) => s.path === "O.java"), symbolsFor("O.java", OUTER_SYMBOLS));
+      expectSymbols(
+        r.body.symbols.filter((s) => s.path === "O.java"),
+        symbolsFor("O.java", OUTER_SYMBOLS),
+      );
     },
   }),
   defineCase({
@@ -655,26 +915,35 @@ export const ZSTD_CASES: CaseDef[] = [
   }),
   defineCase({
     id: "zstd.worker_packets_valid",
-    title: "zstd packets from the worker decompress to valid payloads within max_packet_len",
+    title:
+      "zstd packets from the worker decompress to valid payloads within max_packet_len",
     rule: `${WIRE} §7.6 step 3, §7.8`,
     severity: "MUST",
     async run(ctx: CaseContext) {
       const conn = await open(ctx);
       requireZstd(conn, ctx);
       await indexShard(conn, bulkFiles(40, 2000));
-      ctx.note(`worker used: ${[...conn.monitor.workerCompressions].join(", ")}`);
+      ctx.note(
+        `worker used: ${[...conn.monitor.workerCompressions].join(", ")}`,
+      );
     },
   }),
   defineCase({
     id: "zstd.bomb_rejected",
-    title: "A zstd bomb (4 MiB output, max_packet_len 1 MiB) closes the connection",
+    title:
+      "A zstd bomb (4 MiB output, max_packet_len 1 MiB) closes the connection",
     rule: `${WIRE} §7.8 (bounded decompression)`,
     severity: "MUST",
     async run(ctx: CaseContext) {
       const conn = await open(ctx, { router: { max_packet_len: 1 << 20 } });
       requireZstd(conn, ctx);
       await stats(conn);
-      await conn.write(encodeFrame({ type: "packet", body: { id: 2, compression: "zstd", data: zstdBomb() } }));
+      await conn.write(
+        encodeFrame({
+          type: "packet",
+          body: { id: 2, compression: "zstd", data: zstdBomb() },
+        }),
+      );
       await conn.expectClosed("a zstd bomb", 5000);
     },
   }),
@@ -687,7 +956,14 @@ export const ZSTD_CASES: CaseDef[] = [
       const conn = await open(ctx);
       requireZstd(conn, ctx);
       await stats(conn);
-      await conn.writeFrame({ type: "packet", body: { id: 2, compression: "zstd", data: bytes(new Array(64).fill(0x5a)) } });
+      await conn.writeFrame({
+        type: "packet",
+        body: {
+          id: 2,
+          compression: "zstd",
+          data: bytes(new Array(64).fill(0x5a)),
+        },
+      });
       await conn.expectClosed("corrupt zstd data", 3000);
     },
   }),
@@ -697,9 +973,14 @@ export const ZSTD_CASES: CaseDef[] = [
     rule: `${WIRE} §7.8 (UnsupportedCompression)`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "a zstd Packet with [none] chosen", (c) => c.sendData(2, statsPayload(), { compression: "zstd" }), {
-        router: { supported_compression: ["none"] },
-      });
+      await expectCloseAfter(
+        ctx,
+        "a zstd Packet with [none] chosen",
+        (c) => c.sendData(2, statsPayload(), { compression: "zstd" }),
+        {
+          router: { supported_compression: ["none"] },
+        },
+      );
     },
   }),
   defineCase({
@@ -709,8 +990,25 @@ export const ZSTD_CASES: CaseDef[] = [
     severity: "MUST",
     async run(ctx: CaseContext) {
       const data = statsPayload();
-      const f = bytes([0xa2], cborText("type"), cborText("packet"), cborText("body"), [0xa3], cborText("id"), [0x02], cborText("compression"), cborText("lz4"), cborText("data"), cborHead(2, data.length), data);
-      await expectCloseAfter(ctx, 'compression "lz4"', (c) => c.write(framed(f)));
+      const f = bytes(
+        [0xa2],
+        cborText("type"),
+        cborText("packet"),
+        cborText("body"),
+        [0xa3],
+        cborText("id"),
+        [0x02],
+        cborText("compression"),
+        cborText("lz4"),
+        cborText("data"),
+        cborHead(2, data.length),
+        data,
+      );
+      await expectCloseAfter(
+        ctx,
+        'compression "lz4"',
+        (c) => c.write(framed(f)),
+      );
     },
   }),
 ];

@@ -1,0 +1,1 @@
+package nl;public class LoneCr {    int a;    // comment ends at CR    int b;    void m() {    }}

@@ -1,0 +1,5 @@
+package nl;
+class Mixed {
+    int a;
+    int b;    int c;
+}

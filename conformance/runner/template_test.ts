@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  expandTemplate,
+  substitutePlaceholders,
+  templatePlaceholders,
+  tokenizeCommand,
+} from "./template.ts";
+import { quoteWord } from "./options.ts";
+
+const VALUES = {
+  connect: "unix:/tmp/a b/r.sock",
+  shard: "7",
+  cache_dir: "/tmp/cache dir",
+  token_env: "TOKEN_VAR",
+  ca_cert: "/ca.pem",
+};
+
+Deno.test("tokenizeCommand splits like a shell for quotes and escapes", () => {
+  assert.deepEqual(tokenizeCommand("  a   b\tc\n"), ["a", "b", "c"]);
+  assert.deepEqual(tokenizeCommand(`'a b' "c d" e\\ f`), ["a b", "c d", "e f"]);
+  assert.deepEqual(tokenizeCommand(`"x\\"y" 'it'\\''s' "$HOME"`), [
+    'x"y',
+    "it's",
+    "$HOME",
+  ]);
+  assert.deepEqual(tokenizeCommand(`a''b "" ''`), ["ab", "", ""]);
+  assert.deepEqual(tokenizeCommand(`"a\\nb"`), ["a\\nb"]);
+  assert.deepEqual(tokenizeCommand(""), []);
+});
+
+Deno.test("tokenizeCommand rejects unterminated quotes and trailing backslashes", () => {
+  assert.throws(() => tokenizeCommand(`a 'b`), SyntaxError);
+  assert.throws(() => tokenizeCommand(`a "b`), SyntaxError);
+  assert.throws(() => tokenizeCommand(`a \\`), SyntaxError);
+});
+
+Deno.test("placeholders are substituted inside words, after quote removal", () => {
+  const argv = expandTemplate(
+    `w --connect={connect} --cache-dir '{cache_dir}' --env {token_env} --x {{literal}}`,
+    VALUES,
+  );
+  assert.deepEqual(argv, [
+    "w",
+    "--connect=unix:/tmp/a b/r.sock",
+    "--cache-dir",
+    "/tmp/cache dir",
+    "--env",
+    "TOKEN_VAR",
+    "--x",
+    "{literal}",
+  ]);
+});
+
+Deno.test("unknown placeholders, lone braces and empty commands are errors", () => {
+  assert.throws(() => substitutePlaceholders("{token}", VALUES), SyntaxError);
+  assert.throws(() => substitutePlaceholders("a}b", VALUES), SyntaxError);
+  assert.throws(() => substitutePlaceholders("{connect", VALUES), SyntaxError);
+  assert.throws(() => expandTemplate("   ", VALUES), SyntaxError);
+});
+
+Deno.test("templatePlaceholders lists the used names once", () => {
+  assert.deepEqual(
+    templatePlaceholders("w {shard} {connect} x{shard}y {{connect}}"),
+    ["shard", "connect"],
+  );
+});
+
+Deno.test("the token never reaches argv: only the env var name does", () => {
+  const argv = expandTemplate("w --auth-token-env {token_env}", VALUES);
+  assert.deepEqual(argv.includes("TOKEN_VAR"), true);
+});
+
+Deno.test("property: quoteWord output tokenizes back to the same word", () => {
+  fc.assert(
+    fc.property(fc.string({ maxLength: 40 }), (word) => {
+      assert.deepEqual(tokenizeCommand(quoteWord(word)), [word]);
+    }),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fc.string({ minLength: 1, maxLength: 12 }), {
+        minLength: 1,
+        maxLength: 6,
+      }),
+      (words) => {
+        assert.deepEqual(
+          tokenizeCommand(words.map(quoteWord).join(" ")),
+          words,
+        );
+      },
+    ),
+  );
+});

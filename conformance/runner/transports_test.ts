@@ -1,0 +1,92 @@
+/**
+ * Quick subsets over tcp and tls, a worker started through a wrapper
+ * script, and the command's usage errors.
+ */
+import assert from "node:assert/strict";
+import { runConformance } from "../../cli/conformance.ts";
+import {
+  hasOurWorker,
+  miniWorkerTemplate,
+  ourWorkerTemplate,
+} from "../faults/templates.ts";
+import { quoteWord } from "./options.ts";
+
+const SUBSET =
+  "hs.hello_first_frame,auth.token_presented,sem.symbols_worked_example,chunk.router_to_worker_reassembled,sem.shutdown_replies_and_exits_0";
+
+async function quiet(args: string[]) {
+  const lines: string[] = [];
+  const out = await runConformance(args, { print: (l) => lines.push(l) });
+  return { ...out, lines };
+}
+
+for (const transport of ["tcp", "tls"] as const) {
+  Deno.test({
+    name: `a quick subset passes over ${transport}`,
+    ignore: !hasOurWorker(),
+    async fn() {
+      const { code, report, lines } = await quiet([
+        "--transport",
+        transport,
+        "--only",
+        SUBSET,
+      ]);
+      assert.equal(code, 0, lines.join("\n"));
+      assert.equal(
+        report!.results.filter((r) => r.status === "passed").length,
+        5,
+        lines.join("\n"),
+      );
+    },
+  });
+}
+
+Deno.test("a worker started through a wrapper script works without code changes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "loom-wrap-" });
+  try {
+    const inner = hasOurWorker() ? ourWorkerTemplate() : miniWorkerTemplate();
+    // The wrapper receives only the placeholders' values; the real command
+    // line lives in the script.
+    const innerWords = inner.split(" --connect {connect}")[0];
+    const script = `#!/bin/sh\nexec ${innerWords} "$@"\n`;
+    await Deno.writeTextFile(`${dir}/my worker.sh`, script, { mode: 0o700 });
+    const template = `${
+      quoteWord(`${dir}/my worker.sh`)
+    } --connect {connect} --shard-id {shard} --cache-dir {cache_dir} --auth-token-env {token_env}`;
+    const { code, report, lines } = await quiet([
+      "--worker",
+      template,
+      "--only",
+      SUBSET,
+    ]);
+    assert.equal(code, 0, lines.join("\n"));
+    assert.equal(
+      report!.results.filter((r) => r.status === "passed").length,
+      5,
+      lines.join("\n"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a worker that cannot start fails MUST cases with evidence, exit code 1", async () => {
+  const { code, report } = await quiet([
+    "--worker",
+    "/nonexistent/worker-binary --connect {connect}",
+    "--only",
+    "hs.hello_first_frame",
+  ]);
+  assert.equal(code, 1);
+  assert.equal(report!.results[0].status, "failed");
+  assert.ok(report!.results[0].evidence!.observed.length > 0);
+});
+
+Deno.test("usage errors exit 2; --list and --help exit 0", async () => {
+  assert.equal((await quiet(["--transport", "carrier-pigeon"])).code, 2);
+  assert.equal((await quiet(["--worker", "w {nope}"])).code, 2);
+  const list = await quiet(["--list"]);
+  assert.equal(list.code, 0);
+  assert.match(list.lines.at(-1)!, /^\d+ cases$/);
+  assert.equal((await quiet(["--help"])).code, 0);
+});
