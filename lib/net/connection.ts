@@ -65,7 +65,7 @@ export interface SessionTuning {
   compressionThreshold?: number;
   /** Upper bound of one coalesced write. @default {1048576} */
   maxTransmitBytes?: number;
-  /** Size of the socket read buffer. @default {262144} */
+  /** Largest socket read buffer. @default {1048576} */
   readBufferSize?: number;
 }
 
@@ -223,7 +223,7 @@ export interface StartConnectionOptions {
   logger?: Logger;
   /** How long a request waits for a handler to be installed. @default {500} */
   handlerWaitMs?: number;
-  /** Read buffer size of the driver. @default {262144} */
+  /** Largest read buffer of the driver. @default {1048576} */
   readBufferSize?: number;
   /** Called when the handshake finished, successfully or not. */
   onHandshakeEnd?(ok: boolean): void;

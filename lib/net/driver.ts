@@ -42,7 +42,10 @@ export interface SessionDriverOptions<E> {
   onEvent(event: E): void;
   /** Returns true when `event` means the session is closed. */
   isClosed(event: E): boolean;
-  /** Size of the read buffer in bytes. @default {262144} */
+  /**
+   * Largest read buffer in bytes (it starts at 16 KiB and grows while reads
+   * fill it). @default {1048576}
+   */
   readBufferSize?: number;
   /** The clock (milliseconds, monotonic). @default {performance.now} */
   now?: () => number;
@@ -220,8 +223,10 @@ export class SessionDriver<E> {
   }
 
   async #readLoop(): Promise<void> {
-    const size = this.#options.readBufferSize ?? 262_144;
-    const buffer = new Uint8Array(size);
+    // Start small (idle connections stay cheap) and grow while reads fill
+    // the buffer, up to `readBufferSize`.
+    const max = this.#options.readBufferSize ?? 1_048_576;
+    let buffer = new Uint8Array(Math.min(max, 16_384));
     while (!this.#streamClosed) {
       let n: number | null;
       try {
@@ -243,6 +248,9 @@ export class SessionDriver<E> {
       // The session borrows the bytes only for the call: reuse the buffer.
       this.#session.receive(buffer.subarray(0, n), this.#now());
       this.pump();
+      if (n === buffer.length && buffer.length < max) {
+        buffer = new Uint8Array(Math.min(max, buffer.length * 4));
+      }
     }
   }
 

@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { ShardSymbols } from "./shard_symbols.ts";
+import { foldByte, type FuzzyMatcher, PREFIX_SCORE_BASE } from "./fuzzy.ts";
+import type { IdRange, ShardSymbols } from "./shard_symbols.ts";
 
 const LEN_BITS = 262144; // 2^18: name lengths up to 262143 bytes order exactly
 const SCORE_BIAS = 2147483648; // 2^31
@@ -112,5 +113,79 @@ export class TopK {
       i = w;
     }
     heap[i] = c;
+  }
+}
+
+/** Options for {@link collectShard}. */
+export interface CollectOptions {
+  /** The collector's limit. */
+  limit: number;
+  /** Per-id flags of hidden duplicates (non-zero = skip), if any. */
+  hidden?: Uint8Array;
+}
+
+/**
+ * Scores one shard's candidates into `top`.
+ *
+ * Fast paths that never change the result:
+ * - a shard with at least `limit` prefix matches answers from its prefix
+ *   ranges alone (every prefix match is a candidate under every selection
+ *   rule and outranks every fuzzy match);
+ * - every fuzzy alignment pays exactly one point per unmatched byte and earns
+ *   at most 27 per query byte plus 5 per consecutive step, so a name of `n`
+ *   bytes scores at most `33m - 5 - n`; below the collector's threshold only
+ *   a prefix match can still enter, and the DP is skipped.
+ */
+export function collectShard(
+  shard: ShardSymbols,
+  cands: Uint32Array | readonly IdRange[],
+  matcher: FuzzyMatcher,
+  top: TopK,
+  options: CollectOptions,
+): void {
+  const { limit, hidden } = options;
+  if (limit === 0) return;
+  const folded = matcher.foldedQueryBytes;
+  const prefix = shard.prefixRanges(folded);
+  let count = 0;
+  for (const [lo, hi] of prefix) {
+    if (hidden === undefined) count += hi - lo;
+    else for (let id = lo; id < hi; id++) count += hidden[id] === 0 ? 1 : 0;
+  }
+  if (count >= limit) {
+    for (const [lo, hi] of prefix) {
+      for (let id = lo; id < hi; id++) {
+        if (hidden !== undefined && hidden[id] !== 0) continue;
+        top.offer(shard, id, 2, PREFIX_SCORE_BASE - shard.nameLength(id));
+      }
+    }
+    return;
+  }
+  const buf = shard.nameBuffer;
+  const off = shard.nameOffsets;
+  const m = folded.length;
+  const maxFuzzy = 33 * m - 5;
+  const score = (id: number) => {
+    if (hidden !== undefined && hidden[id] !== 0) return;
+    const s = off[id];
+    const e = off[id + 1];
+    const n = e - s;
+    if (rankKey(1, maxFuzzy - n, n) < top.threshold) {
+      if (n < m) return;
+      for (let i = 0; i < m; i++) {
+        if (foldByte(buf[s + i]) !== folded[i]) return;
+      }
+      top.offer(shard, id, 2, PREFIX_SCORE_BASE - n);
+      return;
+    }
+    const rank = matcher.rankBytes(buf, s, e);
+    if (rank !== 0) top.offer(shard, id, rank, matcher.lastScore);
+  };
+  if (cands instanceof Uint32Array) {
+    for (let i = 0; i < cands.length; i++) score(cands[i]);
+  } else {
+    for (const [lo, hi] of cands as readonly IdRange[]) {
+      for (let id = lo; id < hi; id++) score(id);
+    }
   }
 }

@@ -20,6 +20,7 @@
  */
 
 export * from "./backoff.ts";
+export * from "./distributed.ts";
 export * from "./fuzzy.ts";
 export * from "./layout.ts";
 export * from "./merge.ts";

@@ -43,19 +43,14 @@
  */
 
 import type { Symbol } from "../wire/types.ts";
-import {
-  foldByte,
-  FuzzyMatcher,
-  PREFIX_SCORE_BASE,
-  trigramsOfBytes,
-} from "./fuzzy.ts";
+import { FuzzyMatcher, trigramsOfBytes } from "./fuzzy.ts";
 import type { SymbolMatch } from "./ranking.ts";
 import {
   type IdRange,
   ShardSymbols,
   type ShardSymbolsOptions,
 } from "./shard_symbols.ts";
-import { type Candidate, rankKey, TopK } from "./_top_k.ts";
+import { type Candidate, collectShard, TopK } from "./_top_k.ts";
 
 /** The reference's fixed result limit (`WORKSPACE_SYMBOL_LIMIT`). */
 export const WORKSPACE_SYMBOL_LIMIT = 200;
@@ -399,56 +394,8 @@ export class SymbolIndex {
   ): void {
     const cands = plan.candidates.get(entry.shard.shardId);
     if (cands === undefined || limit === 0) return;
-    const shard = entry.shard;
     const shadow = entry.shadowCount > 0 ? entry.shadow : undefined;
-    // Prefix fast path: enough prefix matches in this shard decide its top-k.
-    const prefix = shard.prefixRanges(matcher.foldedQueryBytes);
-    let count = 0;
-    for (const [lo, hi] of prefix) {
-      if (shadow === undefined) count += hi - lo;
-      else for (let id = lo; id < hi; id++) count += shadow[id] === 0 ? 1 : 0;
-    }
-    if (count >= limit) {
-      for (const [lo, hi] of prefix) {
-        for (let id = lo; id < hi; id++) {
-          if (shadow !== undefined && shadow[id] !== 0) continue;
-          top.offer(shard, id, 2, PREFIX_SCORE_BASE - shard.nameLength(id));
-        }
-      }
-      return;
-    }
-    const buf = shard.nameBuffer;
-    const off = shard.nameOffsets;
-    const folded = matcher.foldedQueryBytes;
-    const m = folded.length;
-    // Every fuzzy alignment pays exactly one point per unmatched byte and
-    // earns at most 27 per query byte plus 5 per consecutive step, so a
-    // name of n bytes scores at most 33m - 5 - n. Below the current
-    // threshold only a prefix match can still enter.
-    const maxFuzzy = 33 * m - 5;
-    const score = (id: number) => {
-      if (shadow !== undefined && shadow[id] !== 0) return;
-      const s = off[id];
-      const e = off[id + 1];
-      const n = e - s;
-      if (rankKey(1, maxFuzzy - n, n) < top.threshold) {
-        if (n < m) return;
-        for (let i = 0; i < m; i++) {
-          if (foldByte(buf[s + i]) !== folded[i]) return;
-        }
-        top.offer(shard, id, 2, PREFIX_SCORE_BASE - n);
-        return;
-      }
-      const rank = matcher.rankBytes(buf, s, e);
-      if (rank !== 0) top.offer(shard, id, rank, matcher.lastScore);
-    };
-    if (cands instanceof Uint32Array) {
-      for (let i = 0; i < cands.length; i++) score(cands[i]);
-    } else {
-      for (const [lo, hi] of cands as readonly IdRange[]) {
-        for (let id = lo; id < hi; id++) score(id);
-      }
-    }
+    collectShard(entry.shard, cands, matcher, top, { limit, hidden: shadow });
   }
 
   /** Walks all shards in global index order, skipping hidden duplicates. */
@@ -487,10 +434,10 @@ export class SymbolIndex {
 
   #firstCounts(max: number): Map<Entry, number> {
     // Positions after the walk (hidden ids inside the ranges are never
-    // scored). Query-independent, so cached per index version.
-    if (this.#scan?.version !== this.#version) {
+    // scored). Query-independent, so cached per content version.
+    if (this.#scan?.version !== this.#contents) {
       this.#scan = {
-        version: this.#version,
+        version: this.#contents,
         counts: this.#walk(max, () => {}),
       };
     }

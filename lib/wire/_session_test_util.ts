@@ -1,5 +1,5 @@
 /**
- * Shared helpers of the session tests (not part of the public API).
+ * Shared utilities of the session tests (not part of the public API).
  *
  * @module
  */

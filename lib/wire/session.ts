@@ -872,25 +872,10 @@ export abstract class Session {
     let frame: WireFrame;
     const fast = this.#state === "open" ? parseCanonicalPacket(raw) : undefined;
     if (fast !== undefined) {
+      // A FastPacket has every field of a Packet / PacketChunk body.
       frame = fast.chunk
-        ? {
-          type: "packet_chunk",
-          body: {
-            id: fast.id,
-            compression: fast.compression,
-            seq: fast.seq,
-            last: fast.last,
-            data: fast.data,
-          },
-        }
-        : {
-          type: "packet",
-          body: {
-            id: fast.id,
-            compression: fast.compression,
-            data: fast.data,
-          },
-        };
+        ? { type: "packet_chunk", body: fast }
+        : { type: "packet", body: fast };
     } else {
       try {
         frame = decodeWireFrame(raw);

@@ -249,7 +249,8 @@ const C_DOT = 7;
 const C_ILLEGAL = 8;
 
 const ASCII_CLASS = new Uint8Array(128);
-const ASCII_IDENT_PART = new Uint8Array(128);
+/** 1 for ASCII characters that can continue an identifier. */
+export const ASCII_IDENT_PART: Uint8Array = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
   let k = C_OTHER;
   if (c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 26) {
@@ -535,8 +536,19 @@ export class JavaScanner {
   }
 
   #keyword(): number {
-    const s = this.start;
-    const len = this.end - s;
+    return this.keywordAt(this.start, this.end);
+  }
+
+  /**
+   * Classifies the word at `[s, end)` of the text (not necessarily the
+   * current token).
+   *
+   * @param s Start offset.
+   * @param end End offset (exclusive).
+   * @returns A {@link KW} id, 0 for a plain identifier.
+   */
+  keywordAt(s: number, end: number): number {
+    const len = end - s;
     if (len < 2 || len > 12) return 0;
     const t = this.text;
     const c0 = t.charCodeAt(s);

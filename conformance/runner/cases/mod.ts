@@ -8,6 +8,7 @@ import type { CaseDef } from "../case.ts";
 import { AUTH_CASES, HANDSHAKE_CASES } from "./handshake.ts";
 import { CHUNK_CASES, ID_CASES, LIMIT_CASES, ZSTD_CASES } from "./wire.ts";
 import { SESSION_CASES } from "./session.ts";
+import { CORPUS_CASES } from "./corpus.ts";
 import {
   CACHE_CASES,
   CANCEL_CASES,
@@ -25,6 +26,7 @@ export const ALL_CASES: readonly CaseDef[] = Object.freeze([
   ...ZSTD_CASES,
   ...CANCEL_CASES,
   ...SEMANTIC_CASES,
+  ...CORPUS_CASES,
   ...CACHE_CASES,
   ...LIFECYCLE_CASES,
   ...SESSION_CASES,
