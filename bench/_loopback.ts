@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the loopback benchmarks: raw-socket baselines (framed
- * echo and one-way stream), loom RPC workloads, and helpers that start a far
+ * echo and one-way stream), loom RPC workloads, and functions that start a far
  * end in a Web Worker (see `_loopback_peer.ts`).
  *
  * @module

@@ -7,7 +7,10 @@
 
 import { ALL_CASES } from "../conformance/runner/cases/mod.ts";
 import { selectCases } from "../conformance/runner/case.ts";
-import type { HarnessSettings } from "../conformance/runner/harness.ts";
+import {
+  type HarnessSettings,
+  killAllWorkers,
+} from "../conformance/runner/harness.ts";
 import {
   type ConformanceOptions,
   defaultWorkerTemplate,
@@ -85,6 +88,14 @@ export async function runConformance(
     return { code: 2 };
   }
   const runDir = await Deno.makeTempDir({ prefix: "loom-conf-" });
+  // Worker processes run in their own process groups: on Ctrl-C, take them
+  // down with us.
+  const onInterrupt = (): void => {
+    killAllWorkers();
+    Deno.removeSync(runDir, { recursive: true });
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", onInterrupt);
   const tls = opts.transport === "tls" ? await createTlsFixtures() : undefined;
   try {
     const settings: HarnessSettings = {
@@ -125,9 +136,22 @@ export async function runConformance(
       report,
     };
   } finally {
+    Deno.removeSignalListener("SIGINT", onInterrupt);
     if (tls) await tls.remove();
     await Deno.remove(runDir, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * The `conformance` subcommand entry point (for `cli/main.ts`).
+ *
+ * @param args Arguments after the subcommand name.
+ * @returns The exit status.
+ */
+export async function conformanceCommand(
+  args: readonly string[],
+): Promise<number> {
+  return (await runConformance(args)).code;
 }
 
 if (import.meta.main) {

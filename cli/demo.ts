@@ -123,7 +123,9 @@ export async function runDemo(args: readonly string[]): Promise<number> {
     say(
       `   indexed ${result.files} files (${
         mb(result.bytes)
-      }), ${result.symbols} symbols, revision ${result.revision}, in ${ms(t)}`,
+      }), ${result.symbols} symbols, revision ${
+        BigInt(result.revision) & 0xffffffffn
+      } of this router run, in ${ms(t)}`,
     );
 
     say("\n3. workspace symbol queries (router-local index):");

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { listen, type Listener } from "../lib/net/listen.ts";
-import type { Connection } from "../lib/net/connection.ts";
+import type { CallOptions, Connection } from "../lib/net/connection.ts";
 import type { AdmissionHook } from "../lib/net/connection.ts";
 import { formatAddress } from "../lib/net/address.ts";
 import { createTlsFixtures } from "../lib/net/tls_fixtures.ts";
@@ -13,6 +13,7 @@ import { isProtocolError } from "../lib/wire/errors.ts";
 import type {
   FileText,
   Notification,
+  Request,
   Response,
   ShardIndex,
   WorkerStats,
@@ -56,7 +57,24 @@ function spawnWorker(
     ]);
     return { code: status.code, stderr };
   })();
-  return { child, done };
+  const worker = { child, done };
+  live.add(worker);
+  done.finally(() => live.delete(worker));
+  return worker;
+}
+
+/** Workers still running; a failed test kills them in its cleanup. */
+const live = new Set<WorkerProcess>();
+
+async function killLeftovers(): Promise<void> {
+  for (const worker of [...live]) {
+    try {
+      worker.child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+    await worker.done;
+  }
 }
 
 interface Harness {
@@ -89,16 +107,41 @@ async function harness(
     listener,
     connect: formatAddress(bound),
     async close() {
+      await killLeftovers();
       await listener.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
 }
 
+/** Bound on every wait, so a stuck worker fails the test instead of hanging. */
+const STEP_MS = 20_000;
+
+function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${what}`)),
+      STEP_MS,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 async function accept(listener: Listener): Promise<Connection> {
-  const conn = await listener.accept();
+  const conn = await within(listener.accept(), "the worker to connect");
   assert.ok(conn !== undefined, "no worker connected");
-  return conn;
+  // Every call gets a deadline unless the test gives its own options.
+  return new Proxy(conn, {
+    get(target, prop) {
+      if (prop === "call") {
+        return (request: Request, options?: CallOptions) =>
+          target.call(request, options ?? { timeoutMs: STEP_MS });
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 function index(response: Response): ShardIndex {
@@ -128,7 +171,7 @@ async function shutdown(
   worker: WorkerProcess,
 ): Promise<string> {
   assert.deepEqual(await conn.call({ type: "shutdown" }), { type: "shutdown" });
-  const { code, stderr } = await worker.done;
+  const { code, stderr } = await within(worker.done, "the worker to exit");
   assert.equal(code, 0, stderr);
   await conn.closed;
   return stderr;
@@ -332,7 +375,7 @@ Deno.test("worker e2e: exits with status 2 when the router goes away, unless --l
     const conn = await accept(h.listener);
     await conn.call({ type: "get_worker_stats" });
     await conn.close();
-    const { code, stderr } = await worker.done;
+    const { code, stderr } = await within(worker.done, "the worker to exit");
     assert.equal(code, 2);
     assert.match(stderr, /router connection lost/);
 
@@ -398,7 +441,10 @@ Deno.test("worker e2e: startup errors exit 1 with a clear message", async () => 
       ],
     ];
     for (const [args, pattern, env] of cases) {
-      const { code, stderr } = await spawnWorker(args, env).done;
+      const { code, stderr } = await within(
+        spawnWorker(args, env).done,
+        "the worker to exit",
+      );
       assert.equal(code, 1, stderr);
       assert.match(stderr, pattern);
       assert.ok(!stderr.includes("top-secret-token"));
@@ -450,20 +496,21 @@ Deno.test("worker e2e (tcp+tls): mutual TLS accepts a client certificate and ref
     assert.deepEqual(names(built), ["Alpha", "run", "x"]);
     await shutdown(conn, worker);
 
-    const refused = await spawnWorker(base).done;
+    const refused = await within(spawnWorker(base).done, "the worker to exit");
     assert.notEqual(refused.code, 0);
 
     await Deno.chmod(tls.client.keyPath, 0o644);
-    const open = await spawnWorker([
+    const open = spawnWorker([
       ...base,
       "--tls-client-cert",
       tls.client.certPath,
       "--tls-client-key",
       tls.client.keyPath,
     ]).done;
-    assert.equal(open.code, 1);
-    assert.match(open.stderr, /chmod 600/);
+    assert.equal((await within(open, "the worker to exit")).code, 1);
+    assert.match((await open).stderr, /chmod 600/);
   } finally {
+    await killLeftovers();
     await listener.close();
   }
 });

@@ -61,6 +61,21 @@ export interface StartWorkerOptions {
 
 const TAIL_BYTES = 16 * 1024;
 
+const LIVE = new Set<WorkerProcess>();
+
+/**
+ * Kills every worker process (group) still running, e.g. on Ctrl-C.
+ *
+ * @example
+ * ```ts
+ * import { killAllWorkers } from "./harness.ts";
+ * killAllWorkers(); // nothing running: a no-op
+ * ```
+ */
+export function killAllWorkers(): void {
+  for (const w of LIVE) w.killNow();
+}
+
 /** A running worker process. */
 export class WorkerProcess {
   #child: Deno.ChildProcess;
@@ -69,6 +84,7 @@ export class WorkerProcess {
   #status: Promise<ExitInfo>;
   #exit: ExitInfo | undefined;
   #pumps: Promise<void>[] = [];
+  #pid: number;
   /** The argv it was started with (token never included). */
   readonly argv: string[];
 
@@ -86,7 +102,12 @@ export class WorkerProcess {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
+      // Its own process group, so that kill() also reaches the children of
+      // a wrapper script that does not `exec` the worker.
+      detached: true,
     }).spawn();
+    this.#pid = this.#child.pid;
+    LIVE.add(this);
     this.#pumps.push(this.#pump(this.#child.stderr, true));
     this.#pumps.push(this.#pump(this.#child.stdout, false));
     this.#status = this.#child.status.then((s) => {
@@ -148,15 +169,24 @@ export class WorkerProcess {
     }
   }
 
-  /** Kills the process (SIGKILL) and waits for it and its pipes. */
-  async kill(): Promise<void> {
-    if (!this.#exit) {
+  /** Kills the process group (SIGKILL) at once, without waiting. */
+  killNow(): void {
+    try {
+      // The whole group: wrapper scripts and their children too.
+      Deno.kill(-this.#pid, "SIGKILL");
+    } catch {
       try {
-        this.#child.kill("SIGKILL");
+        if (!this.#exit) this.#child.kill("SIGKILL");
       } catch { /* already gone */ }
     }
+  }
+
+  /** Kills the process group (SIGKILL) and waits for it and its pipes. */
+  async kill(): Promise<void> {
+    this.killNow();
     await this.#status;
     await Promise.all(this.#pumps);
+    LIVE.delete(this);
   }
 }
 

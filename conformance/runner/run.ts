@@ -87,7 +87,8 @@ async function runOne(
     clearTimeout(timer);
   }
   result.durationMs = ctx.now();
-  result.transcript = ctx.transcript();
+  // Keep reports light: the full tail for failures, a short one otherwise.
+  result.transcript = ctx.transcript(result.status === "failed" ? 40 : 12);
   const last = ctx.workers.at(-1);
   if (last?.exit) result.exitCode = last.exit.code;
   await ctx.cleanup();

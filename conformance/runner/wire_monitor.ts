@@ -271,6 +271,13 @@ export class WireMonitor {
   }
 
   #display(frame: WireFrame, payload?: RpcPayload | string): unknown {
+    if (frame.type === "hello" && frame.body.auth_token !== null) {
+      // Transcripts end up in reports: never copy a token into them.
+      frame = {
+        type: "hello",
+        body: { ...frame.body, auth_token: "<redacted>" },
+      };
+    }
     const json = toWireJson(frame) as Record<string, unknown>;
     if (payload !== undefined) {
       const body = { ...(json.body as Record<string, unknown>) };

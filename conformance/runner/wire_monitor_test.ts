@@ -82,6 +82,10 @@ Deno.test("monitor accepts a clean exchange fed byte by byte", () => {
   const payloads = m.drainEvents().filter((e) => e.type === "payload");
   assert.equal(payloads.length, 2);
   assert.equal(m.transcript.length, 5);
+  assert.ok(
+    !JSON.stringify(m.transcript).includes("secret"),
+    "the token is redacted",
+  );
 });
 
 Deno.test("monitor flags frames before the Welcome and a non-Hello first frame", () => {

@@ -1,118 +1,95 @@
 /**
  * Glue between the router's I/O side and the pure router core
- * (`lib/router/`): the per-shard index store with its revision gate, the
- * global symbol index, and the restart backoff.
+ * (`lib/router/`): the revision-epoch gate (`ShardStore`) feeding the global
+ * symbol index (`SymbolIndex`), plus the restart backoff.
  *
  * @module
  */
 
+import { randomBytes } from "node:crypto";
+import { RestartBackoff } from "../router/backoff.ts";
 import type { SymbolMatch } from "../router/ranking.ts";
+import { ShardStore } from "../router/shard_store.ts";
 import { ShardSymbols } from "../router/shard_symbols.ts";
 import { SymbolIndex } from "../router/symbol_index.ts";
 import type { ShardIndex, U64 } from "../wire/types.ts";
-import type { RestartBackoff } from "./supervisor.ts";
+import type { RestartBackoff as SupervisorBackoff } from "./supervisor.ts";
 
-/** Options for {@link ShardStore.apply}. */
-export interface ApplyOptions {
-  /** Store without rebuilding the global index (call `commit()` later). */
+/** Options for {@link RouterIndexStore.offer}. */
+export interface OfferOptions {
+  /** Store without installing in the search index (call `commit()` later). */
   defer?: boolean;
 }
 
-/** The per-shard index store plus the global symbol index. */
-export interface ShardStore {
-  /** Applies an index built during this router run. */
-  apply(shard: number, index: ShardIndex, options?: ApplyOptions): boolean;
-  /** Applies a worker's cached index (from any run). */
-  applyCached(shard: number, index: ShardIndex): boolean;
-  /** Rebuilds the global index after deferred applies. */
-  commit(): void;
-  /** Flags a shard's symbols as stale (no connected worker) or fresh. */
-  setStale(shard: number, stale: boolean): void;
-  /** Searches the global index. */
-  search(query: string, limit: number): SymbolMatch[];
-}
+/**
+ * The per-shard index store (revision epochs) plus the global symbol index.
+ * Every revision handed out carries this run's epoch, so an index built in
+ * this run always outranks a cache written by an earlier run.
+ */
+export class RouterIndexStore {
+  #store: ShardStore;
+  #index = new SymbolIndex();
+  #deferred = new Map<number, ShardSymbols>();
 
-function big(v: U64): bigint {
-  return typeof v === "bigint" ? v : BigInt(v);
-}
-
-interface Stored {
-  /** 1 for this run's indexes, 0 for caches of unknown age. */
-  epoch: number;
-  revision: bigint;
-  generation: bigint;
-  index: ShardIndex;
-}
-
-function compareKey(a: Stored, b: Stored): number {
-  if (a.epoch !== b.epoch) return a.epoch - b.epoch;
-  if (a.revision !== b.revision) return a.revision < b.revision ? -1 : 1;
-  if (a.generation !== b.generation) {
-    return a.generation < b.generation ? -1 : 1;
+  /** Creates a store with a random, non-zero epoch (or the given one). */
+  constructor(epoch?: number) {
+    this.#store = new ShardStore({
+      epoch: epoch ?? (randomBytes(4).readUInt32LE(0) || 1),
+    });
   }
-  return 0;
-}
 
-/** Creates the store for one router run. */
-export function createShardStore(_epoch: number): ShardStore {
-  const keys = new Map<number, Stored>();
-  const index = new SymbolIndex();
-  const deferred = new Map<number, ShardSymbols>();
-  const put = (shard: number, next: Stored, defer: boolean): boolean => {
-    const cur = keys.get(shard);
-    if (cur !== undefined && compareKey(next, cur) < 0) return false;
-    keys.set(shard, next);
-    const built = new ShardSymbols(shard, next.index.symbols);
-    if (defer) deferred.set(shard, built);
-    else {
-      deferred.delete(shard);
-      index.install(built, { stale: index.isStale(shard) });
+  /** The current revision. */
+  get revision(): U64 {
+    return this.#store.revision;
+  }
+
+  /** Advances and returns the revision. */
+  nextRevision(): U64 {
+    return this.#store.nextRevision();
+  }
+
+  /** Offers an index (fresh or cached) to the gate; true when accepted. */
+  offer(index: ShardIndex, options?: OfferOptions): boolean {
+    if (!this.#store.offer(index)) return false;
+    const shard = index.shard_id;
+    const built = new ShardSymbols(shard, index.symbols);
+    if (options?.defer) {
+      this.#deferred.set(shard, built);
+    } else {
+      this.#deferred.delete(shard);
+      this.#index.install(built, { stale: this.#index.isStale(shard) });
     }
     return true;
-  };
-  return {
-    apply(shard, idx, options) {
-      return put(shard, {
-        epoch: 1,
-        revision: big(idx.revision),
-        generation: big(idx.index_generation),
-        index: idx,
-      }, options?.defer ?? false);
-    },
-    applyCached(shard, idx) {
-      return put(shard, {
-        epoch: 0,
-        revision: big(idx.revision),
-        generation: big(idx.index_generation),
-        index: idx,
-      }, false);
-    },
-    commit() {
-      for (const [shard, built] of deferred) {
-        index.install(built, { stale: index.isStale(shard) });
-      }
-      deferred.clear();
-    },
-    setStale(shard, stale) {
-      index.setStale(shard, stale);
-    },
-    search(query, limit) {
-      return index.workspaceSymbols(query, { limit });
-    },
-  };
+  }
+
+  /** Installs every deferred shard at once. */
+  commit(): void {
+    for (const [shard, built] of this.#deferred) {
+      this.#index.install(built, { stale: this.#index.isStale(shard) });
+    }
+    this.#deferred.clear();
+  }
+
+  /** Flags a shard's symbols as stale (no connected worker) or fresh. */
+  setStale(shard: number, stale: boolean): void {
+    this.#index.setStale(shard, stale);
+  }
+
+  /** Searches the global index (reference ranking). */
+  search(query: string, limit: number): SymbolMatch[] {
+    return this.#index.workspaceSymbols(query, { limit });
+  }
+
+  /** The global symbol index (for distributed planning). */
+  get symbolIndex(): SymbolIndex {
+    return this.#index;
+  }
 }
 
-/** The reference restart backoff: 50 ms doubling to 5 s. */
-export function createRestartBackoff(): RestartBackoff {
-  let next = 50;
-  return {
-    nextDelay() {
-      const d = next;
-      next = Math.min(next * 2, 5000);
-      return d;
-    },
-    reset() {
-      next = 50;
-    },
-  };
+/**
+ * The reference restart backoff (50 ms doubling to 5 s, +0-25 % jitter
+ * included in `nextDelay()`).
+ */
+export function createRestartBackoff(): SupervisorBackoff {
+  return new RestartBackoff();
 }

@@ -55,6 +55,8 @@ export interface ListenForWorkersOptions {
   handshakeTimeoutMs: number;
   /** Expected bearer token (checked by the transport in constant time). */
   authToken?: string;
+  /** Offer zstd compression (pointless CPU on a local socket). */
+  compression?: boolean;
   admit(
     hello: WorkerHello,
     peerFingerprint: string | undefined,
@@ -82,6 +84,7 @@ export async function listenForWorkers(
     }
   }
   const listener: Listener = listen(address, {
+    compression: options.compression ?? address.transport !== "unix",
     authToken: options.authToken ?? null,
     allowInsecure: options.allowInsecure,
     maxPendingHandshakes: options.maxInflightHandshakes,

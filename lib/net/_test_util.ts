@@ -1,5 +1,5 @@
 /**
- * Helpers shared by the socket tests of this folder (not exported).
+ * Utilities shared by the socket tests of this folder (not exported).
  *
  * @module
  */

@@ -369,6 +369,11 @@ class SessionConnection implements Connection {
       return Promise.reject(closedError(this.#closeError));
     }
     const { signal, timeoutMs } = options;
+    if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
+      return Promise.reject(
+        new RangeError("timeoutMs must be a non-negative number"),
+      );
+    }
     if (signal?.aborted) {
       return Promise.reject(
         new ProtocolError(ERROR_CODES.CANCELLED, "request cancelled"),
@@ -381,8 +386,7 @@ class SessionConnection implements Connection {
       this.#driver.pump();
       return Promise.reject(err);
     }
-    this.#driver.pump();
-    return new Promise<Response>((resolve, reject) => {
+    const promise = new Promise<Response>((resolve, reject) => {
       const entry: PendingCall = { resolve, reject };
       if (signal !== undefined || timeoutMs !== undefined) {
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -425,6 +429,9 @@ class SessionConnection implements Connection {
       }
       this.#pending.set(id, entry);
     });
+    // Registered first: whatever pump() delivers (even a close) sees it.
+    this.#driver.pump();
+    return promise;
   }
 
   notify(notification: Notification): void {

@@ -133,7 +133,7 @@ Deno.test("hostile: an absent Hello is closed at the handshake deadline", async 
   conn.close();
   assert.notEqual(end.ended, "timeout");
   assert.equal(end.bytes, 0);
-  assert.ok(elapsed >= 100 && elapsed < 2000, `closed after ${elapsed} ms`);
+  assert.ok(elapsed >= 100 && elapsed < 4000, `closed after ${elapsed} ms`);
   assert.equal(e.listener.pendingHandshakes, 0);
   assert.ok(
     e.logger.lines.some((l) =>
@@ -153,7 +153,7 @@ Deno.test("hostile: a Hello trickled too slowly is closed at the deadline", asyn
   const end = await readToEnd(conn, 3000);
   conn.close();
   assert.notEqual(end.ended, "timeout");
-  assert.ok(performance.now() - t0 < 2000);
+  assert.ok(performance.now() - t0 < 4000);
   await assertStillServing(e);
 });
 
@@ -163,21 +163,21 @@ Deno.test("hostile: handshakes beyond maxPendingHandshakes are closed immediatel
     handshakeTimeoutMs: 10_000,
   });
   const silent = await Promise.all([1, 2, 3].map(() => rawConnect(e.address)));
-  for (let i = 0; i < 100 && e.listener.pendingHandshakes < 3; i++) {
+  for (let i = 0; i < 1000 && e.listener.pendingHandshakes < 3; i++) {
     await new Promise((r) => setTimeout(r, 5));
   }
   assert.equal(e.listener.pendingHandshakes, 3);
   const extra = await rawConnect(e.address);
   const t0 = performance.now();
-  const end = await readToEnd(extra, 3000);
+  const end = await readToEnd(extra, 8000);
   extra.close();
   assert.notEqual(end.ended, "timeout");
-  assert.ok(performance.now() - t0 < 1000);
+  assert.ok(performance.now() - t0 < 5000);
   assert.ok(
     e.logger.lines.some((l) => l.reason === "too many pending handshakes"),
   );
   for (const c of silent) c.close();
-  for (let i = 0; i < 200 && e.listener.pendingHandshakes > 0; i++) {
+  for (let i = 0; i < 1000 && e.listener.pendingHandshakes > 0; i++) {
     await new Promise((r) => setTimeout(r, 5));
   }
   assert.equal(e.listener.pendingHandshakes, 0);
@@ -190,16 +190,16 @@ Deno.test("hostile: the 129th pending handshake is refused at the default limit"
   const silent = await Promise.all(
     Array.from({ length: 128 }, () => rawConnect(e.address)),
   );
-  for (let i = 0; i < 200 && e.listener.pendingHandshakes < 128; i++) {
+  for (let i = 0; i < 1000 && e.listener.pendingHandshakes < 128; i++) {
     await new Promise((r) => setTimeout(r, 5));
   }
   assert.equal(e.listener.pendingHandshakes, 128);
   const extra = await rawConnect(e.address);
-  const end = await readToEnd(extra, 3000);
+  const end = await readToEnd(extra, 8000);
   extra.close();
   assert.notEqual(end.ended, "timeout");
   for (const c of silent) c.close();
-  for (let i = 0; i < 400 && e.listener.pendingHandshakes > 0; i++) {
+  for (let i = 0; i < 1000 && e.listener.pendingHandshakes > 0; i++) {
     await new Promise((r) => setTimeout(r, 5));
   }
   assert.equal(e.listener.pendingHandshakes, 0);
@@ -208,31 +208,54 @@ Deno.test("hostile: the 129th pending handshake is refused at the default limit"
 
 Deno.test("hostile: mutual TLS counts the TLS accept as a pending handshake", async () => {
   await using tls = await createTlsFixtures();
-  const logger = memoryLogger();
-  await using listener = listen("tcp+tls:127.0.0.1:0", {
-    logger,
-    maxPendingHandshakes: 2,
-    handshakeTimeoutMs: 300,
-    tls: { cert: tls.server.cert, key: tls.server.key, clientCa: tls.ca.cert },
-  });
-  const { port } = (await listener.ready) as { port: number };
-  const silent = await Promise.all(
-    [1, 2].map(() => Deno.connect({ hostname: "127.0.0.1", port })),
-  );
-  for (let i = 0; i < 100 && listener.pendingHandshakes < 2; i++) {
-    await new Promise((r) => setTimeout(r, 5));
+  const tlsOptions = {
+    cert: tls.server.cert,
+    key: tls.server.key,
+    clientCa: tls.ca.cert,
+  };
+  {
+    await using listener = listen("tcp+tls:127.0.0.1:0", {
+      logger: memoryLogger(),
+      maxPendingHandshakes: 2,
+      handshakeTimeoutMs: 10_000,
+      tls: tlsOptions,
+    });
+    const { port } = (await listener.ready) as { port: number };
+    const silent = await Promise.all(
+      [1, 2].map(() => Deno.connect({ hostname: "127.0.0.1", port })),
+    );
+    for (let i = 0; i < 1000 && listener.pendingHandshakes < 2; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(listener.pendingHandshakes, 2);
+    const extra = await Deno.connect({ hostname: "127.0.0.1", port });
+    const t0 = performance.now();
+    const end = await readToEnd(extra, 5000);
+    extra.close();
+    assert.notEqual(end.ended, "timeout");
+    assert.ok(performance.now() - t0 < 5000);
+    for (const c of silent) c.close();
+    for (let i = 0; i < 1000 && listener.pendingHandshakes > 0; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(listener.pendingHandshakes, 0);
   }
-  assert.equal(listener.pendingHandshakes, 2);
-  const extra = await Deno.connect({ hostname: "127.0.0.1", port });
-  const end = await readToEnd(extra, 250);
-  extra.close();
-  assert.notEqual(end.ended, "timeout");
-  // The silent ones are dropped at the TLS accept deadline.
-  for (const c of silent) {
-    assert.notEqual((await readToEnd(c, 3000)).ended, "timeout");
-    c.close();
+  {
+    // A client that never starts TLS is dropped at the TLS accept deadline.
+    await using listener = listen("tcp+tls:127.0.0.1:0", {
+      logger: memoryLogger(),
+      handshakeTimeoutMs: 150,
+      tls: tlsOptions,
+    });
+    const { port } = (await listener.ready) as { port: number };
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port });
+    assert.notEqual((await readToEnd(silent, 5000)).ended, "timeout");
+    silent.close();
+    for (let i = 0; i < 1000 && listener.pendingHandshakes > 0; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(listener.pendingHandshakes, 0);
   }
-  assert.equal(listener.pendingHandshakes, 0);
 });
 
 Deno.test("hostile: an oversized length prefix is refused before allocation", async () => {
@@ -391,4 +414,46 @@ Deno.test("hostile: a legacy v2 hello gets the legacy error reply", async () => 
     expected,
   );
   await assertStillServing(e);
+});
+
+Deno.test("hostile: plaintext garbage against TLS and mutual TLS listeners", async () => {
+  await using tls = await createTlsFixtures();
+  for (const clientCa of [undefined, tls.ca.cert]) {
+    const logger = memoryLogger();
+    await using listener = listen("tcp+tls:127.0.0.1:0", {
+      logger,
+      handshakeTimeoutMs: 2000,
+      tls: { cert: tls.server.cert, key: tls.server.key, clientCa },
+    });
+    const bound = await listener.ready;
+    const address = formatAddress(bound);
+    const port = (bound as { port: number }).port;
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    // A v3 Hello in clear text is not a TLS ClientHello.
+    const hello = createWorkerSession({ hello: { shard_id: 1 } })
+      .pollTransmit()!;
+    await writeAll(conn, hello).catch(() => {});
+    assert.notEqual((await readToEnd(conn, 3000)).ended, "timeout");
+    conn.close();
+    for (let i = 0; i < 1000 && listener.pendingHandshakes > 0; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(listener.pendingHandshakes, 0);
+    // Still serving real workers.
+    const [router, worker] = await Promise.all([
+      listener.accept(),
+      connect(address, {
+        shardId: 1,
+        logger,
+        tls: {
+          caCerts: tls.ca.cert,
+          ...(clientCa === undefined
+            ? {}
+            : { cert: tls.client.cert, key: tls.client.key }),
+        },
+      }),
+    ]);
+    await worker.close();
+    await router!.close();
+  }
 });

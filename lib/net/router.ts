@@ -61,6 +61,7 @@ import { defaultWorkerCommand, splitCommandLine } from "./worker_command.ts";
 import { collectJavaFiles, type SkippedFile } from "./workspace_fs.ts";
 import * as core from "./_router_core.ts";
 import { WorkspaceLayout } from "../router/layout.ts";
+import { UnsavedOverlay } from "../router/overlay.ts";
 import type { SymbolMatch } from "../router/ranking.ts";
 import {
   listenForWorkers,
@@ -193,7 +194,7 @@ export interface ShardProgress {
 
 /** A progress snapshot for UIs. */
 export interface IndexProgress {
-  revision: number;
+  revision: U64;
   shards: readonly ShardProgress[];
   shardsDone: number;
 }
@@ -209,7 +210,7 @@ export interface IndexWorkspaceOptions {
 
 /** The outcome of {@link Router.indexWorkspace}. */
 export interface IndexWorkspaceResult {
-  revision: number;
+  revision: U64;
   files: number;
   bytes: number;
   symbols: number;
@@ -349,16 +350,16 @@ export class Router {
   #authToken?: string;
   #allowlist: NormalizedAllowlist;
   #snapshots: Semaphore;
+  /** Disk reads run one shard at a time so the first shard ships sooner. */
+  #reads = new Semaphore(1);
   #nextWorkerId = 1;
-  #revision = 0;
-  #store: core.ShardStore;
-  #overlay = new Map<string, string>();
+  #store: core.RouterIndexStore;
+  #overlay = new UnsavedOverlay();
   #changed: { promise: Promise<void>; resolve: () => void };
   #closed = false;
   #acceptLoops: Promise<void>[] = [];
   #tempDir?: string;
   #background = new Set<Promise<unknown>>();
-  #epoch: number;
 
   private constructor(options: RouterOptions, allowlist: NormalizedAllowlist) {
     this.#options = options;
@@ -367,8 +368,7 @@ export class Router {
     this.#authToken = options.authToken;
     this.#snapshots = new Semaphore(options.maxConcurrentSnapshots ?? 2);
     this.#changed = Promise.withResolvers<void>();
-    this.#epoch = Date.now();
-    this.#store = core.createShardStore(this.#epoch);
+    this.#store = new core.RouterIndexStore();
     this.#layout = new WorkspaceLayout(options.roots.map(normalizeRoot));
     const roots = this.#layout.roots;
     this.#shards = roots.map((root, id) => ({
@@ -506,6 +506,8 @@ export class Router {
       tokenEnv: spawn.tokenEnv,
       env: spawn.env,
       createBackoff: spawn.createBackoff ?? core.createRestartBackoff,
+      // The default backoff adds its own jitter.
+      jitter: spawn.createBackoff ? undefined : () => 0,
       handshakeTimeoutMs: this.#options.handshakeTimeoutMs ?? 5000,
       onEvent: (event) => {
         if (event.type === "output") {
@@ -533,9 +535,12 @@ export class Router {
     return this.#shards.map((s) => s.root);
   }
 
-  /** The current global revision. */
-  get revision(): number {
-    return this.#revision;
+  /**
+   * The current global revision: `epoch * 2^32 + counter`, where the epoch
+   * identifies this router run (see `lib/router/shard_store.ts`).
+   */
+  get revision(): U64 {
+    return this.#store.revision;
   }
 
   /** Shards that currently have a connected worker. */
@@ -635,7 +640,7 @@ export class Router {
       }
     }, (this.#options.handshakeTimeoutMs ?? 5000) + 1000);
     shard.pending = { workerId, spawnAttempt, timer };
-    return { worker_id: workerId, revision: this.#revision };
+    return { worker_id: workerId, revision: this.#store.revision };
   }
 
   async #accept(listener: WorkerListener): Promise<void> {
@@ -732,7 +737,7 @@ export class Router {
       this.#disconnect(shard, worker);
       return;
     }
-    const accepted = this.#store.applyCached(shard.id, n.body);
+    const accepted = this.#store.offer(n.body);
     if (accepted) shard.warm = true;
     worker.cacheSettled.resolve();
     this.#emit({
@@ -759,8 +764,10 @@ export class Router {
 
   #overlayFor(shard: ShardSlot): FileText[] {
     const out: FileText[] = [];
-    for (const [path, text] of this.#overlay) {
-      if (this.#shardFor(path) === shard) out.push({ path, text });
+    for (const path of this.#overlay.paths()) {
+      if (this.#shardFor(path) === shard) {
+        out.push({ path, text: this.#overlay.get(path)! });
+      }
     }
     return out;
   }
@@ -771,11 +778,17 @@ export class Router {
     signal: AbortSignal | undefined,
     onFile?: (bytes: number) => void,
   ): Promise<{ files: FileText[]; bytes: number; skipped: SkippedFile[] }> {
-    const snap = await collectJavaFiles(shard.root, {
-      exclude: shard.exclude,
-      signal,
-      onFile: onFile && ((_p, b) => onFile(b)),
-    });
+    const release = await this.#reads.acquire(signal);
+    let snap;
+    try {
+      snap = await collectJavaFiles(shard.root, {
+        exclude: shard.exclude,
+        signal,
+        onFile: onFile && ((_p, b) => onFile(b)),
+      });
+    } finally {
+      release();
+    }
     if (snap.skipped.length > 0) {
       this.#log.warn("skipped files", {
         shard_id: shard.id,
@@ -787,20 +800,12 @@ export class Router {
         files: snap.skipped,
       });
     }
-    const overlay = this.#overlayFor(shard);
-    if (overlay.length === 0) return snap;
-    const byPath = new Map(snap.files.map((f) => [f.path, f]));
-    let bytes = snap.bytes;
+    if (this.#overlayFor(shard).length === 0) return snap;
+    const files = this.#overlay.rehydrate(snap.files, {
+      include: (p) => this.#layout.ownsPath(shard.id, p),
+    });
     const enc = new TextEncoder();
-    for (const file of overlay) {
-      const old = byPath.get(file.path);
-      if (old) bytes -= enc.encode(old.text).length;
-      bytes += enc.encode(file.text).length;
-      byPath.set(file.path, file);
-    }
-    const files = [...byPath.values()].sort((a, b) =>
-      a.path < b.path ? -1 : a.path > b.path ? 1 : 0
-    );
+    const bytes = files.reduce((n, f) => n + enc.encode(f.text).length, 0);
     return { files, bytes, skipped: snap.skipped };
   }
 
@@ -818,8 +823,8 @@ export class Router {
       // LoadFiles keeps the current revision (reference); a rebuild gets a
       // new one so its index outranks the previous worker's.
       const revision = mode === "load_files"
-        ? this.#revision
-        : ++this.#revision;
+        ? this.#store.revision
+        : this.#store.nextRevision();
       const request: Request = mode === "load_files"
         ? { type: "load_files", revision, files: snap.files }
         : { type: "index_shard", revision, files: snap.files };
@@ -832,7 +837,7 @@ export class Router {
       });
       if (mode === "index_shard") {
         const index = this.#expectIndex(shard, worker, response);
-        this.#store.apply(shard.id, index);
+        this.#store.offer(index);
       }
       this.#emit({
         type: "worker_rehydrated",
@@ -1006,7 +1011,7 @@ export class Router {
     const { signal, onProgress } = options;
     if (signal?.aborted) throw abortReason(signal);
     this.#ensureOpen();
-    const revision = ++this.#revision;
+    const revision = this.#store.nextRevision();
     const progress: ShardProgress[] = this.#shards.map((s) => ({
       shard: s.id,
       root: s.root,
@@ -1078,7 +1083,7 @@ export class Router {
           },
         );
         results[shard.id] = index;
-        this.#store.apply(shard.id, index, { defer: true });
+        this.#store.offer(index, { defer: true });
         shard.indexed = true;
         p.symbols = index.symbols.length;
         p.phase = "done";
@@ -1134,7 +1139,7 @@ export class Router {
     // Throws PathNotRoutableError (a RangeError): outside roots, not .java.
     const shard = this.#shards[this.#layout.routeFile(abs)];
     this.#overlay.set(abs, text);
-    const revision = ++this.#revision;
+    const revision = this.#store.nextRevision();
     const index = await this.#retrying(shard, signal, async (worker) => {
       const response = await this.#call(worker, {
         type: "update_file",
@@ -1143,7 +1148,7 @@ export class Router {
       }, { signal });
       return this.#expectIndex(shard, worker, response);
     });
-    this.#store.apply(shard.id, index);
+    this.#store.offer(index);
     shard.indexed = true;
   }
 
@@ -1157,7 +1162,7 @@ export class Router {
 
   /** Paths that currently have unsaved text in the overlay. */
   overlayPaths(): string[] {
-    return [...this.#overlay.keys()].sort();
+    return this.#overlay.paths();
   }
 
   /**

@@ -25,6 +25,14 @@ function asBytes(buf: Uint8Array): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
+const MIN_CHUNK = 16_384;
+const MAX_CHUNK = 1_048_576;
+
+/** An output chunk size near `bytes` (fewer, larger steps for big data). */
+function chunkFor(bytes: number): number {
+  return Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, bytes));
+}
+
 function unsupported(algo: string): ProtocolError {
   return new ProtocolError(
     ERROR_CODES.UNSUPPORTED_COMPRESSION,
@@ -58,6 +66,7 @@ export const nodeZstdCompressor: Compressor = Object.freeze({
     if (algo !== "zstd") throw unsupported(algo);
     return asBytes(
       zlib.zstdCompressSync(data, {
+        chunkSize: chunkFor(data.length),
         params: { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL },
       }),
     );
@@ -101,6 +110,7 @@ export const nodeZstdCompressor: Compressor = Object.freeze({
       return asBytes(
         zlib.zstdDecompressSync(data, {
           maxOutputLength: Math.max(1, maxOutputBytes),
+          chunkSize: chunkFor(Math.min(maxOutputBytes, data.length * 8)),
         }),
       );
     } catch (err) {

@@ -20,6 +20,9 @@
  *   Non-minimal integer and length encodings are accepted. Ignored values
  *   (unknown keys, bodies of unknown variants) may use any CBOR the
  *   validator allows, except invalid UTF-8 and unassigned simple values.
+ * - `data` byte strings decode to views of the input buffer, not copies
+ *   (`FrameDecoder` hands out a fresh buffer per frame, so they are never
+ *   overwritten there; copy them if you decode from a buffer you reuse);
  * - u64 values decode to their normal form: a `number` up to 2^53 - 1,
  *   a `bigint` above.
  *

@@ -144,12 +144,14 @@ Deno.test("decoders reject non-Uint8Array input with TypeError", () => {
   assert.throws(() => decodeRpcPayload([] as unknown as Uint8Array), TypeError);
 });
 
-Deno.test("decoded byte strings are copies of the input", () => {
+Deno.test("decoded byte strings are views of the input (no copy)", () => {
   const bytes = encodeWireFrame(packet(1));
   const frame = decodeWireFrame(bytes);
-  bytes.fill(0);
   assert.ok(frame.type === "packet");
   assert.deepEqual([...frame.body.data], [1, 2, 3]);
+  assert.equal(frame.body.data.buffer, bytes.buffer);
+  bytes.fill(0);
+  assert.deepEqual([...frame.body.data], [0, 0, 0]);
 });
 
 Deno.test("inputs over 64 MiB are rejected before anything else", () => {

@@ -27,10 +27,19 @@ export interface JavaCorpusOptions {
   root?: string;
   /**
    * Average number of methods per top-level class; file size grows with it
-   * (about 2 KB per file at the default).
-   * @default {2}
+   * (about 2 KB per file at the default of either style).
+   * @default {0.8 for "typical", 2 for "dense"}
    */
   methodsPerClass?: number;
+  /**
+   * `"typical"` writes methods the way library code usually looks (Javadoc
+   * with `@param`/`@return`/`@throws`, bodies with loops, `try`/`catch` and
+   * `switch`); `"dense"` writes short Javadoc and short bodies, so
+   * declarations make up a larger share of the text (a harder case for
+   * throughput).
+   * @default {"typical"}
+   */
+  style?: "typical" | "dense";
 }
 
 /** Small fast PRNG (mulberry32). */
@@ -139,7 +148,12 @@ const TYPES = [
  * ```
  */
 export function generateJavaCorpus(options: JavaCorpusOptions): FileText[] {
-  const { files, seed = 1, root = "", methodsPerClass = 2 } = options;
+  const { files, seed = 1, root = "", style = "typical" } = options;
+  const methodsPerClass = options.methodsPerClass ??
+    (style === "dense" ? 2 : 0.8);
+  if (style !== "typical" && style !== "dense") {
+    throw new TypeError(`unknown corpus style: ${String(style)}`);
+  }
   if (!Number.isInteger(files) || files < 0) {
     throw new RangeError("files must be a non-negative integer");
   }
@@ -154,7 +168,14 @@ export function generateJavaCorpus(options: JavaCorpusOptions): FileText[] {
     const cls = `${pick(NOUNS)}${pick(NOUNS)}${i}`;
     out.push({
       path: `${root}src/main/java/${pkg.replaceAll(".", "/")}/${cls}.java`,
-      text: generateFile(pkg, cls, methodsPerClass, rnd, pick),
+      text: generateFile(
+        pkg,
+        cls,
+        methodsPerClass,
+        style === "typical",
+        rnd,
+        pick,
+      ),
     });
   }
   return out;
@@ -164,6 +185,7 @@ function generateFile(
   pkg: string,
   cls: string,
   methodsPerClass: number,
+  typical: boolean,
   rnd: () => number,
   pick: <T>(xs: readonly T[]) => T,
 ): string {
@@ -224,6 +246,14 @@ function generateFile(
     add("");
     add("    /**");
     add(`     * Runs ${name}; returns {@code -1} on failure.`);
+    if (typical) {
+      add("     *");
+      add("     * @param a the number of rounds, at least zero");
+      add("     * @param b per-key samples; may be {@code null}");
+      add("     * @param rest extra labels, ignored when empty");
+      add("     * @return the computed value, never {@code null} on success");
+      add("     * @throws Exception if a round fails");
+    }
     add("     */");
     if (rnd() < 0.3) add('    @Deprecated(since = "1.2", forRemoval = false)');
     const ret = pick(TYPES);
@@ -252,6 +282,27 @@ function generateFile(
       add('            """;');
     } else if (r < 0.7) {
       add("        class Local { int hidden; }");
+    }
+    if (typical) {
+      add("        try {");
+      add(
+        "            for (Map.Entry<String, List<int[]>> e : b.entrySet()) {",
+      );
+      add("                if (e.getValue() == null) continue;");
+      add(
+        "                local += e.getKey().length() + e.getValue().size();",
+      );
+      add("            }");
+      add("        } catch (RuntimeException ex) {");
+      add(
+        '            throw new IllegalStateException("round failed: " + a, ex);',
+      );
+      add("        }");
+      add("        switch (local % 4) {");
+      add("            case 0: local++; break;");
+      add("            case 1: { local += rest.length; break; }");
+      add("            default: local--;");
+      add("        }");
     }
     add("        if (b != null && b.size() > 3) {");
     add(`            return ${defaultValue(ret)};`);

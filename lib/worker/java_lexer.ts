@@ -217,6 +217,8 @@ const KW_TABLE: { mask: number; ids: Uint8Array } = (() => {
     if (ok) return { mask: size - 1, ids };
   }
 })();
+const KW_IDS = KW_TABLE.ids;
+const KW_MASK = KW_TABLE.mask;
 const KW_WORDS: string[] = [];
 for (const [word, id] of KEYWORD_TEXT) KW_WORDS[id] = word;
 
@@ -249,8 +251,7 @@ const C_DOT = 7;
 const C_ILLEGAL = 8;
 
 const ASCII_CLASS = new Uint8Array(128);
-/** 1 for ASCII characters that can continue an identifier. */
-export const ASCII_IDENT_PART: Uint8Array = new Uint8Array(128);
+const ASCII_IDENT_PART = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
   let k = C_OTHER;
   if (c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 26) {
@@ -345,6 +346,7 @@ const S_QUOTE = 4;
 const S_APOS = 5;
 const S_SLASH = 6;
 const S_SEMI = 7;
+const MAX = 0x7fffffff;
 
 // Characters that matter while skipping a bracketed group.
 const G_OPEN = 1;
@@ -384,8 +386,11 @@ export class JavaScanner {
   /** Problems found so far (may repeat after backtracking). */
   readonly problems: JavaProblem[] = [];
   readonly #length: number;
-  readonly #from: Int32Array = new Int32Array(SEARCH.length).fill(0x7fffffff);
-  readonly #at: Int32Array = new Int32Array(SEARCH.length);
+  // Per searched character: the offset the cached answer was searched from
+  // and the answer. Plain arrays: typed arrays cost far more to allocate
+  // than a small file takes to scan.
+  readonly #from: number[] = [MAX, MAX, MAX, MAX, MAX, MAX, MAX, MAX];
+  readonly #at: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
 
   /**
    * @param text Java source (with unicode escapes already translated).
@@ -418,11 +423,16 @@ export class JavaScanner {
     this.kw = -2;
     // Whitespace and comments.
     for (;;) {
-      c = t.charCodeAt(p);
-      while (c === 32) c = t.charCodeAt(++p);
+      // Never read past the end: `charCodeAt` would return NaN and turn
+      // `c` into a float, slowing every comparison in this function.
       if (p >= n) {
         this.start = this.end = this.pos = n;
         return this.kind = TOKEN.EOF;
+      }
+      c = t.charCodeAt(p);
+      if (c === 32) {
+        p++;
+        continue;
       }
       if (c < 128) {
         const k = ASCII_CLASS[c];
@@ -553,9 +563,9 @@ export class JavaScanner {
     const t = this.text;
     const c0 = t.charCodeAt(s);
     if (c0 < 97 || c0 > 122) return 0; // keywords are lowercase ASCII
-    const id = KW_TABLE.ids[
+    const id = KW_IDS[
       keywordKey(len, c0, t.charCodeAt(s + 1), t.charCodeAt(s + len - 1)) &
-      KW_TABLE.mask
+      KW_MASK
     ];
     if (id === 0) return 0;
     const word = KW_WORDS[id];
@@ -665,7 +675,10 @@ export class JavaScanner {
    * @returns `true` if the group was closed.
    */
   skipParens(strict: boolean): boolean {
-    return this.#skipNested(S_LPAREN, S_RPAREN, strict);
+    // Parameter lists are short: a character loop beats eight searches.
+    return strict
+      ? this.skipGroup(40, 41, true)
+      : this.#skipNested(S_LPAREN, S_RPAREN, false);
   }
 
   /**

@@ -20,7 +20,6 @@
  */
 
 import {
-  ASCII_IDENT_PART,
   isIdentifierLike,
   type JavaProblem,
   JavaScanner,
@@ -66,23 +65,11 @@ export interface JavaDeclarations {
   problems: JavaProblem[];
 }
 
-/** Options for {@link parseJavaDeclarations}. */
-export interface JavaParseOptions {
-  /**
-   * Parse simple members (`private int count;`, `public void run(`) with a
-   * character-level fast path instead of the tokenizer. The results are
-   * identical; turning it off exists for differential testing.
-   * @default {true}
-   */
-  memberFastPath?: boolean;
-}
-
 /**
  * Parses declarations out of Java text whose unicode escapes are already
  * translated (see `translateUnicodeEscapes`).
  *
  * @param text Java source.
- * @param options Parser switches.
  * @returns Name-token offsets and problems.
  *
  * @example
@@ -94,11 +81,8 @@ export interface JavaParseOptions {
  * console.assert(names.join() === "A,x,f");
  * ```
  */
-export function parseJavaDeclarations(
-  text: string,
-  options: JavaParseOptions = {},
-): JavaDeclarations {
-  const p = new DeclarationParser(text, options.memberFastPath ?? true);
+export function parseJavaDeclarations(text: string): JavaDeclarations {
+  const p = new DeclarationParser(text);
   p.parseCompilationUnit();
   return { starts: p.starts, ends: p.ends, problems: p.s.problems };
 }
@@ -110,17 +94,12 @@ class DeclarationParser {
   readonly ends: number[] = [];
   tok = 0;
   depth = 0;
-  /** Whether {@link DeclarationParser.fastMember} may be used. */
-  readonly fastPath: boolean;
-  readonly wordStarts: Int32Array = new Int32Array(8);
-  readonly wordEnds: Int32Array = new Int32Array(8);
   /** Kind of the buffered lookahead token, or -1. */
   peeked = -1;
   peekStart = 0;
   peekEnd = 0;
 
-  constructor(text: string, fastPath: boolean) {
-    this.fastPath = fastPath;
+  constructor(text: string) {
     this.text = text;
     this.s = new JavaScanner(text);
     this.tok = this.s.next();
@@ -354,12 +333,6 @@ class DeclarationParser {
       this.skipBlock(); // initializer
       return;
     }
-    if (owner !== undefined && this.fastPath) {
-      while (this.tok === AT && this.peekKeyword() !== KW.INTERFACE) {
-        this.skipAnnotation();
-      }
-      if (this.tok === IDENT && this.fastMember(owner)) return;
-    }
     this.skipModifiers();
     const t = this.tok;
     if (t === LBRACE) {
@@ -441,87 +414,6 @@ class DeclarationParser {
       return;
     }
     this.parseDeclaratorsRest();
-  }
-
-  /**
-   * Fast path for the common simple member: words separated by whitespace
-   * (modifiers, an optional simple type, a name) up to `(`, `;`, `=`, `,` or
-   * `[`. It scans the characters once without tokenizing, classifies the
-   * words, and hands over to the token path at the delimiter. Anything else
-   * (annotations after modifiers, generics, qualified or array types,
-   * comments, non-ASCII text, type declarations, `sealed`) returns `false`
-   * with nothing consumed, and the token path parses the member. Both paths
-   * give the same symbols and problems (checked by a differential test).
-   */
-  fastMember(owner: string): boolean {
-    const t = this.text;
-    const n = t.length;
-    const ws = this.wordStarts;
-    const we = this.wordEnds;
-    let p = this.s.start;
-    let k = 0;
-    let c = 0;
-    for (;;) {
-      if (p >= n) return false;
-      c = t.charCodeAt(p);
-      if (c === 32 || c === 10 || c === 13 || c === 9) {
-        p++;
-        continue;
-      }
-      if (c >= 128) return false;
-      if (ASCII_IDENT_PART[c] === 0) break;
-      if (k === ws.length || (c >= 48 && c <= 57)) return false;
-      ws[k] = p++;
-      while (p < n) {
-        const d = t.charCodeAt(p);
-        if (d < 128 && ASCII_IDENT_PART[d] === 1) p++;
-        else if (d >= 128) return false;
-        else break;
-      }
-      we[k++] = p;
-    }
-    if (k === 0) return false;
-    const s = this.s;
-    const nameStart = ws[k - 1];
-    const nameEnd = we[k - 1];
-    if (!isIdentifierLike(s.keywordAt(nameStart, nameEnd))) return false;
-    let m = 0; // leading modifiers
-    while (m < k - 1) {
-      const kw = s.keywordAt(ws[m], we[m]);
-      if (kw < KW.PUBLIC || kw > KW.DEFAULT) break;
-      m++;
-    }
-    let emit = true;
-    if (m === k - 2) {
-      // Modifiers, a simple type, a name.
-      const kw = s.keywordAt(ws[m], we[m]);
-      if (kw === KW.RECORD || kw === KW.SEALED) return false;
-      if (!isIdentifierLike(kw) && !(kw >= KW.BOOLEAN && kw <= KW.VOID)) {
-        return false;
-      }
-    } else if (m === k - 1 && c === LPAREN) {
-      // Modifiers and a name: a constructor.
-      emit = nameEnd - nameStart === owner.length &&
-        t.startsWith(owner, nameStart);
-    } else return false;
-    if (c === LPAREN) {
-      if (emit) this.emit(nameStart, nameEnd);
-      this.unpeek();
-      s.pos = p;
-      this.advance();
-      this.skipParens(true);
-      this.skipMethodRest();
-      return true;
-    }
-    if (c === SEMI || c === EQ || c === COMMA || c === LBRACKET) {
-      this.emit(nameStart, nameEnd);
-      this.unpeek();
-      s.pos = p;
-      this.advance();
-      this.parseDeclaratorsRest();
-      return true;
-    }
-    return false;
   }
 
   /** The rest of a type after its first word: qualifiers, arguments, dims. */

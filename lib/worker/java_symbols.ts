@@ -138,6 +138,45 @@ export function extractJavaSymbols(path: string, text: string): Symbol[] {
   const decl = parseJavaDeclarations(translated ? translated.text : text);
   const { starts, ends } = decl;
   const map = translated?.map;
+  const out: Symbol[] = [];
+  if (map === undefined && text.indexOf("\r") < 0) {
+    // Common case (no escapes, LF line breaks): names are in source order,
+    // so one forward walk over the line feeds places them all.
+    let line = 0;
+    let lineStart = 0;
+    let nl = text.indexOf("\n");
+    let last = 0;
+    for (let i = 0; i < starts.length; i++) {
+      const start = starts[i];
+      const end = ends[i];
+      if (start < last) return extractSlow(path, text, starts, ends, map);
+      last = start;
+      while (nl >= 0 && nl < start) {
+        line++;
+        lineStart = nl + 1;
+        nl = text.indexOf("\n", lineStart);
+      }
+      const name = text.slice(start, end);
+      if (
+        name.length * 3 > MAX_NAME_BYTES && utf8Length(name) > MAX_NAME_BYTES
+      ) {
+        continue;
+      }
+      out.push({ name, path, line, column: start - lineStart });
+    }
+    return out;
+  }
+  return extractSlow(path, text, starts, ends, map);
+}
+
+/** Any text: escapes mapped back to raw offsets, every line-break form. */
+function extractSlow(
+  path: string,
+  text: string,
+  starts: readonly number[],
+  ends: readonly number[],
+  map: Int32Array | undefined,
+): Symbol[] {
   const cursor = new LineCursor(text, false);
   const out: Symbol[] = [];
   for (let i = 0; i < starts.length; i++) {

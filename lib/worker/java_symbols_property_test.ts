@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Symbol } from "../wire/types.ts";
 import { generateJavaCorpus } from "./java_corpus.ts";
-import { parseJavaDeclarations } from "./java_parser.ts";
 import {
   extractJavaSymbols,
   javaDiagnostics,
@@ -245,74 +244,6 @@ Deno.test("sortSymbols() is sorted, de-duplicated, complete and idempotent", () 
       }
       assert.deepEqual(sortSymbols(sorted), sorted);
     }),
-    { numRuns: 300 },
-  );
-});
-
-function assertSameParse(text: string): void {
-  const fast = parseJavaDeclarations(text);
-  const slow = parseJavaDeclarations(text, { memberFastPath: false });
-  assert.deepEqual(fast.starts, slow.starts);
-  assert.deepEqual(fast.ends, slow.ends);
-  assert.deepEqual(fast.problems, slow.problems);
-}
-
-Deno.test("parseJavaDeclarations() member fast path equals the token path", () => {
-  for (const text of realJava) assertSameParse(text);
-  const member = fc.array(
-    fc.constantFrom(
-      "public ",
-      "static ",
-      "final ",
-      "sealed ",
-      "non-sealed ",
-      "record ",
-      "class ",
-      "int ",
-      "void ",
-      "String ",
-      "x ",
-      "Foo ",
-      "C ",
-      "1",
-      "é ",
-      "@A ",
-      "[] ",
-      "(",
-      ")",
-      ";",
-      "=",
-      ",",
-      "[",
-      "{",
-      "}",
-      "<T> ",
-      "/* c */ ",
-      "\n",
-      "a.b ",
-    ),
-    { maxLength: 10 },
-  ).map((parts) => parts.join(""));
-  fc.assert(
-    fc.property(fc.array(member, { maxLength: 6 }), (members) => {
-      assertSameParse(`class C {\n${members.join("\n")}\n}\n`);
-    }),
-    { numRuns: 1500 },
-  );
-  fc.assert(
-    fc.property(javaish, (text) => assertSameParse(`class C { ${text} }`)),
-    { numRuns: 800 },
-  );
-  fc.assert(
-    fc.property(
-      fc.nat({ max: realJava.length - 1 }),
-      fc.array(mutation, { minLength: 1, maxLength: 6 }),
-      (which, mutations) => {
-        let text = realJava[which];
-        for (const m of mutations) text = mutate(text, m);
-        assertSameParse(text);
-      },
-    ),
     { numRuns: 300 },
   );
 });

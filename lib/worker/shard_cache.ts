@@ -17,10 +17,11 @@
  * | 36 | 8 | symbol count, u64 |
  * | 44 | ... | per symbol: u64 name length, name UTF-8; u64 path length, path UTF-8; u32 line; u32 column |
  *
- * Deliberate difference: the reference also loads two legacy layouts (a
- * versioned wrapper and a bare index) that predate symbol positions; this
- * decoder treats them as a cache miss (`bad_magic`), which only costs one
- * re-index.
+ * The decoder also accepts the reference's two older layouts, as the
+ * reference does: a versioned wrapper (u32 1, u64 length + crate version
+ * `0.1.0`, u32 protocol 4, u64 saved-at millis, then the index) and a bare
+ * index (the fields from offset 16 on, without the prefix). Only the current
+ * layout is written.
  *
  * @module
  */
@@ -123,7 +124,7 @@ export function resolveShardCacheLimits(
  * ```
  */
 export const SHARD_CACHE_MISS_REASONS = {
-  /** The file does not start with `NOVASHRD` (includes legacy layouts). */
+  /** Too short for any layout and not starting with `NOVASHRD`. */
   BAD_MAGIC: "bad_magic",
   /** The cache format version is not 1. */
   BAD_FORMAT_VERSION: "bad_format_version",
@@ -375,21 +376,19 @@ export function decodeShardCache(
       `shard cache is ${bytes.length} bytes, over the ${limits.maxBytes} byte limit`,
     );
   }
-  for (let i = 0; i < SHARD_CACHE_MAGIC.length; i++) {
-    if (i >= bytes.length) {
-      fail("truncated", "shard cache ends inside the magic");
-    }
-    if (bytes[i] !== SHARD_CACHE_MAGIC[i]) {
-      fail("bad_magic", "shard cache does not start with NOVASHRD");
-    }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magicPrefix = Math.min(bytes.length, SHARD_CACHE_MAGIC.length);
+  let magic = true;
+  for (let i = 0; i < magicPrefix; i++) {
+    if (bytes[i] !== SHARD_CACHE_MAGIC[i]) magic = false;
   }
-  if (bytes.length < SHARD_CACHE_HEADER_BYTES) {
+  if (magic && bytes.length < SHARD_CACHE_HEADER_BYTES) {
     fail(
       "truncated",
       `shard cache header needs ${SHARD_CACHE_HEADER_BYTES} bytes, got ${bytes.length}`,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!magic) return decodeLegacy(bytes, view, options.shardId, limits);
   const format = view.getUint32(8, true);
   if (format !== SHARD_CACHE_FORMAT_VERSION) {
     fail(
@@ -397,39 +396,95 @@ export function decodeShardCache(
       `unsupported cache format version: expected ${SHARD_CACHE_FORMAT_VERSION}, found ${format}`,
     );
   }
-  const protocol = view.getUint32(12, true);
+  checkProtocol(view.getUint32(12, true));
+  return decodeIndexAt(bytes, view, 16, options.shardId, limits);
+}
+
+/** The crate version a legacy wrapper must name (the reference's `0.1.0`). */
+const LEGACY_VERSION = "0.1.0";
+/** u32 format, u64 length + version text, u32 protocol, u64 saved-at. */
+const LEGACY_WRAPPER_BYTES = 4 + 8 + LEGACY_VERSION.length + 4 + 8;
+/** shard id u32, revision u64, generation u64, symbol count u64. */
+const INDEX_HEADER_BYTES = 28;
+
+function checkProtocol(protocol: number): void {
   if (protocol !== SHARD_CACHE_PROTOCOL_VERSION) {
     fail(
       "bad_protocol_version",
       `incompatible protocol version: expected ${SHARD_CACHE_PROTOCOL_VERSION}, found ${protocol}`,
     );
   }
-  const shardId = view.getUint32(16, true);
-  if (shardId !== options.shardId) {
+}
+
+/**
+ * The reference's two older layouts, still accepted: a versioned wrapper
+ * (u32 1, the crate version `0.1.0`, u32 protocol 4, u64 saved-at millis,
+ * then the index) and a bare index. Both hold the same fixed-width index as
+ * the current layout from its shard id on.
+ */
+function decodeLegacy(
+  bytes: Uint8Array,
+  view: DataView,
+  shardId: number,
+  limits: ShardCacheLimits,
+): ShardIndex {
+  if (bytes.length < INDEX_HEADER_BYTES) {
+    fail("bad_magic", "not a shard cache (no NOVASHRD magic)");
+  }
+  const wrapped = view.getUint32(0, true) === 1 &&
+    view.getBigUint64(4, true) === BigInt(LEGACY_VERSION.length) &&
+    bytes.length >= LEGACY_WRAPPER_BYTES &&
+    LEGACY_VERSION.split("").every((c, i) => bytes[12 + i] === c.charCodeAt(0));
+  if (wrapped) {
+    checkProtocol(view.getUint32(12 + LEGACY_VERSION.length, true));
+    return decodeIndexAt(bytes, view, LEGACY_WRAPPER_BYTES, shardId, limits);
+  }
+  return decodeIndexAt(bytes, view, 0, shardId, limits);
+}
+
+/** Decodes the fixed-width index (shard id first) that starts at `offset`. */
+function decodeIndexAt(
+  bytes: Uint8Array,
+  view: DataView,
+  offset: number,
+  expectedShard: number,
+  limits: ShardCacheLimits,
+): ShardIndex {
+  if (bytes.length < offset + INDEX_HEADER_BYTES) {
     fail(
-      "wrong_shard_id",
-      `shard cache is for shard ${shardId}, expected ${options.shardId}`,
+      "truncated",
+      `shard cache header needs ${
+        offset + INDEX_HEADER_BYTES
+      } bytes, got ${bytes.length}`,
     );
   }
-  const revision = toU64(view.getBigUint64(20, true));
-  const generation = toU64(view.getBigUint64(28, true));
-  const declared = view.getBigUint64(36, true);
+  // The count is checked before the shard id, as the reference pre-checks.
+  const declared = view.getBigUint64(offset + 20, true);
   if (declared > BigInt(limits.maxSymbols)) {
     fail(
       "too_many_symbols",
       `shard cache declares ${declared} symbols, over the ${limits.maxSymbols} limit`,
     );
   }
+  const shardId = view.getUint32(offset, true);
+  if (shardId !== expectedShard) {
+    fail(
+      "wrong_shard_id",
+      `shard cache is for shard ${shardId}, expected ${expectedShard}`,
+    );
+  }
+  const revision = toU64(view.getBigUint64(offset + 4, true));
+  const generation = toU64(view.getBigUint64(offset + 12, true));
   const count = Number(declared);
-  if (count * MIN_SYMBOL_BYTES > bytes.length - SHARD_CACHE_HEADER_BYTES) {
+  let at = offset + INDEX_HEADER_BYTES;
+  if (count * MIN_SYMBOL_BYTES > bytes.length - at) {
     fail(
       "truncated",
       `shard cache declares ${count} symbols but has only ${
-        bytes.length - SHARD_CACHE_HEADER_BYTES
+        bytes.length - at
       } bytes for them`,
     );
   }
-  let at = SHARD_CACHE_HEADER_BYTES;
   // Consecutive symbols usually share a path: reuse the previous string.
   let lastPathBytes: Uint8Array | undefined;
   let lastPath = "";

@@ -592,7 +592,166 @@ export const LIMIT_CASES: CaseDef[] = [
       await expectCloseAfter(ctx, "64 bytes of garbage", (c) => c.write(junk));
     },
   }),
+  defineCase({
+    id: "lim.negative_id_closes",
+    title: "A Packet id encoded as a negative integer closes the connection",
+    rule: `${WIRE} §3.9 (negative values are errors)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(
+        ctx,
+        "a Packet with id -2",
+        (c) => c.write(framed(packetWithRawId([0x21], statsPayload()))),
+      );
+    },
+  }),
+  defineCase({
+    id: "lim.float_id_closes",
+    title: "A Packet id encoded as a float closes the connection",
+    rule: `${WIRE} §3.9 (floats are errors)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      await expectCloseAfter(
+        ctx,
+        "a Packet with id 2.0",
+        (c) =>
+          c.write(framed(packetWithRawId([0xf9, 0x40, 0x00], statsPayload()))),
+      );
+    },
+  }),
+  defineCase({
+    id: "lim.text_data_closes",
+    title: "Packet data given as a text string closes the connection",
+    rule: `${WIRE} §4.3 (a text string for data is rejected)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const f = bytes(
+        [0xa2],
+        cborText("type"),
+        cborText("packet"),
+        cborText("body"),
+        [0xa3],
+        cborText("id"),
+        [0x02],
+        cborText("compression"),
+        cborText("none"),
+        cborText("data"),
+        cborText("abc"),
+      );
+      await expectCloseAfter(
+        ctx,
+        "data as a text string",
+        (c) => c.write(framed(f)),
+      );
+    },
+  }),
+  defineCase({
+    id: "lim.invalid_utf8_closes",
+    title: "Invalid UTF-8 in a request's text closes the connection",
+    rule: `${WIRE} §4.3 (invalid UTF-8 is an error)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const p = bytes(
+        [0xa2],
+        cborText("type"),
+        cborText("request"),
+        cborText("body"),
+        [0xa2],
+        cborText("type"),
+        cborText("diagnostics"),
+        cborText("path"),
+        [0x63, 0xc3, 0x28, 0x41],
+      );
+      await expectCloseAfter(
+        ctx,
+        "a path with invalid UTF-8",
+        (c) => c.sendData(2, p),
+      );
+    },
+  }),
+  defineCase({
+    id: "lim.long_type_string_closes",
+    title: 'A "type" string longer than 64 bytes closes the connection',
+    rule: `${WIRE} §6 rule 9 (type <= 64 bytes)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const p = bytes([0xa1], cborText("type"), cborText("x".repeat(65)));
+      await expectCloseAfter(
+        ctx,
+        "a 65-byte type string",
+        (c) => c.sendData(2, p),
+      );
+    },
+  }),
+  defineCase({
+    id: "lim.map_over_1024_pairs_closes",
+    title: "A map with 1025 pairs closes the connection",
+    rule: `${WIRE} §6 rule 7 (MAX_CBOR_MAP_LEN)`,
+    severity: "MUST",
+    async run(ctx: CaseContext) {
+      const pairs: Uint8Array[] = [
+        cborText("type"),
+        cborText("request"),
+        cborText("body"),
+        bytes([0xa1], cborText("type"), cborText("get_worker_stats")),
+      ];
+      for (let i = 0; i < 1023; i++) {
+        pairs.push(cborText(`k${i}`), bytes([0x00]));
+      }
+      const p = bytes(cborHead(5, 1025), ...pairs);
+      await expectCloseAfter(ctx, "a 1025-pair map", (c) => c.sendData(2, p));
+    },
+  }),
+  defineCase({
+    id: "lim.lenient_cbor_reported",
+    title:
+      "Non-minimal integers and indefinite-length maps (the reference accepts them)",
+    rule: `${WIRE} §4.3 (leniencies)`,
+    severity: "implementation-defined",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
+      // {"type":"request","body":{"type":"get_worker_stats"}} as an indefinite map, id 4 as 1b 00..04.
+      const p = bytes(
+        [0xbf],
+        cborText("type"),
+        cborText("request"),
+        cborText("body"),
+        [0xa1],
+        cborText("type"),
+        cborText("get_worker_stats"),
+        [0xff],
+      );
+      await conn.write(
+        framed(packetWithRawId([0x1b, 0, 0, 0, 0, 0, 0, 0, 4], p)),
+      );
+      const got = await conn.waitResponse(4, 3000);
+      ctx.note(
+        got
+          ? "accepted (like the reference)"
+          : conn.eof
+          ? "closed the connection (strict decoder)"
+          : "no answer",
+      );
+    },
+  }),
 ];
+
+function packetWithRawId(id: number[], data: Uint8Array): Uint8Array {
+  return bytes(
+    [0xa2],
+    cborText("type"),
+    cborText("packet"),
+    cborText("body"),
+    [0xa3],
+    cborText("id"),
+    id,
+    cborText("compression"),
+    cborText("none"),
+    cborText("data"),
+    cborHead(2, data.length),
+    data,
+  );
+}
 
 /** Chunking cases. */
 export const CHUNK_CASES: CaseDef[] = [
