@@ -3,7 +3,9 @@
  * re-parsed, the sorted index patched) against a full rebuild (every file
  * parsed, the whole index sorted) and against a rebuild that re-sorts the
  * cached per-file symbols (what the reference's incremental database saves).
- * Persisting the cache is left out of every case (a no-op callback).
+ * Persisting is left out of these cases (a no-op callback): the worker
+ * process writes the cache behind the reply. Cache encode/decode of the same
+ * shard are measured in their own group.
  *
  * Run: `deno bench --allow-read bench/worker.bench.ts`
  *
@@ -13,6 +15,10 @@
 import { generateJavaCorpus } from "../lib/worker/java_corpus.ts";
 import { JAVA_INDEXER } from "../lib/worker/indexer.ts";
 import { WorkerState } from "../lib/worker/state.ts";
+import {
+  decodeShardCache,
+  encodeShardCache,
+} from "../lib/worker/shard_cache.ts";
 import type { FileText, RpcResult } from "../lib/wire/types.ts";
 
 const FILES = 20_000;
@@ -74,5 +80,32 @@ Deno.bench({
   warmup: 1,
   fn() {
     check(cached.run({ type: "index_shard", revision: 1, files: corpus }));
+  },
+});
+
+const built = cached.run({ type: "index_shard", revision: 2, files: corpus });
+if (built.status !== "ok" || built.value.type !== "shard_index") {
+  throw new Error("index_shard failed");
+}
+const shardIndex = built.value.body;
+const cacheBytes = encodeShardCache(shardIndex);
+
+Deno.bench({
+  name: `encodeShardCache (${shardIndex.symbols.length} symbols)`,
+  group: "shard cache 20k files",
+  n: 10,
+  warmup: 2,
+  fn() {
+    encodeShardCache(shardIndex);
+  },
+});
+
+Deno.bench({
+  name: `decodeShardCache (${cacheBytes.length} bytes)`,
+  group: "shard cache 20k files",
+  n: 10,
+  warmup: 2,
+  fn() {
+    decodeShardCache(cacheBytes, { shardId: 0 });
   },
 });

@@ -79,12 +79,30 @@ export function parseFlags(
   return out;
 }
 
-/** The last value of a flag. */
+/**
+ * The last value of a flag.
+ *
+ * @example
+ * ```ts
+ * import { flagValue, parseFlags } from "./_router_cli.ts";
+ * const f = parseFlags(["--limit", "1", "--limit=2"], { values: ["limit"], bools: [] });
+ * console.assert(flagValue(f, "limit") === "2" && flagValue(f, "x") === undefined);
+ * ```
+ */
 export function flagValue(f: ParsedFlags, name: string): string | undefined {
   return f.values.get(name)?.at(-1);
 }
 
-/** Parses a positive integer flag. */
+/**
+ * Parses a positive integer flag.
+ *
+ * @example
+ * ```ts
+ * import { intFlag, parseFlags } from "./_router_cli.ts";
+ * const f = parseFlags(["--limit=7"], { values: ["limit"], bools: [] });
+ * console.assert(intFlag(f, "limit", 20) === 7 && intFlag(f, "workers", 3) === 3);
+ * ```
+ */
 export function intFlag(
   f: ParsedFlags,
   name: string,
@@ -133,6 +151,12 @@ export function defaultCacheDir(roots: readonly string[]): string {
 /**
  * Shards whose worker cache is loaded and newer than every directory and
  * `.java` file of the shard (so the cached symbols are current).
+ *
+ * @example
+ * ```ts ignore
+ * import { freshWarmShards } from "./_router_cli.ts";
+ * const skip = await freshWarmShards(router, cacheDir); // shards not to re-index
+ * ```
  */
 export async function freshWarmShards(
   router: Router,
@@ -160,7 +184,15 @@ export async function freshWarmShards(
   return out;
 }
 
-/** Formats a hit as `path:line:col` (1-based, like compilers print). */
+/**
+ * Formats a hit as `path:line:col` (1-based, like compilers print).
+ *
+ * @example
+ * ```ts
+ * import { formatLocation } from "./_router_cli.ts";
+ * console.assert(formatLocation({ path: "A.java", line: 0, column: 6 }) === "A.java:1:7");
+ * ```
+ */
 export function formatLocation(
   symbol: { path: string; line: number; column: number },
 ): string {

@@ -29,7 +29,15 @@ import { templatePlaceholders } from "../conformance/runner/template.ts";
 import { countResults, type RunReport } from "../conformance/runner/types.ts";
 import { createTlsFixtures } from "../lib/net/tls_fixtures.ts";
 
-/** Environment variable that carries the token to the worker. */
+/**
+ * Environment variable that carries the token to the worker.
+ *
+ * @example
+ * ```ts
+ * import { TOKEN_ENV } from "./conformance.ts";
+ * console.assert(TOKEN_ENV === "LOOM_CONFORMANCE_TOKEN");
+ * ```
+ */
 export const TOKEN_ENV = "LOOM_CONFORMANCE_TOKEN";
 
 function repoRoot(): string {
@@ -51,6 +59,13 @@ export interface RunConformanceOptions {
  * @param args Command-line arguments.
  * @param options Output sink.
  * @returns The exit code (0 ok, 1 a MUST case failed, 2 usage error) and the report.
+ *
+ * @example
+ * ```ts
+ * import { runConformance } from "./conformance.ts";
+ * const { code } = await runConformance(["--list"], { print: () => {} });
+ * console.assert(code === 0);
+ * ```
  */
 export async function runConformance(
   args: readonly string[],
@@ -147,6 +162,12 @@ export async function runConformance(
  *
  * @param args Arguments after the subcommand name.
  * @returns The exit status.
+ *
+ * @example
+ * ```ts ignore
+ * import { conformanceCommand } from "./conformance.ts";
+ * Deno.exit(await conformanceCommand(["--only", "hs.*"]));
+ * ```
  */
 export async function conformanceCommand(
   args: readonly string[],

@@ -74,6 +74,12 @@ async function until<T>(
  *
  * @param args Command-line arguments.
  * @returns The exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { runDemo } from "./demo.ts";
+ * Deno.exit(await runDemo(["--files-per-root", "200"]));
+ * ```
  */
 export async function runDemo(args: readonly string[]): Promise<number> {
   const flags = parseFlags(args, {

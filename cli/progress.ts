@@ -12,8 +12,6 @@ import type { IndexProgress, ShardProgress } from "../lib/net/router.ts";
 export interface ProgressBarOptions {
   /** Force on/off; by default on only when stderr is a terminal. */
   enabled?: boolean;
-  /** Files per shard when known (for the bar); otherwise a spinner-ish bar. */
-  totals?: readonly number[];
   /** Where output goes. @default {stderr} */
   write?: (text: string) => void;
   /** Bar width in characters. @default {24} */
@@ -50,7 +48,7 @@ export function renderShardLine(
   total: number | undefined,
   width: number,
 ): string {
-  const ratio = p.phase === "done"
+  const ratio = p.phase === "done" || p.phase === "indexing"
     ? 1
     : total && total > 0
     ? Math.min(1, p.filesRead / total)
@@ -107,7 +105,7 @@ export function createProgressBar(
   const draw = (): void => {
     if (!last) return;
     const lines = last.shards.map((s) =>
-      renderShardLine(s, options.totals?.[s.shard], width)
+      renderShardLine(s, s.filesTotal, width)
     );
     const up = drawnLines > 0 ? `\x1b[${drawnLines}A` : "";
     write(up + lines.map((l) => `\r\x1b[2K${l}\n`).join(""));

@@ -35,7 +35,15 @@ import {
 } from "./_router_cli.ts";
 import { planShards } from "./_shard_plan.ts";
 
-/** Usage text of the `router` command. */
+/**
+ * Usage text of the `router` command.
+ *
+ * @example
+ * ```ts
+ * import { ROUTER_USAGE } from "./router.ts";
+ * console.assert(ROUTER_USAGE.startsWith("usage: router"));
+ * ```
+ */
 export const ROUTER_USAGE =
   `usage: router serve --root DIR [--root DIR ...] [options]
 
@@ -163,6 +171,12 @@ async function* lines(
  *
  * @param args Command-line arguments after `router`.
  * @returns The exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { runRouter } from "./router.ts";
+ * Deno.exit(await runRouter(["serve", "--root", "src"]));
+ * ```
  */
 export async function runRouter(args: readonly string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h") || args[0] !== "serve") {

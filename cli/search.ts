@@ -25,7 +25,15 @@ import {
 } from "./_router_cli.ts";
 import { planShards } from "./_shard_plan.ts";
 
-/** Usage text of the `search` command. */
+/**
+ * Usage text of the `search` command.
+ *
+ * @example
+ * ```ts
+ * import { SEARCH_USAGE } from "./search.ts";
+ * console.assert(SEARCH_USAGE.startsWith("usage: search"));
+ * ```
+ */
 export const SEARCH_USAGE =
   `usage: search --root DIR [--root DIR ...] [options] QUERY
 
@@ -63,6 +71,12 @@ function err(text: string): void {
  *
  * @param args Command-line arguments after `search`.
  * @returns The exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { runSearch } from "./search.ts";
+ * Deno.exit(await runSearch(["--root", "src", "FooBar"]));
+ * ```
  */
 export async function runSearch(args: readonly string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
@@ -114,6 +128,8 @@ export async function runSearch(args: readonly string[]): Promise<number> {
   const router = await startRouter({
     roots: layout,
     listen: flagValue(flags, "listen"),
+    // One-shot: warm shards are only queried, never updated.
+    rehydrateCachedWorkers: false,
     spawnWorkers: {
       command: flagValue(flags, "worker-command"),
       cacheDir,

@@ -6,10 +6,17 @@
  * check the welcome's shard, then send `Notification::CachedIndex` when a
  * cache was loaded. Requests run through {@link WorkerState}: one mutating
  * request at a time in arrival order, `GetWorkerStats` at once, long
- * rebuilds time-sliced so cancels and stats are served meanwhile, and every
- * rebuild persisted atomically.
+ * rebuilds time-sliced so cancels and stats are served meanwhile.
  *
- * Exit status: 0 after a `Shutdown` request (its reply is flushed first),
+ * Deliberate difference: the cache is written behind the reply (the
+ * reference writes it before replying and turns a write failure into an
+ * `internal` error). Writes are atomic, coalesced to the newest index,
+ * flushed before the process exits, and a failure only logs a warning: the
+ * cache is best-effort, and a large shard's write would otherwise dominate
+ * the latency of an incremental `UpdateFile`.
+ *
+ * Exit status: 0 after a `Shutdown` request (its reply is flushed first) or
+ * SIGTERM/SIGINT,
  * 1 on a startup error (message on stderr), 2 when the router connection is
  * lost (unless `--linger`, which keeps the process idling as the reference
  * does).
@@ -17,7 +24,6 @@
  * @module
  */
 
-import { setImmediate } from "node:timers";
 import { connect } from "../lib/net/connect.ts";
 import type { Connection, RequestContext } from "../lib/net/connection.ts";
 import { createLogger, type Logger } from "../lib/net/log.ts";
@@ -89,8 +95,12 @@ class StartupError extends Error {
   }
 }
 
+/**
+ * Yields to the event loop so socket reads, cancels and stats get through.
+ * A timer, not `setImmediate`: Deno runs immediates without polling sockets.
+ */
 function pause(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** Drives one job: time-sliced yields, cache writes at `persist` steps. */
@@ -116,6 +126,59 @@ async function drive(
     step = job.next();
   }
   return step.value;
+}
+
+/**
+ * Writes the shard cache behind the replies: `schedule` returns at once, one
+ * write runs at a time, and only the newest pending index is written next.
+ * `flush` waits until everything scheduled is on disk.
+ */
+class CacheWriter {
+  readonly #dir: string;
+  readonly #logger: Logger;
+  #pending: ShardIndex | undefined;
+  #running: Promise<void> | undefined;
+
+  constructor(dir: string, logger: Logger) {
+    this.#dir = dir;
+    this.#logger = logger;
+  }
+
+  schedule(index: ShardIndex): void {
+    this.#pending = index;
+    this.#running ??= this.#drain();
+  }
+
+  async flush(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#pending !== undefined) {
+        // Let the reply go out before encoding.
+        await pause();
+        const index = this.#pending;
+        this.#pending = undefined;
+        try {
+          await saveShardCache(this.#dir, index);
+          this.#logger.debug("shard cache written", {
+            index_generation: index.index_generation,
+            symbols: index.symbols.length,
+          });
+        } catch (err) {
+          this.#logger.warn(
+            isProtocolError(err, "encode_failed")
+              ? "shard index too large to cache"
+              : "write shard cache failed",
+            { error: err },
+          );
+        }
+      }
+    } finally {
+      this.#running = undefined;
+    }
+  }
 }
 
 async function connectToRouter(
@@ -242,18 +305,10 @@ export async function runWorker(argv: readonly string[]): Promise<number> {
     indexer: JAVA_INDEXER,
     cached,
   });
-  const persist = async (index: ShardIndex): Promise<void> => {
-    try {
-      await saveShardCache(args.cacheDir, index);
-    } catch (err) {
-      if (isProtocolError(err, "encode_failed")) {
-        // Too large for the cache format: serve it, but do not cache it.
-        logger.warn("shard index not cached", { error: err });
-        return;
-      }
-      logger.warn("write shard cache failed", { error: err });
-      throw err;
-    }
+  const writer = new CacheWriter(args.cacheDir, logger);
+  const persist = (index: ShardIndex): Promise<void> => {
+    writer.schedule(index);
+    return Promise.resolve();
   };
   let shutdown!: () => void;
   const shutdownRequested = new Promise<void>((resolve) => {
@@ -262,7 +317,15 @@ export async function runWorker(argv: readonly string[]): Promise<number> {
   let queue: Promise<unknown> = Promise.resolve();
   conn.setRequestHandler(
     (request: Request, ctx: RequestContext): RpcResult | Promise<RpcResult> => {
-      if (state.isImmediate(request)) return state.run(request);
+      if (state.isImmediate(request)) {
+        const result = state.run(request);
+        logger.debug("request done", {
+          request: request.type,
+          status: result.status,
+          busy: state.busy,
+        });
+        return result;
+      }
       const isCancelled = (): boolean => ctx.signal.aborted;
       const started = performance.now();
       const result = queue.then(() =>
@@ -288,21 +351,37 @@ export async function runWorker(argv: readonly string[]): Promise<number> {
     }
   }
 
+  // SIGTERM/SIGINT: stop like a Shutdown request (cache flushed, status 0).
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGTERM", "SIGINT"];
+  let onSignal!: () => void;
+  const signalled = new Promise<"signal">((resolve) => {
+    onSignal = () => resolve("signal");
+  });
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   const outcome = await Promise.race([
     shutdownRequested.then(() => "shutdown" as const),
     conn.closed.then(() => "closed" as const),
+    signalled,
   ]);
-  if (outcome === "shutdown" || state.shutdownRequested) {
+  for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+  if (outcome === "signal") logger.info("signal received; shutting down");
+  if (
+    outcome === "shutdown" || outcome === "signal" || state.shutdownRequested
+  ) {
     await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_MS));
     try {
       await conn.close();
     } catch (err) {
       logger.warn("close failed", { error: err });
     }
+    await writer.flush();
     logger.info("worker shutdown");
     return EXIT_OK;
   }
   const error = await conn.closed;
+  await writer.flush();
   if (args.linger) {
     logger.warn("router connection lost; lingering", { error });
     // Idle like the reference worker until killed.

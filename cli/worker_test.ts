@@ -232,11 +232,6 @@ Deno.test("worker e2e (unix): index, update, diagnostics, stats, load, shutdown,
     ]);
     assert.equal(second.index_generation, 2);
 
-    // The cache on disk holds the latest index.
-    const onDisk = await loadShardCache(h.cacheDir, 3);
-    assert.ok(onDisk.ok);
-    assert.deepEqual(onDisk.index, second);
-
     const diags = await conn.call({
       type: "diagnostics",
       path: "/src/Bad.java",
@@ -281,6 +276,12 @@ Deno.test("worker e2e (unix): index, update, diagnostics, stats, load, shutdown,
     );
     await shutdown(conn, worker);
 
+    // The cache on disk holds the latest index (written before exiting).
+    const onDisk = await loadShardCache(h.cacheDir, 3);
+    assert.ok(onDisk.ok);
+    assert.equal(onDisk.index.index_generation, 3);
+    assert.equal(onDisk.index.revision, 7);
+
     // Warm start: the cache is advertised and pushed after the handshake.
     const again = spawnWorker(args);
     const conn2 = await accept(h.listener);
@@ -323,6 +324,9 @@ Deno.test("worker e2e (tcp): cancel a queued request, stats during a rebuild, to
     const conn = await accept(h.listener);
     const corpus = generateJavaCorpus({ files: 3000, root: "/big/" });
     const big = conn.call({ type: "index_shard", revision: 1, files: corpus });
+    // Right behind the big request on the wire: answered at once (at the
+    // latest at the rebuild's first pause) from the last completed state.
+    const during = conn.call({ type: "get_worker_stats" });
     // Queued behind the big rebuild; its Cancel follows it on the wire, so
     // the worker sees the cancel before the request can start.
     const controller = new AbortController();
@@ -335,9 +339,7 @@ Deno.test("worker e2e (tcp): cancel a queued request, stats during a rebuild, to
       small,
       (err: unknown) => isProtocolError(err, "cancelled"),
     );
-    // Stats are answered while the big rebuild runs (last completed state).
-    const during = stats(await conn.call({ type: "get_worker_stats" }));
-    assert.equal(during.index_generation, 0);
+    assert.equal(stats(await during).index_generation, 0);
     const built = index(await big);
     assert.equal(built.index_generation, 1);
     assert.ok(built.symbols.length > 3000);
@@ -360,7 +362,7 @@ Deno.test("worker e2e (tcp): cancel a queued request, stats during a rebuild, to
   }
 });
 
-Deno.test("worker e2e: exits with status 2 when the router goes away, unless --linger", async () => {
+Deno.test("worker e2e: status 2 when the router goes away, idle with --linger, 0 on SIGTERM", async () => {
   const h = await harness("unix");
   try {
     const args = [
@@ -389,6 +391,16 @@ Deno.test("worker e2e: exits with status 2 when the router goes away, unless --l
     assert.equal(early, "running");
     lingering.child.kill("SIGKILL");
     await lingering.done;
+
+    // SIGTERM stops like Shutdown: status 0, the cache written first.
+    const terminated = spawnWorker(args);
+    const conn3 = await accept(h.listener);
+    await conn3.call({ type: "index_shard", revision: 9, files: [ALPHA] });
+    terminated.child.kill("SIGTERM");
+    assert.equal((await within(terminated.done, "the worker to exit")).code, 0);
+    const cache = await loadShardCache(h.cacheDir, 1);
+    assert.ok(cache.ok && cache.index.revision === 9);
+    await conn3.closed;
   } finally {
     await h.close();
   }

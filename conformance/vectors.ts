@@ -30,13 +30,21 @@ import {
 
 /** One parsed vector. */
 export interface Vector {
+  /** Unique within the file. */
   name: string;
+  /** Which decoder applies: one frame, one payload, or a framed stream. */
   kind: "wire_frame" | "rpc_payload" | "framed_stream";
+  /** Whether a conforming decoder accepts `hex`. */
   expect: "accept" | "reject";
+  /** True when encoding `value` must give exactly `hex`. */
   canonical: boolean;
+  /** The input bytes, lowercase hex. */
   hex: string;
+  /** The decoded value as wire JSON (accepted vectors only). */
   value?: JsonValue;
+  /** A short description. */
   note: string;
+  /** A stricter decoder may reject this accepted input. */
   strict_may_reject?: true;
 }
 
@@ -44,12 +52,15 @@ export interface Vector {
 export interface VectorParseError {
   /** The vector's name if it had one, else `line N`. */
   name: string;
+  /** What is wrong with it. */
   reason: string;
 }
 
 /** The parsed contents of a vectors file. */
 export interface VectorsFile {
+  /** The well-formed vectors, in file order. */
   vectors: Vector[];
+  /** One entry per malformed line. */
   errors: VectorParseError[];
 }
 
@@ -239,6 +250,7 @@ function encodeFromJson(kind: Vector["kind"], value: JsonValue): string {
 
 /** The outcome of checking a whole file. */
 export interface VectorsReport {
+  /** Vectors that passed. */
   passed: number;
   /** One entry per failed vector or malformed line. */
   failures: VectorParseError[];

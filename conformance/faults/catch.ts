@@ -44,6 +44,12 @@ export interface FaultMatrixOptions {
  *
  * @param options Inner worker, faults and parallelism.
  * @returns One verdict per fault, in order.
+ *
+ * @example
+ * ```ts ignore
+ * import { formatCatchReport, runFaultMatrix } from "./catch.ts";
+ * console.log(formatCatchReport(await runFaultMatrix({ jobs: 4 })));
+ * ```
  */
 export async function runFaultMatrix(
   options: FaultMatrixOptions = {},

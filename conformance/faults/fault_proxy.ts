@@ -31,7 +31,7 @@ import type {
   WireFrame,
 } from "../../lib/wire/types.ts";
 import { expandTemplate } from "../runner/template.ts";
-import { findFault } from "./faults.ts";
+import { findFault, VARIANTS } from "./faults.ts";
 
 function flag(name: string): string | undefined {
   const args = Deno.args;
@@ -48,7 +48,9 @@ function die(message: string): never {
 }
 
 const fault = flag("--fault") ?? die("--fault is required");
-if (fault !== "none" && !findFault(fault)) die(`unknown fault ${fault}`);
+if (fault !== "none" && !findFault(fault) && !VARIANTS.includes(fault)) {
+  die(`unknown fault ${fault}`);
+}
 const outerAddress = flag("--connect") ?? die("--connect is required");
 const shard = flag("--shard-id") ?? die("--shard-id is required");
 const cacheDir = flag("--cache-dir") ?? die("--cache-dir is required");
@@ -57,7 +59,16 @@ const innerTemplate = flag("--inner") ?? die("--inner is required");
 
 const MAX = 64 * 1024 * 1024;
 const PRE_HANDSHAKE = 1024 * 1024;
-const dir = await Deno.makeTempDir({ prefix: "loom-fault-" });
+// The private socket lives beside the cache directory (inside the runner's
+// per-case directory, which the runner removes), and is deleted as soon as
+// the inner worker has connected: a SIGKILLed proxy leaves nothing behind.
+const cacheParent = cacheDir.replace(/\/+$/, "").replace(/\/[^/]*$/, "") || ".";
+let dir: string;
+try {
+  dir = await Deno.makeTempDir({ dir: cacheParent, prefix: "proxy-" });
+} catch {
+  dir = await Deno.makeTempDir({ prefix: "loom-fault-" });
+}
 const innerPath = `${dir}/w.sock`;
 const listener = Deno.listen({ transport: "unix", path: innerPath });
 const argv = expandTemplate(innerTemplate, {
@@ -98,6 +109,7 @@ const accepted = await Promise.race([listener.accept(), child.status]);
 if (!("read" in accepted)) await finish(accepted.code);
 const inner = accepted as Deno.Conn;
 listener.close();
+await Deno.remove(dir, { recursive: true }).catch(() => {});
 
 let outer: Deno.Conn;
 try {
@@ -334,7 +346,14 @@ function onWorkerFrame(bytes: Uint8Array): Uint8Array | "close" {
     if (fault === "drop_token") h.auth_token = null;
     else if (fault === "hello_wrong_shard") h.shard_id = (h.shard_id + 1) >>> 0;
     else if (fault === "hide_cache_info") h.cached_index_info = null;
-    else {
+    else if (fault === "minimal_offer") {
+      h.capabilities = {
+        ...h.capabilities,
+        supported_compression: ["none"],
+        supports_cancel: false,
+        supports_chunking: false,
+      };
+    } else {
       return fault === "frame_before_welcome"
         ? concat([framed, unknownFrame()])
         : framed;

@@ -170,6 +170,19 @@ export const FAULTS: readonly FaultDef[] = Object.freeze([
 ]);
 
 /**
+ * Legitimate variations the proxy can also apply (not faults): a conformant
+ * worker with a minimal offer must still pass every MUST case, with the
+ * cases that need an optional capability skipped.
+ *
+ * @example
+ * ```ts
+ * import { VARIANTS } from "./faults.ts";
+ * console.assert(VARIANTS.includes("minimal_offer"));
+ * ```
+ */
+export const VARIANTS: readonly string[] = Object.freeze(["minimal_offer"]);
+
+/**
  * Looks a fault up by name.
  *
  * @param name The fault's name.

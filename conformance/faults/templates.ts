@@ -20,6 +20,12 @@ function root(): string {
  *
  * @param transport The runner's transport.
  * @returns The template.
+ *
+ * @example
+ * ```ts
+ * import { ourWorkerTemplate } from "./templates.ts";
+ * console.assert(ourWorkerTemplate().includes("{token_env}"));
+ * ```
  */
 export function ourWorkerTemplate(transport: Transport = "unix"): string {
   return defaultWorkerTemplate(Deno.execPath(), root(), transport);
@@ -30,6 +36,12 @@ export function ourWorkerTemplate(transport: Transport = "unix"): string {
  *
  * @param fault A fixture fault to inject (see `faults.ts`), if any.
  * @returns The template.
+ *
+ * @example
+ * ```ts
+ * import { miniWorkerTemplate } from "./templates.ts";
+ * console.assert(miniWorkerTemplate("token_in_logs").endsWith("--fault token_in_logs"));
+ * ```
  */
 export function miniWorkerTemplate(fault?: string): string {
   return [
@@ -45,6 +57,12 @@ export function miniWorkerTemplate(fault?: string): string {
  * True when this checkout has its worker command (`cli/main.ts`).
  *
  * @returns Whether `cli/main.ts` exists.
+ *
+ * @example
+ * ```ts
+ * import { hasOurWorker } from "./templates.ts";
+ * console.assert(typeof hasOurWorker() === "boolean");
+ * ```
  */
 export function hasOurWorker(): boolean {
   try {

@@ -50,7 +50,7 @@ public class Members {
         void call();
         default int withDefault() { return CONSTANT; }
         static Api create() { return null; }
-        private void helper() {}
+        private void internal() {}
     }
 
     static class Bar {

@@ -66,7 +66,15 @@ export interface SendOptions {
   chunkSize?: number;
 }
 
-/** The runner's default capability offer. */
+/**
+ * The runner's default capability offer.
+ *
+ * @example
+ * ```ts
+ * import { RUNNER_CAPABILITIES } from "./conn.ts";
+ * console.assert(RUNNER_CAPABILITIES.supports_chunking);
+ * ```
+ */
 export const RUNNER_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   max_frame_len: MAX_MESSAGE_BYTES,
   max_packet_len: MAX_MESSAGE_BYTES,
@@ -75,7 +83,15 @@ export const RUNNER_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   supports_chunking: true,
 });
 
-/** The default wait for one response. */
+/**
+ * The default wait for one response.
+ *
+ * @example
+ * ```ts
+ * import { RESPONSE_TIMEOUT_MS } from "./conn.ts";
+ * console.assert(RESPONSE_TIMEOUT_MS >= 1000);
+ * ```
+ */
 export const RESPONSE_TIMEOUT_MS = 10_000;
 
 function describeResult(result: RpcResult): string {
@@ -86,7 +102,17 @@ function describeResult(result: RpcResult): string {
   return "status unknown";
 }
 
-/** A worker connection driven by the runner. */
+/**
+ * A worker connection driven by the runner.
+ *
+ * @example
+ * ```ts ignore
+ * // Inside a case: ctx.accept() returns a Conn.
+ * const conn = await ctx.accept();
+ * await conn.handshake({ router: { max_frame_len: 4096 } });
+ * const stats = await conn.callOk({ type: "get_worker_stats" }, "worker_stats");
+ * ```
+ */
 export class Conn {
   /** The observer of both directions. */
   readonly monitor: Monitor;

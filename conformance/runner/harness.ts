@@ -57,6 +57,8 @@ export interface StartWorkerOptions {
   shard?: number;
   /** Token value put in the env var; defaults to the case's token. */
   token?: string;
+  /** Address given as `{connect}`; defaults to the case's listener. */
+  connect?: string;
 }
 
 const TAIL_BYTES = 16 * 1024;
@@ -76,7 +78,17 @@ export function killAllWorkers(): void {
   for (const w of LIVE) w.killNow();
 }
 
-/** A running worker process. */
+/**
+ * A running worker process.
+ *
+ * @example
+ * ```ts ignore
+ * import { WorkerProcess } from "./harness.ts";
+ * const w = new WorkerProcess(["my-worker", "--connect", "unix:/tmp/r.sock"], { TOKEN: "t" });
+ * const exit = await w.waitExit(5000);
+ * await w.kill();
+ * ```
+ */
 export class WorkerProcess {
   #child: Deno.ChildProcess;
   #stderr = "";
@@ -194,6 +206,16 @@ type AnyListener = Deno.Listener;
 
 /**
  * Everything one case can use. Created and cleaned up by the runner.
+ *
+ * @example
+ * ```ts ignore
+ * // A case body receives the context:
+ * async function run(ctx: CaseContext): Promise<void> {
+ *   const { conn } = await ctx.connectWorker();
+ *   await conn.callOk({ type: "shutdown" }, "shutdown");
+ *   if ((await ctx.workers[0].waitExit(2000))?.code !== 0) ctx.fail("exit 0", "something else");
+ * }
+ * ```
  */
 export class CaseContext {
   /** The shard id the case gives the worker. */
@@ -288,7 +310,7 @@ export class CaseContext {
     const cacheDir = options.cacheDir ?? this.cacheDir;
     await Deno.mkdir(cacheDir, { recursive: true });
     const values: TemplateValues = {
-      connect: this.#connect,
+      connect: options.connect ?? this.#connect,
       shard: String(options.shard ?? this.shard),
       cache_dir: cacheDir,
       token_env: this.settings.tokenEnv,

@@ -32,7 +32,15 @@ export interface ConformanceOptions {
   help: boolean;
 }
 
-/** The usage text. */
+/**
+ * The usage text.
+ *
+ * @example
+ * ```ts
+ * import { USAGE } from "./options.ts";
+ * console.assert(USAGE.includes("--worker"));
+ * ```
+ */
 export const USAGE = `Usage: deno task conformance [options]
 
 Runs the v3 worker conformance suite against a worker command.

@@ -41,6 +41,9 @@ h1{font-size:20px;margin:0 0 4px}
 .passed{background:#d8f5dd;color:#13621f}.failed{background:#fde0e0;color:#9b1c1c}.skipped{background:#eee;color:#555}
 .b-passed{background:#2e9d47}.b-failed{background:#d33}.b-skipped{background:#aaa}
 .filters label{margin-right:14px;cursor:pointer}
+table.fam{border-collapse:collapse;margin:0 0 14px;font-size:13px}
+table.fam td,table.fam th{border:1px solid #ddd;padding:2px 10px;text-align:right;background:#fff}
+table.fam td:first-child,table.fam th:first-child{text-align:left;font-family:ui-monospace,monospace}
 details{background:#fff;border:1px solid #ddd;border-radius:6px;margin:4px 0}
 details[data-status=failed]{border-color:#e99}
 summary{cursor:pointer;padding:6px 10px;display:flex;gap:10px;align-items:baseline}
@@ -135,6 +138,27 @@ function caseHtml(r: CaseResult): string {
   return parts.join("\n");
 }
 
+function familyTable(results: readonly CaseResult[]): string {
+  const fams = new Map<string, CaseResult[]>();
+  for (const r of results) {
+    const f = r.id.split(".")[0];
+    if (!fams.has(f)) fams.set(f, []);
+    fams.get(f)!.push(r);
+  }
+  const rows = [...fams].map(([f, rs]) => {
+    const t = countResults(rs);
+    return `<tr><td>${
+      escapeHtml(f)
+    }</td><td>${rs.length}</td><td class="passed">${t.passed}</td>` +
+      `<td class="${
+        t.failed ? "failed" : ""
+      }">${t.failed}</td><td>${t.skipped}</td></tr>`;
+  });
+  return `<table class="fam"><tr><th>family</th><th>cases</th><th>passed</th><th>failed</th><th>skipped</th></tr>${
+    rows.join("")
+  }</table>`;
+}
+
 /**
  * Formats a run as one self-contained HTML page.
  *
@@ -173,6 +197,7 @@ transport: ${escapeHtml(report.transport)} &middot; started ${
   }%"></div><div class="b-failed" style="width:${
     pct(t.failed)
   }%"></div><div class="b-skipped" style="width:${pct(t.skipped)}%"></div></div>
+${familyTable(report.results)}
 <div class="filters"><label><input type="checkbox" value="failed" checked> failed</label><label><input type="checkbox" value="passed" checked> passed</label><label><input type="checkbox" value="skipped" checked> skipped</label>
 <input id="q" placeholder="filter by id" style="margin-left:10px"></div>
 ${sorted.map(caseHtml).join("\n")}

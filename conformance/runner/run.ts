@@ -103,6 +103,16 @@ async function runOne(
  * @param settings Template, transport and run directory.
  * @param options Parallelism, timeout and progress callback.
  * @returns The run report (results in case order).
+ *
+ * @example
+ * ```ts ignore
+ * import { runSuite } from "./run.ts";
+ * import { ALL_CASES } from "./cases/mod.ts";
+ * const report = await runSuite(ALL_CASES, {
+ *   template: "my-worker --connect {connect} --shard-id {shard} --cache-dir {cache_dir} --auth-token-env {token_env}",
+ *   transport: "unix", runDir: await Deno.makeTempDir(), tokenEnv: "TOKEN",
+ * }, { jobs: 4 });
+ * ```
  */
 export async function runSuite(
   cases: readonly CaseDef[],

@@ -24,7 +24,17 @@ import type {
 import type { Conn } from "./conn.ts";
 import { CaseFailure } from "./types.ts";
 
-/** Our router session attached to a connection. */
+/**
+ * Our router session attached to a connection.
+ *
+ * @example
+ * ```ts ignore
+ * import { SessionDriver } from "./session_driver.ts";
+ * const driver = new SessionDriver(await ctx.accept(), { expectedAuthToken: ctx.token });
+ * await driver.handshake();
+ * const result = await driver.call({ type: "get_worker_stats" });
+ * ```
+ */
 export class SessionDriver {
   /** The session. */
   readonly session: RouterSession;

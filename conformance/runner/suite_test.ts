@@ -16,7 +16,7 @@ Deno.test({
     try {
       const args = [
         "--jobs",
-        "6",
+        "4",
         "--junit",
         `${dir}/r.xml`,
         "--html",

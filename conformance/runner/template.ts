@@ -20,7 +20,15 @@
  * @module
  */
 
-/** The placeholders a template may use. */
+/**
+ * The placeholders a template may use.
+ *
+ * @example
+ * ```ts
+ * import { PLACEHOLDERS } from "./template.ts";
+ * console.assert(PLACEHOLDERS.includes("token_env"));
+ * ```
+ */
 export const PLACEHOLDERS = [
   "connect",
   "shard",

@@ -25,6 +25,19 @@ export interface OfferOptions {
  * The per-shard index store (revision epochs) plus the global symbol index.
  * Every revision handed out carries this run's epoch, so an index built in
  * this run always outranks a cache written by an earlier run.
+ *
+ * @example
+ * ```ts
+ * import { RouterIndexStore } from "./_router_core.ts";
+ * const store = new RouterIndexStore(5);
+ * const old = { shard_id: 0, revision: 9, index_generation: 9,
+ *   symbols: [{ name: "Old", path: "A.java", line: 0, column: 0 }] };
+ * console.assert(store.offer(old)); // an earlier run's cache: accepted while empty
+ * const fresh = { shard_id: 0, revision: store.nextRevision(), index_generation: 1,
+ *   symbols: [{ name: "Fresh", path: "A.java", line: 0, column: 0 }] };
+ * console.assert(store.offer(fresh) && !store.offer(old));
+ * console.assert(store.search("", 10)[0].symbol.name === "Fresh");
+ * ```
  */
 export class RouterIndexStore {
   #store: ShardStore;
@@ -89,6 +102,14 @@ export class RouterIndexStore {
 /**
  * The reference restart backoff (50 ms doubling to 5 s, +0-25 % jitter
  * included in `nextDelay()`).
+ *
+ * @example
+ * ```ts
+ * import { createRestartBackoff } from "./_router_core.ts";
+ * const b = createRestartBackoff();
+ * const first = b.nextDelay();
+ * console.assert(first >= 50 && first <= 62);
+ * ```
  */
 export function createRestartBackoff(): SupervisorBackoff {
   return new RestartBackoff();

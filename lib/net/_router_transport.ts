@@ -65,6 +65,17 @@ export interface ListenForWorkersOptions {
 
 /**
  * Binds a listener for workers; resolves once bound (port 0 resolved).
+ *
+ * @example
+ * ```ts ignore
+ * import { listenForWorkers } from "./_router_transport.ts";
+ * const l = await listenForWorkers({ transport: "tcp", hostname: "127.0.0.1", port: 0 }, {
+ *   allowInsecure: false, maxRpcBytes: 1 << 20, maxInflightHandshakes: 8,
+ *   maxConnections: 8, handshakeTimeoutMs: 5000,
+ *   admit: (hello) => ({ worker_id: 1, revision: 0 }),
+ * });
+ * await l.close();
+ * ```
  */
 export async function listenForWorkers(
   address: Address,

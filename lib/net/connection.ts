@@ -340,6 +340,7 @@ class SessionConnection implements Connection {
       onEvent: (event) => this.#onEvent(event),
       isClosed: (event) => event.type === "closed",
       readBufferSize: options.readBufferSize,
+      recycleWrites: stream.retainsWrites !== true,
       onIoError: (err) =>
         options.logger?.debug("connection i/o error", { error: err }),
     });

@@ -28,6 +28,8 @@ export interface DrivableSession<E> {
   pollEvent(): E | undefined;
   /** Returns all queued output in one buffer, if any. */
   pollTransmit(): Uint8Array | undefined;
+  /** Takes back a written `pollTransmit` buffer for reuse (optional). */
+  releaseTransmit?(bytes: Uint8Array): void;
   /** When `handleTimeout` must next be called, if ever. */
   nextDeadline(): number | undefined;
   /** Tells the session that time passed. */
@@ -54,9 +56,17 @@ export interface SessionDriverOptions<E> {
    * before the stream is closed anyway. @default {1000}
    */
   lingerMs?: number;
+  /**
+   * Hand every written buffer back to the session for reuse. Only for
+   * streams whose `write` no longer refers to the bytes once it resolved
+   * (every `Deno.Conn`; not `nodeSocketStream`). @default {false}
+   */
+  recycleWrites?: boolean;
   /** Called with I/O errors before they close the session (for logging). */
   onIoError?(error: unknown): void;
 }
+
+const EARLY = Number(Deno.env.get("EARLY") ?? 1e12);
 
 function ioError(err: unknown): ProtocolError {
   if (err instanceof ProtocolError) return err;
@@ -150,7 +160,10 @@ export class SessionDriver<E> {
    * the timer. Call it after every command given to the session.
    */
   pump(): void {
-    if (this.#pumping) return;
+    if (this.#pumping) {
+      this.#flushEarly();
+      return;
+    }
     this.#pumping = true;
     try {
       let event: E | undefined;
@@ -170,6 +183,7 @@ export class SessionDriver<E> {
     } finally {
       this.#pumping = false;
     }
+    this.#flushEarly();
     this.#scheduleFlush();
     this.#armTimer();
     if (this.#sessionClosed) this.#finish();
@@ -190,6 +204,14 @@ export class SessionDriver<E> {
     }
   }
 
+  #flushEarly(): void {
+    if (this.#writing || this.#streamClosed || !this.#started) return;
+    const queued = (this.#session as { bufferedTransmitBytes?: number })
+      .bufferedTransmitBytes ?? 0;
+    if (queued < EARLY) return;
+    this.#writeDone = this.#writeLoop();
+  }
+
   #scheduleFlush(): void {
     if (this.#writing || this.#flushQueued || this.#streamClosed) return;
     this.#flushQueued = true;
@@ -202,6 +224,7 @@ export class SessionDriver<E> {
 
   async #writeLoop(): Promise<void> {
     this.#writing = true;
+    const recycle = this.#options.recycleWrites === true;
     try {
       let bytes: Uint8Array | undefined;
       while (
@@ -209,6 +232,7 @@ export class SessionDriver<E> {
         (bytes = this.#session.pollTransmit()) !== undefined
       ) {
         await writeAll(this.#stream, bytes);
+        if (recycle) this.#session.releaseTransmit?.(bytes);
       }
     } catch (err) {
       this.#writing = false;

@@ -146,6 +146,13 @@ export interface RouterOptions {
    * @default {2}
    */
   maxConcurrentSnapshots?: number;
+  /**
+   * Send a worker that connects with a cached index the shard's files
+   * (`LoadFiles`), so later updates rebuild from the whole shard. A one-shot
+   * query tool that never updates files can turn this off.
+   * @default {true}
+   */
+  rehydrateCachedWorkers?: boolean;
   /** Lifecycle events (connections, restarts, worker output). */
   onEvent?: (event: RouterEvent) => void;
   /** Structured log sink. */
@@ -186,6 +193,8 @@ export interface ShardProgress {
     | "done"
     | "failed"
     | "cancelled";
+  /** Files to read, once the walk is done. */
+  filesTotal?: number;
   filesRead: number;
   bytesRead: number;
   bytesSent: number;
@@ -233,7 +242,18 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** The error an index run fails with, naming the shard that failed. */
+/**
+ * The error an index run fails with, naming the shard that failed; `code`
+ * is the underlying error's code.
+ *
+ * @example
+ * ```ts
+ * import { ShardError } from "./router.ts";
+ * import { ProtocolError } from "../wire/errors.ts";
+ * const err = new ShardError(2, new ProtocolError("timeout", "slow worker"));
+ * console.assert(err.shard === 2 && err.code === "timeout" && err instanceof ProtocolError);
+ * ```
+ */
 export class ShardError extends ProtocolError {
   /** The shard that failed. */
   readonly shard: number;
@@ -338,14 +358,24 @@ function isWithin(path: string, root: string): boolean {
 }
 
 /**
- * A running router. Create one with {@link startRouter}.
+ * A running router. Create one with {@link startRouter}; every method that
+ * reaches a worker takes an `AbortSignal`.
+ *
+ * @example Index, search, edit, shut down
+ * ```ts ignore
+ * import { startRouter } from "./router.ts";
+ * await using router = await startRouter({ roots: ["a/src"], spawnWorkers: true });
+ * await router.indexWorkspace({ onProgress: (p) => console.log(p.shardsDone) });
+ * await router.updateFile("a/src/p/A.java", "class Unsaved {}");
+ * console.log(router.workspaceSymbols("Unsav")[0].symbol);
+ * ```
  */
 export class Router {
   #options: RouterOptions;
   #log: Logger;
   #shards: ShardSlot[];
   #layout: WorkspaceLayout;
-  #listener!: WorkerListener;
+  #listener?: WorkerListener;
   #supervisor?: WorkerSupervisor;
   #authToken?: string;
   #allowlist: NormalizedAllowlist;
@@ -389,7 +419,15 @@ export class Router {
     }
     const allowlist = normalizeAllowlist(options.fingerprintAllowlist);
     const router = new Router(options, allowlist);
-    await router.#bind();
+    try {
+      await router.#bind();
+    } catch (err) {
+      await router.#listener?.close();
+      if (router.#tempDir !== undefined) {
+        await Deno.remove(router.#tempDir, { recursive: true }).catch(() => {});
+      }
+      throw err;
+    }
     return router;
   }
 
@@ -527,7 +565,7 @@ export class Router {
 
   /** The bound address (TCP port 0 resolved). */
   get address(): string {
-    return formatAddress(this.#listener.address);
+    return formatAddress(this.#listener!.address);
   }
 
   /** The normalized source roots, by shard id. */
@@ -711,7 +749,7 @@ export class Router {
     // an update cannot race the rehydration snapshot.
     if (overlayFiles > 0 || (!cached && shard.indexed)) {
       worker.ready = this.#rehydrate(shard, worker, "index_shard");
-    } else if (cached) {
+    } else if (cached && this.#options.rehydrateCachedWorkers !== false) {
       worker.ready = this.#rehydrate(shard, worker, "load_files");
     }
     this.#track(worker.ready);
@@ -777,6 +815,7 @@ export class Router {
     shard: ShardSlot,
     signal: AbortSignal | undefined,
     onFile?: (bytes: number) => void,
+    onListed?: (count: number) => void,
   ): Promise<{ files: FileText[]; bytes: number; skipped: SkippedFile[] }> {
     const release = await this.#reads.acquire(signal);
     let snap;
@@ -784,6 +823,7 @@ export class Router {
       snap = await collectJavaFiles(shard.root, {
         exclude: shard.exclude,
         signal,
+        onListed,
         onFile: onFile && ((_p, b) => onFile(b)),
       });
     } finally {
@@ -1049,11 +1089,13 @@ export class Router {
       try {
         await this.#waitForWorker(shard, run.signal);
         release = await this.#snapshots.acquire(run.signal);
-        p.phase = "reading";
-        report();
         const snap = await this.#snapshot(shard, run.signal, (b) => {
           p.filesRead++;
           p.bytesRead += b;
+          report();
+        }, (count) => {
+          p.phase = "reading";
+          p.filesTotal = count;
           report();
         });
         skipped.push(...snap.skipped);
@@ -1285,7 +1327,7 @@ export class Router {
       shard.worker = undefined;
     }
     await this.#supervisor?.stop(2000);
-    await this.#listener.close();
+    await this.#listener?.close();
     await Promise.all(this.#acceptLoops);
     await Promise.allSettled([...this.#background]);
     if (this.#tempDir !== undefined) {
@@ -1314,7 +1356,15 @@ export function startRouter(options: RouterOptions): Promise<Router> {
   return Router.start(options);
 }
 
-/** A fresh random token (32 bytes, lowercase hex), as the reference makes. */
+/**
+ * A fresh random token (32 bytes, lowercase hex), as the reference makes.
+ *
+ * @example
+ * ```ts
+ * import { generateToken } from "./router.ts";
+ * console.assert(/^[0-9a-f]{64}$/.test(generateToken()));
+ * ```
+ */
 export function generateToken(): string {
   return randomBytes(32).toString("hex");
 }

@@ -310,3 +310,29 @@ Deno.test("waiting for a worker times out with a clear error", async () => {
       isProtocolError(e, "timeout") && /shard 0/.test((e as Error).message),
   );
 });
+
+Deno.test("hostile peers: an oversized or stalled hello does not block admission", async () => {
+  await using ws = await tempWorkspace();
+  await using router = await startRouter({
+    roots: [ws.path("a")],
+    handshakeTimeoutMs: 500,
+    logger: quiet,
+  });
+  const path = router.address.slice("unix:".length);
+  // A length prefix of u32::MAX: closed without a reply.
+  const big = await Deno.connect({ transport: "unix", path });
+  await big.write(new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+  const buf = new Uint8Array(16);
+  assert.equal(await big.read(buf), null);
+  big.close();
+  // A silent client does not delay another worker's handshake.
+  const silent = await Deno.connect({ transport: "unix", path });
+  const t = performance.now();
+  const conn = await connect(router.address, { shardId: 0, logger: quiet });
+  assert.ok(performance.now() - t < 400);
+  answer(conn, 0);
+  assert.equal((await router.workerStats()).size, 1);
+  await conn.close();
+  assert.equal(await silent.read(buf), null); // closed at the deadline
+  silent.close();
+});

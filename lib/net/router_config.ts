@@ -129,7 +129,16 @@ export function normalizeAllowlist(
   return out;
 }
 
-/** Whether an allowlist has any entry (global or per shard). */
+/**
+ * Whether an allowlist has any entry (global or per shard).
+ *
+ * @example
+ * ```ts
+ * import { allowlistActive, normalizeAllowlist } from "./router_config.ts";
+ * console.assert(!allowlistActive(normalizeAllowlist({})));
+ * console.assert(allowlistActive(normalizeAllowlist({ shards: { 0: [] } })));
+ * ```
+ */
 export function allowlistActive(list: NormalizedAllowlist): boolean {
   return list.global.size > 0 || list.shards.size > 0;
 }

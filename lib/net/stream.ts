@@ -18,6 +18,11 @@ export interface ByteStream {
   close(): void;
   /** Closes the write side only, if supported. */
   closeWrite?(): Promise<void>;
+  /**
+   * True when `write` may still refer to the bytes after it resolved, so
+   * callers must never reuse a written buffer. Absent for `Deno.Conn`.
+   */
+  readonly retainsWrites?: boolean;
 }
 
 /**
@@ -111,6 +116,7 @@ export function nodeSocketStream(
     wake();
   });
   return {
+    retainsWrites: true,
     async read(buffer: Uint8Array): Promise<number | null> {
       while (chunks.length === 0) {
         if (closed) throw new Deno.errors.BadResource("stream closed");

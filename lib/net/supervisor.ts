@@ -37,10 +37,26 @@ export interface SpawnEndpoint {
   close(): void;
 }
 
-/** Longest relayed output line before it is cut (the reference's 64 KiB). */
+/**
+ * Longest relayed output line before it is cut (the reference's 64 KiB).
+ *
+ * @example
+ * ```ts
+ * import { MAX_OUTPUT_LINE_BYTES } from "./supervisor.ts";
+ * console.assert(MAX_OUTPUT_LINE_BYTES === 65536);
+ * ```
+ */
 export const MAX_OUTPUT_LINE_BYTES = 64 * 1024;
 
-/** Marker appended to a cut output line. */
+/**
+ * Marker appended to a cut output line.
+ *
+ * @example
+ * ```ts
+ * import { OUTPUT_TRUNCATED_MARKER } from "./supervisor.ts";
+ * console.assert(OUTPUT_TRUNCATED_MARKER === "<output truncated>");
+ * ```
+ */
 export const OUTPUT_TRUNCATED_MARKER = "<output truncated>";
 
 /** Something that happened to a supervised worker. */

@@ -27,7 +27,15 @@ export interface WorkerCommandVars {
   tokenEnv?: string;
 }
 
-/** The placeholder names a template may use. */
+/**
+ * The placeholder names a template may use.
+ *
+ * @example
+ * ```ts
+ * import { TEMPLATE_PLACEHOLDERS } from "./worker_command.ts";
+ * console.assert(TEMPLATE_PLACEHOLDERS.includes("cache_dir"));
+ * ```
+ */
 export const TEMPLATE_PLACEHOLDERS = [
   "connect",
   "shard",
@@ -35,7 +43,15 @@ export const TEMPLATE_PLACEHOLDERS = [
   "token_env",
 ] as const;
 
-/** Default name of the environment variable carrying the worker token. */
+/**
+ * Default name of the environment variable carrying the worker token.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TOKEN_ENV } from "./worker_command.ts";
+ * console.assert(DEFAULT_TOKEN_ENV === "LOOM_WORKER_AUTH_TOKEN");
+ * ```
+ */
 export const DEFAULT_TOKEN_ENV = "LOOM_WORKER_AUTH_TOKEN";
 
 /**

@@ -17,7 +17,15 @@
 import { join } from "node:path";
 import type { FileText } from "../wire/types.ts";
 
-/** Largest file text the router ships (the reference's `MAX_FILE_TEXT_BYTES`). */
+/**
+ * Largest file text the router ships (the reference's `MAX_FILE_TEXT_BYTES`).
+ *
+ * @example
+ * ```ts
+ * import { MAX_SNAPSHOT_FILE_BYTES } from "./workspace_fs.ts";
+ * console.assert(MAX_SNAPSHOT_FILE_BYTES === 8 * 1024 * 1024);
+ * ```
+ */
 export const MAX_SNAPSHOT_FILE_BYTES = 8 * 1024 * 1024;
 
 /** Why a file was left out of a snapshot. */
@@ -45,6 +53,8 @@ export interface CollectOptions {
   exclude?: ReadonlySet<string>;
   /** Aborts the walk with the signal's reason. */
   signal?: AbortSignal;
+  /** Called once the walk is done, with the number of files to read. */
+  onListed?: (count: number) => void;
   /** Called after each file is read, with its size in bytes. */
   onFile?: (path: string, bytes: number) => void;
   /**
@@ -121,6 +131,7 @@ export async function collectJavaFiles(
   options: CollectOptions = {},
 ): Promise<ShardSnapshot> {
   const paths = await listJavaFiles(root, options);
+  options.onListed?.(paths.length);
   const maxBytes = options.maxFileBytes ?? MAX_SNAPSHOT_FILE_BYTES;
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   const slots: (FileText | SkippedFile | undefined)[] = new Array(

@@ -13,12 +13,34 @@ import type { U64 } from "./types.ts";
 const TWO_32 = 0x1_0000_0000;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** Throws a `schema_mismatch` error caused by the peer. */
+/** Throws a `schema_mismatch` error caused by the peer. *
+ * @example
+ * ```ts
+ * import { schemaMismatch } from "./_cbor_read.ts";
+ * import { isProtocolError } from "./errors.ts";
+ * try {
+ *   schemaMismatch("expected a map");
+ * } catch (err) {
+ *   console.assert(isProtocolError(err, "schema_mismatch"));
+ * }
+ * ```
+ */
 export function schemaMismatch(message: string): never {
   throw new ProtocolError("schema_mismatch", message, { remote: true });
 }
 
-/** Throws a `cbor_invalid` error caused by the peer. */
+/** Throws a `cbor_invalid` error caused by the peer. *
+ * @example
+ * ```ts
+ * import { cborInvalid } from "./_cbor_read.ts";
+ * import { isProtocolError } from "./errors.ts";
+ * try {
+ *   cborInvalid("bad UTF-8");
+ * } catch (err) {
+ *   console.assert(isProtocolError(err, "cbor_invalid"));
+ * }
+ * ```
+ */
 export function cborInvalid(message: string): never {
   throw new ProtocolError("cbor_invalid", message, { remote: true });
 }
@@ -34,6 +56,13 @@ function outOfRange(field: string, what: string): never {
 /**
  * True when `buf[start..end)` is valid UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF). Does not allocate.
+ *
+ * @example
+ * ```ts
+ * import { isValidUtf8 } from "./_cbor_read.ts";
+ * const bytes = new Uint8Array([0x61, 0xc3, 0xa9, 0xff]);
+ * console.assert(isValidUtf8(bytes, 0, 3) && !isValidUtf8(bytes, 0, 4));
+ * ```
  */
 export function isValidUtf8(
   buf: Uint8Array,
@@ -100,6 +129,12 @@ function asciiString(buf: Uint8Array, start: number, end: number): string {
  * decoder (much faster than the fatal one) and only fall back to the fatal
  * decoder when the result contains U+FFFD, which every invalid sequence
  * produces.
+ *
+ * @example
+ * ```ts
+ * import { decodeUtf8 } from "./_cbor_read.ts";
+ * console.assert(decodeUtf8(new Uint8Array([0x61, 0xc3, 0xa9]), 0, 3) === "aé");
+ * ```
  */
 export function decodeUtf8(
   buf: Uint8Array,
@@ -123,7 +158,14 @@ export function decodeUtf8(
   return text;
 }
 
-/** Reads one schema-known CBOR document. */
+/** Reads one schema-known CBOR document. *
+ * @example
+ * ```ts
+ * import { CborReader } from "./_cbor_read.ts";
+ * const r = new CborReader(new Uint8Array([0x82, 0x01, 0x61, 0x78]));
+ * console.assert(r.array("list") === 2 && r.u32("n") === 1 && r.text("s") === "x");
+ * ```
+ */
 export class CborReader {
   readonly buf: Uint8Array;
   pos: number;
@@ -379,7 +421,13 @@ function matches(
   return true;
 }
 
-/** ASCII bytes of a key (no CBOR head), for {@link CborReader.key}. */
+/** ASCII bytes of a key (no CBOR head), for {@link CborReader.key}. *
+ * @example
+ * ```ts
+ * import { keyBytes } from "./_cbor_read.ts";
+ * console.assert(keyBytes("id").join() === "105,100");
+ * ```
+ */
 export function keyBytes(key: string): Uint8Array {
   const out = new Uint8Array(key.length);
   for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i);

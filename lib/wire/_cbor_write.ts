@@ -12,12 +12,23 @@ import type { U64 } from "./types.ts";
 const TWO_32 = 0x1_0000_0000;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 /** Scratch buffers larger than this are not kept between encodes. */
-const KEEP_SCRATCH_BYTES = 4 * 1024 * 1024;
+const KEEP_SCRATCH_BYTES = 8 * 1024 * 1024;
 
 const textEncoder = new TextEncoder();
 let scratch = new Uint8Array(8192);
 
-/** Throws the encoder's error. */
+/** Throws the encoder's error. *
+ * @example
+ * ```ts
+ * import { encodeFailed } from "./_cbor_write.ts";
+ * import { isProtocolError } from "./errors.ts";
+ * try {
+ *   encodeFailed("bad value");
+ * } catch (err) {
+ *   console.assert(isProtocolError(err, "encode_failed"));
+ * }
+ * ```
+ */
 export function encodeFailed(message: string): never {
   throw new ProtocolError("encode_failed", message);
 }
@@ -25,6 +36,15 @@ export function encodeFailed(message: string): never {
 /**
  * A growable output buffer. Not re-entrant: one encode runs at a time and the
  * backing scratch buffer is shared between encodes.
+ *
+ * @example
+ * ```ts
+ * import { CborWriter } from "./_cbor_write.ts";
+ * const w = new CborWriter();
+ * w.head(4, 1);
+ * w.u64(2n ** 64n - 1n, "id");
+ * console.assert(w.finish().length === 10);
+ * ```
  */
 export class CborWriter {
   buf: Uint8Array;
@@ -190,9 +210,6 @@ export class CborWriter {
   }
 
   #textSlow(value: string): void {
-    if (!value.isWellFormed()) {
-      encodeFailed("text contains a lone surrogate (not valid Unicode)");
-    }
     const max = value.length * 3;
     const headLen = max < 24 ? 1 : max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
     this.ensure(headLen + max);
@@ -201,6 +218,11 @@ export class CborWriter {
       value,
       this.buf.subarray(start + headLen, start + headLen + max),
     );
+    // Pure ASCII text (one byte per UTF-16 unit) cannot hold a lone
+    // surrogate, which TextEncoder would silently replace with U+FFFD.
+    if (written !== value.length && !value.isWellFormed()) {
+      encodeFailed("text contains a lone surrogate (not valid Unicode)");
+    }
     const need = written < 24
       ? 1
       : written < 0x100
@@ -235,6 +257,12 @@ export class CborWriter {
 /**
  * Pre-encodes a text string (a key or a constant value) with its head.
  * Only for ASCII text shorter than 256 bytes.
+ *
+ * @example
+ * ```ts
+ * import { textBytes } from "./_cbor_write.ts";
+ * console.assert(textBytes("type").join() === "100,116,121,112,101");
+ * ```
  */
 export function textBytes(value: string): Uint8Array {
   const n = value.length;
@@ -245,7 +273,13 @@ export function textBytes(value: string): Uint8Array {
   return out;
 }
 
-/** Concatenates byte fragments (used to build constant prefixes). */
+/** Concatenates byte fragments (used to build constant prefixes). *
+ * @example
+ * ```ts
+ * import { concatBytes } from "./_cbor_write.ts";
+ * console.assert(concatBytes([0xa1], new Uint8Array([1, 2])).length === 3);
+ * ```
+ */
 export function concatBytes(...parts: (Uint8Array | number[])[]): Uint8Array {
   let n = 0;
   for (const part of parts) n += part.length;

@@ -546,7 +546,16 @@ function frameBody(r: CborReader, v: number): WireFrame {
   }
 }
 
-/** Decodes a `WireFrame` from a preflighted buffer. */
+/** Decodes a `WireFrame` from a preflighted buffer. *
+ * @example
+ * ```ts
+ * import { readWireFrame } from "./_decode.ts";
+ * import { CborReader } from "./_cbor_read.ts";
+ * import { encodeWireFrame } from "./codec.ts";
+ * const r = new CborReader(encodeWireFrame({ type: "unknown" }));
+ * console.assert(readWireFrame(r).type === "unknown");
+ * ```
+ */
 export function readWireFrame(r: CborReader): WireFrame {
   return adjacent(r, "WireFrame", FRAME_NAMES, 0, frameBody, unknownFrame);
 }
@@ -1025,7 +1034,16 @@ function payloadUnit(v: number): RpcPayload {
   return v === 3 ? { type: "cancel" } : { type: "unknown" };
 }
 
-/** Decodes an `RpcPayload` from a preflighted buffer. */
+/** Decodes an `RpcPayload` from a preflighted buffer. *
+ * @example
+ * ```ts
+ * import { readRpcPayload } from "./_decode.ts";
+ * import { CborReader } from "./_cbor_read.ts";
+ * import { encodeRpcPayload } from "./codec.ts";
+ * const r = new CborReader(encodeRpcPayload({ type: "cancel" }));
+ * console.assert(readRpcPayload(r).type === "cancel");
+ * ```
+ */
 export function readRpcPayload(r: CborReader): RpcPayload {
   return adjacent(
     r,

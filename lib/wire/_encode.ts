@@ -205,7 +205,16 @@ const K_LAST = t("last");
 const K_DATA = t("data");
 const UNKNOWN = unitVariant("unknown");
 
-/** Writes a `WireFrame`. */
+/** Writes a `WireFrame`. *
+ * @example
+ * ```ts
+ * import { writeWireFrame } from "./_encode.ts";
+ * import { CborWriter } from "./_cbor_write.ts";
+ * const w = new CborWriter();
+ * writeWireFrame(w, { type: "unknown" });
+ * console.assert(w.finish().length === 14);
+ * ```
+ */
 export function writeWireFrame(w: CborWriter, frame: WireFrame): void {
   requireObject(frame, "frame");
   switch (frame.type) {
@@ -537,7 +546,16 @@ function writeNotification(w: CborWriter, n: Notification): void {
 
 const CANCEL = unitVariant("cancel");
 
-/** Writes an `RpcPayload`. */
+/** Writes an `RpcPayload`. *
+ * @example
+ * ```ts
+ * import { writeRpcPayload } from "./_encode.ts";
+ * import { CborWriter } from "./_cbor_write.ts";
+ * const w = new CborWriter();
+ * writeRpcPayload(w, { type: "cancel" });
+ * console.assert(w.finish().length === 13);
+ * ```
+ */
 export function writeRpcPayload(w: CborWriter, payload: RpcPayload): void {
   requireObject(payload, "payload");
   switch (payload.type) {

@@ -58,6 +58,8 @@ const ALGO_TEXT: Readonly<Record<CompressionAlgo, Uint8Array>> = {
 };
 
 const TWO_32 = 0x1_0000_0000;
+/** The largest released buffer {@link TransmitQueue} keeps for reuse. */
+const KEEP_SPARE_BYTES = 8 * 1024 * 1024;
 
 /**
  * Bytes of a CBOR unsigned-integer head for `value` (shortest form).
@@ -176,6 +178,8 @@ export class TransmitQueue {
   /** End of the written bytes in the current arena. */
   #used = 0;
   #bytes = 0;
+  /** A released buffer of a frame larger than an arena, for the next one. */
+  #spare: Uint8Array | undefined;
 
   /**
    * Creates an empty queue.
@@ -199,7 +203,17 @@ export class TransmitQueue {
     if (arena !== undefined && this.#used > this.#start) {
       this.#ready.push(arena.subarray(this.#start, this.#used));
     }
-    const next = new Uint8Array(Math.max(this.#arenaBytes, n));
+    let next: Uint8Array;
+    const spare = this.#spare;
+    if (n <= this.#arenaBytes) {
+      next = new Uint8Array(this.#arenaBytes);
+    } else if (spare !== undefined && spare.length >= n) {
+      // A frame of its own: it fills `next`, so it is polled whole.
+      next = spare.subarray(0, n);
+      this.#spare = undefined;
+    } else {
+      next = new Uint8Array(n);
+    }
     this.#arena = next;
     this.#start = 0;
     this.#used = 0;
@@ -303,6 +317,38 @@ export class TransmitQueue {
     return out;
   }
 
+  /**
+   * Gives back a buffer returned by {@link TransmitQueue.poll} that the
+   * caller has finished with (written out, no view of it kept). Only the
+   * buffer of a frame larger than an arena is kept, at most one of at most
+   * `KEEP_SPARE_BYTES`, to carry the next such frame without allocating.
+   *
+   * @param bytes A polled buffer.
+   */
+  release(bytes: Uint8Array): void {
+    const buffer = bytes.buffer;
+    if (
+      bytes.byteOffset !== 0 || bytes.length <= this.#arenaBytes ||
+      !(buffer instanceof ArrayBuffer) ||
+      buffer.byteLength > KEEP_SPARE_BYTES ||
+      (this.#spare !== undefined && this.#spare.length >= buffer.byteLength)
+    ) {
+      return;
+    }
+    const arena = this.#arena;
+    if (arena !== undefined && arena.buffer === buffer) {
+      // Still the current arena: only once it is full and fully polled.
+      if (this.#start !== arena.length) return;
+      this.#arena = undefined;
+      this.#start = 0;
+      this.#used = 0;
+    }
+    for (let i = this.#readyHead; i < this.#ready.length; i++) {
+      if (this.#ready[i].buffer === buffer) return;
+    }
+    this.#spare = new Uint8Array(buffer);
+  }
+
   /** Drops everything queued. */
   clear(): void {
     this.#ready = [];
@@ -311,6 +357,7 @@ export class TransmitQueue {
     this.#start = 0;
     this.#used = 0;
     this.#bytes = 0;
+    this.#spare = undefined;
   }
 }
 

@@ -15,8 +15,14 @@ import type { WireFrame } from "./types.ts";
 
 /** The size of the length prefix. */
 const PREFIX = 4;
-/** Frames up to this size are copied into a fresh buffer as they arrive. */
-const INITIAL_ALLOC = 8192;
+/**
+ * How far a payload buffer may run ahead of the bytes received: a frame
+ * buffer is at most `max(2 * received, received + GROW_STEP)` long, however
+ * large the declared length.
+ */
+const GROW_STEP = 65_536;
+/** Reused payload buffers larger than this are dropped after their frame. */
+const KEEP_PAYLOAD_BYTES = 4 * 1024 * 1024;
 
 /**
  * Encodes a frame: the u32 LE length prefix and the CBOR, in one buffer.
@@ -51,6 +57,14 @@ export interface FrameDecoderOptions {
    * @default {1048576} (the pre-handshake limit)
    */
   maxFrameLen?: number;
+  /**
+   * Reuse buffers between frames: a frame returned by
+   * {@link FrameDecoder.next} is then only valid until the next call to
+   * `push` or `next` (copy what must outlive it). Saves an allocation and a
+   * copy per frame for callers that consume each frame at once.
+   * @default {false}
+   */
+  reuseBuffers?: boolean;
 }
 
 function checkLimit(value: number): number {
@@ -71,7 +85,9 @@ function checkLimit(value: number): number {
  * - A zero-length frame is returned as an empty `Uint8Array` (decoding it
  *   then fails with `unexpected_eof`, as in the reference).
  * - Payload memory grows with the bytes actually received, never with the
- *   declared length alone.
+ *   declared length alone: a frame buffer is at most twice the bytes
+ *   received so far, or those bytes plus 64 KiB (with `reuseBuffers`, a
+ *   buffer of at most 4 MiB may also be kept from an earlier frame).
  * - After an error the decoder is poisoned: every later call rethrows it.
  *
  * @example Feed a stream byte by byte
@@ -91,9 +107,11 @@ function checkLimit(value: number): number {
  */
 export class FrameDecoder {
   #maxFrameLen: number;
-  /** Queued input chunks not yet consumed. */
+  readonly #reuse: boolean;
+  /** Queued input chunks not yet consumed (private copies). */
   #chunks: Uint8Array[] = [];
-  /** Read offset into `#chunks[0]`. */
+  #chunkHead = 0;
+  /** Read offset into `#chunks[#chunkHead]`. */
   #offset = 0;
   /** Bytes queued in `#chunks` (after `#offset`). */
   #queued = 0;
@@ -110,12 +128,14 @@ export class FrameDecoder {
   /**
    * Creates a decoder.
    *
-   * @param options The frame limit (default 1 MiB, the pre-handshake limit).
+   * @param options The frame limit (default 1 MiB, the pre-handshake limit)
+   * and buffer reuse.
    */
   constructor(options: FrameDecoderOptions = {}) {
     this.#maxFrameLen = checkLimit(
       options.maxFrameLen ?? DEFAULT_PRE_HANDSHAKE_MAX_FRAME_LEN,
     );
+    this.#reuse = options.reuseBuffers ?? false;
   }
 
   /** The current frame limit; setting it applies to the next header read. */
@@ -134,14 +154,30 @@ export class FrameDecoder {
 
   /**
    * Queues received bytes (copied, so the caller may reuse its buffer).
+   * Bytes of a frame whose header was already read go straight into that
+   * frame's buffer.
    *
    * @param chunk Any number of bytes of the stream.
    */
   push(chunk: Uint8Array): void {
     if (this.#error) throw this.#error;
-    if (chunk.length === 0) return;
+    let n = chunk.length;
+    if (n === 0) return;
+    const len = this.#frameLen;
+    if (len > 0 && this.#queued === 0 && this.#filled < len) {
+      const take = Math.min(n, len - this.#filled);
+      this.#reserve(this.#filled + take, len);
+      this.#payload!.set(
+        take === n ? chunk : chunk.subarray(0, take),
+        this.#filled,
+      );
+      this.#filled += take;
+      if (take === n) return;
+      chunk = chunk.subarray(take);
+      n -= take;
+    }
     this.#chunks.push(chunk.slice());
-    this.#queued += chunk.length;
+    this.#queued += n;
   }
 
   /**
@@ -163,25 +199,29 @@ export class FrameDecoder {
         this.#frameLen = -1;
         return new Uint8Array(0);
       }
-      if (this.#filled === 0 && this.#chunks.length > 0) {
+      if (this.#filled === 0 && this.#queued >= len) {
         // Fast path: the whole frame sits in the first queued chunk.
-        const head = this.#chunks[0];
-        if (head.length - this.#offset >= len) {
-          const frame = head.slice(this.#offset, this.#offset + len);
+        const head = this.#chunks[this.#chunkHead];
+        const start = this.#offset;
+        if (head.length - start >= len) {
+          const frame = this.#reuse
+            ? head.subarray(start, start + len)
+            : head.slice(start, start + len);
           this.#consume(len);
           this.#frameLen = -1;
           return frame;
         }
       }
-      if (this.#queued === 0 && this.#filled < len) return undefined;
       if (!this.#fill(len)) return undefined;
-      const frame = this.#payload!.length === len
-        ? this.#payload!
-        : this.#payload!.slice(0, len);
-      this.#payload = undefined;
+      const payload = this.#payload!;
       this.#filled = 0;
       this.#frameLen = -1;
-      return frame;
+      if (!this.#reuse) {
+        this.#payload = undefined;
+        return payload; // Exactly `len` long (see #reserve).
+      }
+      if (payload.length > KEEP_PAYLOAD_BYTES) this.#payload = undefined;
+      return payload.length === len ? payload : payload.subarray(0, len);
     }
   }
 
@@ -193,13 +233,58 @@ export class FrameDecoder {
    */
   end(): void {
     if (this.#error) throw this.#error;
-    if (this.bufferedBytes > 0 || this.#frameLen >= 0) {
+    if (!this.#wholeFrames()) {
       this.#fail(
         new ProtocolError("unexpected_eof", "stream ended inside a frame", {
           remote: true,
         }),
       );
     }
+  }
+
+  /**
+   * Whether the buffered bytes are whole frames (which `next` still hands
+   * out after `end`). Walks the queue without consuming it; a header over
+   * the limit counts as whole, `next` reports it.
+   */
+  #wholeFrames(): boolean {
+    let rest = this.#queued;
+    let at = 0; // Offset into the queued bytes.
+    let prefix = this.#prefixLen;
+    if (this.#frameLen >= 0) {
+      const missing = this.#frameLen - this.#filled;
+      if (rest < missing) return false;
+      rest -= missing;
+      at += missing;
+    }
+    let len = 0;
+    for (let k = 0; k < prefix; k++) len |= this.#prefix[k] << (8 * k);
+    while (rest > 0 || prefix > 0) {
+      while (prefix < PREFIX) {
+        if (rest === 0) return false;
+        len |= this.#queuedByte(at++) << (8 * prefix++);
+        rest--;
+      }
+      len >>>= 0;
+      if (len > this.#maxFrameLen) return true;
+      if (rest < len) return false;
+      rest -= len;
+      at += len;
+      prefix = 0;
+      len = 0;
+    }
+    return true;
+  }
+
+  /** The queued byte `at` bytes past the read position. */
+  #queuedByte(at: number): number {
+    let pos = this.#offset + at;
+    for (let i = this.#chunkHead; i < this.#chunks.length; i++) {
+      const chunk = this.#chunks[i];
+      if (pos < chunk.length) return chunk[pos];
+      pos -= chunk.length;
+    }
+    return 0;
   }
 
   #fail(error: ProtocolError): never {
@@ -209,15 +294,30 @@ export class FrameDecoder {
 
   /** Collects the 4 prefix bytes; true when a header was read. */
   #readPrefix(): boolean {
+    if (this.#prefixLen === 0 && this.#queued >= PREFIX) {
+      const head = this.#chunks[this.#chunkHead];
+      const at = this.#offset;
+      if (head.length - at >= PREFIX) {
+        const len = (head[at] | (head[at + 1] << 8) | (head[at + 2] << 16) |
+          (head[at + 3] << 24)) >>> 0;
+        this.#consume(PREFIX);
+        return this.#header(len);
+      }
+    }
     while (this.#prefixLen < PREFIX) {
       if (this.#queued === 0) return false;
-      const head = this.#chunks[0];
+      const head = this.#chunks[this.#chunkHead];
       this.#prefix[this.#prefixLen++] = head[this.#offset];
       this.#consume(1);
     }
     const p = this.#prefix;
     const len = (p[0] | (p[1] << 8) | (p[2] << 16) | (p[3] << 24)) >>> 0;
     this.#prefixLen = 0;
+    return this.#header(len);
+  }
+
+  /** Checks a declared length against the limit (before any allocation). */
+  #header(len: number): boolean {
     if (len > this.#maxFrameLen) {
       this.#fail(
         new LimitExceededError("max_frame_len", this.#maxFrameLen, len, {
@@ -234,7 +334,7 @@ export class FrameDecoder {
   /** Copies queued bytes into the payload buffer; true when complete. */
   #fill(len: number): boolean {
     while (this.#filled < len && this.#queued > 0) {
-      const head = this.#chunks[0];
+      const head = this.#chunks[this.#chunkHead];
       const take = Math.min(head.length - this.#offset, len - this.#filled);
       this.#reserve(this.#filled + take, len);
       this.#payload!.set(
@@ -247,24 +347,34 @@ export class FrameDecoder {
     return this.#filled === len;
   }
 
-  /** Grows the payload buffer gradually (never straight to `len`). */
+  /**
+   * Makes the payload buffer hold at least `need` bytes. It grows from what
+   * has arrived, never from the declared length alone: at most to
+   * `max(2 * current, need + GROW_STEP)`, capped at `len`. Without buffer
+   * reuse a completed frame's buffer is therefore exactly `len` long.
+   */
   #reserve(need: number, len: number): void {
     const cur = this.#payload;
     if (cur !== undefined && cur.length >= need) return;
-    let size = cur === undefined ? Math.min(len, INITIAL_ALLOC) : cur.length;
-    while (size < need) size = Math.min(len, size * 2);
+    const grown = cur === undefined ? 0 : cur.length * 2;
+    const size = Math.min(len, Math.max(grown, need + GROW_STEP));
     const next = new Uint8Array(size);
-    if (cur !== undefined) next.set(cur.subarray(0, this.#filled));
+    if (cur !== undefined && this.#filled > 0) {
+      next.set(cur.subarray(0, this.#filled));
+    }
     this.#payload = next;
   }
 
   #consume(n: number): void {
     this.#offset += n;
     this.#queued -= n;
-    const head = this.#chunks[0];
+    const head = this.#chunks[this.#chunkHead];
     if (this.#offset === head.length) {
-      this.#chunks.shift();
       this.#offset = 0;
+      if (++this.#chunkHead === this.#chunks.length) {
+        this.#chunks = [];
+        this.#chunkHead = 0;
+      }
     }
   }
 }

@@ -157,3 +157,28 @@ Deno.test("pushed chunks are copied", () => {
   assert.ok(out !== undefined);
   assert.deepEqual(decodeWireFrame(out), { type: "unknown" });
 });
+
+Deno.test("end() before draining keeps whole frames available", () => {
+  const a = encodeFrame({ type: "unknown" });
+  const b = encodeFrame({
+    type: "reject",
+    body: { code: "internal", message: "x" },
+  });
+  const stream = concat([a, b]);
+  for (const { label, chunks } of allChunkings(stream)) {
+    const decoder = new FrameDecoder();
+    const got: Uint8Array[] = [];
+    for (const chunk of chunks) decoder.push(chunk);
+    decoder.end();
+    for (let f = decoder.next(); f !== undefined; f = decoder.next()) {
+      got.push(f);
+    }
+    assert.equal(got.length, 2, label);
+  }
+  // Part-way: the first frame drained, the prefix of the second half read.
+  const decoder = new FrameDecoder();
+  decoder.push(stream.subarray(0, a.length + 2));
+  assert.ok(decoder.next() !== undefined);
+  assert.equal(decoder.next(), undefined);
+  assert.throws(() => decoder.end(), ProtocolError);
+});

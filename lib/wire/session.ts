@@ -471,7 +471,13 @@ export abstract class Session {
         preLimit ?? DEFAULT_PRE_HANDSHAKE_MAX_FRAME_LEN,
       );
     }
-    this.#decoder = new FrameDecoder({ maxFrameLen: this.#preLimit });
+    // Every frame is acted on before the next one is read, and nothing
+    // keeps a view of it (chunk data is copied while `#borrowed`), so the
+    // decoder may reuse its buffers.
+    this.#decoder = new FrameDecoder({
+      maxFrameLen: this.#preLimit,
+      reuseBuffers: true,
+    });
   }
 
   /** The role: `"worker"` or `"router"`. */
@@ -584,6 +590,17 @@ export abstract class Session {
    */
   pollTransmit(): Uint8Array | undefined {
     return this.#tx.poll();
+  }
+
+  /**
+   * Optionally gives back a buffer from {@link pollTransmit} once it has
+   * been written and nothing refers to it any more, so that the session can
+   * reuse its memory for a later large frame.
+   *
+   * @param bytes A buffer returned by `pollTransmit`.
+   */
+  releaseTransmit(bytes: Uint8Array): void {
+    this.#tx.release(bytes);
   }
 
   /**
@@ -827,7 +844,12 @@ export abstract class Session {
         return;
       }
       if (raw === undefined) break;
-      this.#onFrame(raw);
+      this.#borrowed = true;
+      try {
+        this.#onFrame(raw);
+      } finally {
+        this.#borrowed = false;
+      }
     }
     if (
       this.#state === "awaiting_admission" &&

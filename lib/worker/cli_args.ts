@@ -147,8 +147,8 @@ Environment:
   LOOM_LOG                  Log level on stderr: error, warn (default), info,
                             debug. Logs are one JSON object per line.
 
-Exit status: 0 after a Shutdown request, 1 on startup errors, 2 when the
-router connection is lost.
+Exit status: 0 after a Shutdown request or SIGTERM/SIGINT, 1 on startup
+errors, 2 when the router connection is lost.
 `;
 
 function parseRustUint(text: string, max: bigint, context: string): bigint {

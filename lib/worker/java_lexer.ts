@@ -337,7 +337,7 @@ export interface JavaProblem {
 }
 
 // Characters searched with `indexOf` while skipping blocks and groups.
-const SEARCH = ["{", "}", "(", ")", '"', "'", "/", ";"];
+const SEARCH = ["{", "}", "(", ")", '"', "'", "/", ";", "@"];
 const S_LBRACE = 0;
 const S_RBRACE = 1;
 const S_LPAREN = 2;
@@ -346,6 +346,7 @@ const S_QUOTE = 4;
 const S_APOS = 5;
 const S_SLASH = 6;
 const S_SEMI = 7;
+const S_AT = 8;
 const MAX = 0x7fffffff;
 
 // Characters that matter while skipping a bracketed group.
@@ -389,8 +390,8 @@ export class JavaScanner {
   // Per searched character: the offset the cached answer was searched from
   // and the answer. Plain arrays: typed arrays cost far more to allocate
   // than a small file takes to scan.
-  readonly #from: number[] = [MAX, MAX, MAX, MAX, MAX, MAX, MAX, MAX];
-  readonly #at: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+  readonly #from: number[] = [MAX, MAX, MAX, MAX, MAX, MAX, MAX, MAX, MAX];
+  readonly #at: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0];
 
   /**
    * @param text Java source (with unicode escapes already translated).
@@ -577,12 +578,13 @@ export class JavaScanner {
   }
 
   /**
-   * Skips a bracketed group whose opening character was the current token:
-   * scanning starts at {@link JavaScanner.pos} with depth 1 and stops after
-   * the matching `close`. Only `open`/`close` are counted; comments and
-   * literals are skipped. With `strict`, a `{`, `}` or `;` at depth 1 stops
-   * the skip early (recovery for a missing `)`); at EOF a problem is
-   * recorded against `openAt`.
+   * Skips a bracketed group whose opening character was the current token,
+   * one character at a time (cheapest for short groups such as parameter
+   * lists and annotation arguments): scanning starts at
+   * {@link JavaScanner.pos} with depth 1 and stops after the matching
+   * `close`. Only `open`/`close` are counted; comments and literals are
+   * skipped. With `strict`, a `{`, `}` or `;` at depth 1 stops the skip
+   * early (recovery for a missing `)`).
    *
    * @param open Opening character code.
    * @param close Closing character code.
@@ -662,23 +664,24 @@ export class JavaScanner {
    * @returns `true` if the block was closed; `false` at EOF.
    */
   skipBlock(): boolean {
-    return this.#skipNested(S_LBRACE, S_RBRACE, false);
+    return this.#skipNested(S_LBRACE, S_RBRACE);
   }
 
   /**
-   * Skips a `(...)` group whose `(` was the current token, like
-   * {@link JavaScanner.skipBlock}. With `strict` (parameter lists), a `{`,
-   * `}` or `;` at depth 1 ends the skip early, leaving `pos` at it: recovery
-   * for a missing `)`.
+   * Skips a `(...)` group whose `(` was the current token. With `strict`
+   * (parameter lists, which are short) it is {@link JavaScanner.skipGroup}:
+   * a `{`, `}` or `;` at depth 1 ends the skip early, leaving `pos` at it
+   * (recovery for a missing `)`). Otherwise (arguments, which may hold
+   * lambdas and anonymous classes) it searches like
+   * {@link JavaScanner.skipBlock}.
    *
    * @param strict Stop at `{`, `}` or `;` at depth 1.
    * @returns `true` if the group was closed.
    */
   skipParens(strict: boolean): boolean {
-    // Parameter lists are short: a character loop beats eight searches.
     return strict
       ? this.skipGroup(40, 41, true)
-      : this.#skipNested(S_LPAREN, S_RPAREN, false);
+      : this.#skipNested(S_LPAREN, S_RPAREN);
   }
 
   /**
@@ -690,7 +693,28 @@ export class JavaScanner {
     this.pos = this.#find(S_SEMI, this.pos);
   }
 
-  #skipNested(openId: number, closeId: number, strict: boolean): boolean {
+  /**
+   * Offset of the next `{` from {@link JavaScanner.pos} if nothing that
+   * could hide or replace it comes first (a comment, literal, annotation,
+   * `;`, `}` or `(`), else -1. Lets the parser jump over an `extends` /
+   * `implements` / `permits` clause without tokenizing it.
+   *
+   * @returns The `{` offset, or -1.
+   */
+  plainBraceAhead(): number {
+    const p = this.pos;
+    const brace = this.#find(S_LBRACE, p);
+    if (brace >= this.#length) return -1;
+    if (
+      this.#find(S_SLASH, p) < brace || this.#find(S_QUOTE, p) < brace ||
+      this.#find(S_APOS, p) < brace || this.#find(S_AT, p) < brace ||
+      this.#find(S_SEMI, p) < brace || this.#find(S_RBRACE, p) < brace ||
+      this.#find(S_LPAREN, p) < brace
+    ) return -1;
+    return brace;
+  }
+
+  #skipNested(openId: number, closeId: number): boolean {
     const t = this.text;
     const n = this.#length;
     let p = this.pos;
@@ -698,37 +722,21 @@ export class JavaScanner {
     let close = this.#find(closeId, p);
     let open = this.#find(openId, p);
     let quote = this.#find(S_QUOTE, p);
-    let apos = this.#find(S_APOS, p);
     let slash = this.#find(S_SLASH, p);
-    let lbrace = n;
-    let rbrace = n;
-    let semi = n;
-    if (strict) {
-      lbrace = this.#find(S_LBRACE, p);
-      rbrace = this.#find(S_RBRACE, p);
-      semi = this.#find(S_SEMI, p);
-    }
     for (;;) {
-      // The earliest interesting character.
+      // The earliest interesting character. Apostrophes are not searched
+      // for: a character literal can only hide one of these characters as
+      // `'x'`, which is recognised around it below.
       let m = close < open ? close : open;
       if (quote < m) m = quote;
-      if (apos < m) m = apos;
       if (slash < m) m = slash;
-      if (strict) {
-        let stop = lbrace < rbrace ? lbrace : rbrace;
-        if (semi < stop) stop = semi;
-        if (stop < m) {
-          if (depth === 1) {
-            this.pos = stop;
-            return false;
-          }
-          p = stop + 1;
-          m = -1;
-        }
-      }
       if (m >= n) break;
-      if (m < 0) {
-        // Passed a brace or `;` inside a nested group.
+      const before = t.charCodeAt(m - 1);
+      if (
+        t.charCodeAt(m + 1) === 39 &&
+        (before === 39 || (before === 92 && t.charCodeAt(m - 2) === 39))
+      ) {
+        p = m + 2; // '{', '}', '"', '\"', '/', '(' or ')'
       } else if (m === close) {
         p = m + 1;
         if (--depth === 0) {
@@ -742,8 +750,6 @@ export class JavaScanner {
         p = t.charCodeAt(m + 1) === 34 && t.charCodeAt(m + 2) === 34
           ? this.#textBlock(m)
           : this.#quoted(m, 34);
-      } else if (m === apos) {
-        p = this.#quoted(m, 39);
       } else {
         const d = t.charCodeAt(m + 1);
         if (d === 47) p = this.#lineEnd(m + 2);
@@ -758,13 +764,7 @@ export class JavaScanner {
       if (close < p) close = this.#find(closeId, p);
       if (open < p) open = this.#find(openId, p);
       if (quote < p) quote = this.#find(S_QUOTE, p);
-      if (apos < p) apos = this.#find(S_APOS, p);
       if (slash < p) slash = this.#find(S_SLASH, p);
-      if (strict) {
-        if (lbrace < p) lbrace = this.#find(S_LBRACE, p);
-        if (rbrace < p) rbrace = this.#find(S_RBRACE, p);
-        if (semi < p) semi = this.#find(S_SEMI, p);
-      }
     }
     this.pos = n;
     return false;

@@ -149,6 +149,13 @@ Deno.test("JavaScanner.skipBlock() matches braces across literals and comments",
   assert.equal(s.next(), 123);
   assert.ok(s.skipBlock());
   assert.equal(text.slice(s.pos), " tail");
+  // Character literals holding the characters the skipper searches for.
+  const chars = "{ '{' '}' '\"' '\\\"' '/' '\\'' } tail";
+  const c = new JavaScanner(chars);
+  c.next();
+  assert.ok(c.skipBlock());
+  assert.equal(chars.slice(c.pos), " tail");
+  assert.deepEqual(c.problems, []);
   const open = new JavaScanner("{ { }");
   open.next();
   assert.ok(!open.skipBlock());

@@ -240,7 +240,8 @@ class DeclarationParser {
     if (this.tok === LPAREN) {
       const open = this.s.start;
       this.unpeek();
-      if (!this.s.skipParens(false)) {
+      // Annotation arguments are short: the character loop is cheaper.
+      if (!this.s.skipGroup(LPAREN, RPAREN, false)) {
         this.problem("expected `)`", open);
       }
       this.advance();
@@ -592,6 +593,14 @@ class DeclarationParser {
 
   /** Skips an `extends`/`implements`/`permits` clause. */
   skipClause(): void {
+    this.unpeek();
+    const brace = this.s.plainBraceAhead();
+    if (brace >= 0) {
+      // Only names and punctuation up to the body: jump straight there.
+      this.s.pos = brace;
+      this.advance();
+      return;
+    }
     this.advance();
     for (;;) {
       const t = this.tok;

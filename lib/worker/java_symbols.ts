@@ -31,7 +31,16 @@ import { compareSymbols } from "./symbol_order.ts";
 /** Longest name kept, in UTF-8 bytes (the wire's small-string limit). */
 const MAX_NAME_BYTES = 16 * 1024;
 
-/** At most this many diagnostics per file (the wire's per-message limit). */
+/**
+ * At most this many diagnostics per file (the wire's per-message limit);
+ * the default cap of {@link javaDiagnostics}.
+ *
+ * @example
+ * ```ts
+ * import { MAX_DIAGNOSTICS } from "./java_symbols.ts";
+ * console.assert(MAX_DIAGNOSTICS === 100_000);
+ * ```
+ */
 export const MAX_DIAGNOSTICS = 100_000;
 
 /**
@@ -272,6 +281,33 @@ export function javaDiagnostics(
   return out;
 }
 
+/** Code units where UTF-16 order differs from UTF-8 byte order. */
+const HIGH_UNITS = /[\ud800-\uffff]/;
+
+/**
+ * Whether any name or path has a surrogate or a unit at or above U+E000,
+ * the only case where comparing UTF-16 units (native `<`) disagrees with
+ * comparing UTF-8 bytes.
+ */
+function needsUtf8Order(symbols: readonly Symbol[]): boolean {
+  let lastPath: string | undefined;
+  for (const s of symbols) {
+    if (HIGH_UNITS.test(s.name)) return true;
+    if (s.path !== lastPath) {
+      if (HIGH_UNITS.test(s.path)) return true;
+      lastPath = s.path;
+    }
+  }
+  return false;
+}
+
+/** {@link compareSymbols} for strings where UTF-16 order is byte order. */
+function compareSymbolsNative(a: Symbol, b: Symbol): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  if (a.path !== b.path) return a.path < b.path ? -1 : 1;
+  return a.line - b.line || a.column - b.column;
+}
+
 /**
  * Sorts symbols by (name, path, line, column), with strings compared by
  * their UTF-8 bytes, then drops every symbol whose (name, path) equals the
@@ -291,7 +327,9 @@ export function javaDiagnostics(
  * ```
  */
 export function sortSymbols(symbols: readonly Symbol[]): Symbol[] {
-  const sorted = symbols.slice().sort(compareSymbols);
+  const sorted = symbols.slice().sort(
+    needsUtf8Order(symbols) ? compareSymbols : compareSymbolsNative,
+  );
   const out: Symbol[] = [];
   let prev: Symbol | undefined;
   for (const s of sorted) {

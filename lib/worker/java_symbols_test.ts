@@ -170,6 +170,16 @@ Deno.test("extractJavaSymbols() uses the type name, not type parameters or claus
   assert.deepEqual(names("non-sealed class N extends Outer {}"), ["N"]);
 });
 
+Deno.test("extractJavaSymbols() skips clauses holding comments, annotations and literals", () => {
+  assert.deepEqual(
+    names(
+      'class A extends B /* { */ implements C { int a; } class D implements @E({"{"}) F<G> { int d; }' +
+        " class H extends I // {\n { int h; }",
+    ),
+    ["A", "a", "D", "d", "H", "h"],
+  );
+});
+
 Deno.test("extractJavaSymbols() accepts contextual keywords as member names", () => {
   assert.deepEqual(
     names(

@@ -114,8 +114,8 @@ export function resolveShardCacheLimits(
 }
 
 /**
- * Why a cache could not be used. The decoder raises the first five kinds;
- * `lib/net/shard_cache_file.ts` adds the file-level ones.
+ * Why a cache could not be used. The decoder raises the kinds up to
+ * `oversize`; `lib/net/shard_cache_file.ts` adds the file-level ones.
  *
  * @example
  * ```ts
@@ -288,7 +288,8 @@ export function encodeShardCache(
   if (symbols.length > limits.maxSymbols) {
     encodeOverLimit("symbol count", limits.maxSymbols, symbols.length);
   }
-  // Paths repeat for every symbol of a file: encode each distinct string once.
+  // Paths repeat for every symbol of a file and names across files: encode
+  // each distinct string once.
   const strings = new Map<string, Uint8Array>();
   const encodeString = (text: string): Uint8Array => {
     let bytes = strings.get(text);
@@ -301,12 +302,16 @@ export function encodeShardCache(
     }
     return bytes;
   };
+  const names: Uint8Array[] = new Array(symbols.length);
+  const paths: Uint8Array[] = new Array(symbols.length);
   let total = SHARD_CACHE_HEADER_BYTES;
-  for (const symbol of symbols) {
+  for (let i = 0; i < symbols.length; i++) {
+    const symbol = symbols[i];
     checkU32(symbol.line, "line");
     checkU32(symbol.column, "column");
-    total += MIN_SYMBOL_BYTES + encodeString(symbol.name).length +
-      encodeString(symbol.path).length;
+    const name = names[i] = encodeString(symbol.name);
+    const path = paths[i] = encodeString(symbol.path);
+    total += MIN_SYMBOL_BYTES + name.length + path.length;
   }
   if (total > limits.maxBytes) {
     encodeOverLimit("size", limits.maxBytes, total);
@@ -321,18 +326,50 @@ export function encodeShardCache(
   view.setBigUint64(28, generation, true);
   view.setBigUint64(36, BigInt(symbols.length), true);
   let at = SHARD_CACHE_HEADER_BYTES;
-  for (const symbol of symbols) {
-    for (const text of [symbol.name, symbol.path]) {
-      const bytes = strings.get(text)!;
-      view.setUint32(at, bytes.length, true); // high half stays 0
-      out.set(bytes, at + 8);
-      at += 8 + bytes.length;
-    }
-    view.setUint32(at, symbol.line, true);
-    view.setUint32(at + 4, symbol.column, true);
+  for (let i = 0; i < symbols.length; i++) {
+    at = writeString(out, view, at, names[i]);
+    at = writeString(out, view, at, paths[i]);
+    view.setUint32(at, symbols[i].line, true);
+    view.setUint32(at + 4, symbols[i].column, true);
     at += 8;
   }
   return out;
+}
+
+/** Writes a u64 length (high half left 0) and the bytes; returns the end. */
+function writeString(
+  out: Uint8Array,
+  view: DataView,
+  at: number,
+  bytes: Uint8Array,
+): number {
+  const n = bytes.length;
+  view.setUint32(at, n, true);
+  at += 8;
+  if (n > 32) {
+    out.set(bytes, at);
+  } else {
+    // Short strings: a plain loop beats the call overhead of set().
+    for (let i = 0; i < n; i++) out[at + i] = bytes[i];
+  }
+  return at + n;
+}
+
+/** Decodes UTF-8, with a fast path for short ASCII strings. */
+function decodeText(raw: Uint8Array): string {
+  if (raw.length <= 256) {
+    let ascii = true;
+    for (let i = 0; i < raw.length; i++) {
+      if (raw[i] >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      return String.fromCharCode.apply(null, raw as unknown as number[]);
+    }
+  }
+  return decoder.decode(raw); // throws on invalid UTF-8
 }
 
 function fail(reason: ShardCacheMissReason, message: string): never {
@@ -513,7 +550,7 @@ function decodeIndexAt(
     }
     let text: string;
     try {
-      text = decoder.decode(raw);
+      text = decodeText(raw);
     } catch {
       fail("invalid_utf8", `shard cache ${field} is not valid UTF-8`);
     }

@@ -134,10 +134,13 @@ Deno.test("decodeShardCache() rejects trailing bytes", () => {
 
 Deno.test("decodeShardCache() rejects a bad magic, format and protocol", () => {
   const bytes = encodeShardCache(SAMPLE);
+  // Without the magic, the bytes are read as a legacy bare index, whose
+  // first field is the shard id.
   const badMagic = bytes.slice();
   badMagic[0] = 0x4d;
-  expectMiss(badMagic, "bad_magic");
+  expectMiss(badMagic, "wrong_shard_id");
   expectMiss(new Uint8Array([1, 0, 0, 0]), "bad_magic");
+  expectMiss(new TextEncoder().encode("not a cache at all"), "bad_magic");
   const badFormat = bytes.slice();
   badFormat[8] = 2;
   expectMiss(badFormat, "bad_format_version");
@@ -232,4 +235,71 @@ Deno.test("decodeShardCache() never throws anything but ShardCacheError on garba
     ),
     { numRuns: 1000 },
   );
+});
+
+/** The reference's legacy layouts, built from a current encoding. */
+function legacyRaw(index: ShardIndex): Uint8Array {
+  return encodeShardCache(index).slice(16);
+}
+
+function legacyWrapper(
+  index: ShardIndex,
+  options: { protocol?: number; version?: string } = {},
+): Uint8Array {
+  const version = new TextEncoder().encode(options.version ?? "0.1.0");
+  const raw = legacyRaw(index);
+  const out = new Uint8Array(4 + 8 + version.length + 4 + 8 + raw.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 1, true);
+  view.setBigUint64(4, BigInt(version.length), true);
+  out.set(version, 12);
+  let at = 12 + version.length;
+  view.setUint32(at, options.protocol ?? 4, true);
+  view.setBigUint64(at + 4, 1_700_000_000_000n, true);
+  at += 12;
+  out.set(raw, at);
+  return out;
+}
+
+Deno.test("decodeShardCache() loads the legacy bare layout", () => {
+  assert.deepEqual(decodeShardCache(legacyRaw(SAMPLE), { shardId: 7 }), SAMPLE);
+  expectMiss(legacyRaw(SAMPLE), "wrong_shard_id", 8);
+  const tooMany = legacyRaw({ ...SAMPLE, symbols: [] });
+  new DataView(tooMany.buffer).setBigUint64(20, 1_000_001n, true);
+  expectMiss(tooMany, "too_many_symbols");
+});
+
+Deno.test("decodeShardCache() loads the legacy wrapper layout", () => {
+  const index = { ...SAMPLE, shard_id: 1 }; // shard 1 also starts with u32 1
+  assert.deepEqual(
+    decodeShardCache(legacyWrapper(index), { shardId: 1 }),
+    index,
+  );
+  assert.deepEqual(
+    decodeShardCache(legacyRaw(index), { shardId: 1 }),
+    index,
+  );
+  expectMiss(legacyWrapper(index, { protocol: 3 }), "bad_protocol_version", 1);
+  expectMiss(legacyWrapper(index), "wrong_shard_id", 2);
+  // Another crate version is not a wrapper; read as a bare index it fails.
+  assert.throws(() =>
+    decodeShardCache(legacyWrapper(index, { version: "0.2.0" }), { shardId: 1 })
+  );
+});
+
+Deno.test("decodeShardCache() rejects a wrapper declaring 1,000,001 symbols without allocating", () => {
+  const bytes = legacyWrapper({ ...SAMPLE, symbols: [] });
+  new DataView(bytes.buffer).setBigUint64(29 + 20, 1_000_001n, true);
+  expectMiss(bytes, "too_many_symbols");
+});
+
+Deno.test("decodeShardCache() rejects every strict prefix of a legacy cache", () => {
+  for (const bytes of [legacyRaw(SAMPLE), legacyWrapper(SAMPLE)]) {
+    for (let cut = 0; cut < bytes.length; cut++) {
+      assert.throws(
+        () => decodeShardCache(bytes.subarray(0, cut), { shardId: 7 }),
+        ShardCacheError,
+      );
+    }
+  }
 });

@@ -15,12 +15,36 @@ import type {
 } from "../../../lib/wire/types.ts";
 import { CaseFailure } from "../types.ts";
 
-/** Spec references used by the cases. */
+/**
+ * Spec references used by the cases.
+ *
+ * @example
+ * ```ts
+ * import { WIRE } from "./_util.ts";
+ * console.assert(WIRE === "nova-wire");
+ * ```
+ */
 export const WIRE = "nova-wire";
-/** The router/worker digest. */
+/**
+ * The router/worker digest.
+ *
+ * @example
+ * ```ts
+ * import { RW } from "./_util.ts";
+ * console.assert(RW === "nova-router-worker");
+ * ```
+ */
 export const RW = "nova-router-worker";
 
-/** The worked example of the router/worker digest §4.6. */
+/**
+ * The worked example of the router/worker digest §4.6.
+ *
+ * @example
+ * ```ts
+ * import { OUTER_JAVA } from "./_util.ts";
+ * console.assert(OUTER_JAVA.includes("class Outer"));
+ * ```
+ */
 export const OUTER_JAVA = [
   "package p;",
   "",
@@ -39,7 +63,15 @@ export const OUTER_JAVA = [
   "",
 ].join("\n");
 
-/** Expected symbols of {@link OUTER_JAVA} as [name, line, column]. */
+/**
+ * Expected symbols of {@link OUTER_JAVA} as [name, line, column].
+ *
+ * @example
+ * ```ts
+ * import { OUTER_SYMBOLS } from "./_util.ts";
+ * console.assert(OUTER_SYMBOLS.length === 15);
+ * ```
+ */
 export const OUTER_SYMBOLS: [string, number, number][] = [
   ["Ann", 11, 15],
   ["Api", 12, 14],
@@ -58,11 +90,27 @@ export const OUTER_SYMBOLS: [string, number, number][] = [
   ["y", 10, 28],
 ];
 
-/** The UTF-16 golden vector of the digest §4.4. */
+/**
+ * The UTF-16 golden vector of the digest §4.4.
+ *
+ * @example
+ * ```ts
+ * import { EMOJI_JAVA } from "./_util.ts";
+ * console.assert(EMOJI_JAVA.includes("class Foo"));
+ * ```
+ */
 export const EMOJI_JAVA =
   "package com.example;\n\n/* \u{1F980} */ public class Foo {\n    public void bar() {}\n}\n";
 
-/** Expected symbols of {@link EMOJI_JAVA}. */
+/**
+ * Expected symbols of {@link EMOJI_JAVA}.
+ *
+ * @example
+ * ```ts
+ * import { EMOJI_SYMBOLS } from "./_util.ts";
+ * console.assert(EMOJI_SYMBOLS[0][2] === 22);
+ * ```
+ */
 export const EMOJI_SYMBOLS: [string, number, number][] = [
   ["Foo", 2, 22],
   ["bar", 3, 16],
@@ -73,12 +121,26 @@ export const EMOJI_SYMBOLS: [string, number, number][] = [
  *
  * @param name Class name.
  * @returns Java text.
+ *
+ * @example
+ * ```ts
+ * import { simpleClass } from "./_util.ts";
+ * console.assert(simpleClass("Zed").includes("class Zed"));
+ * ```
  */
 export function simpleClass(name: string): string {
   return `package q;\n\npublic class ${name} {\n    int ${name.toLowerCase()}Field;\n    void ${name.toLowerCase()}Method() {}\n}\n`;
 }
 
-/** Expected symbols of {@link simpleClass} as [name, line, column]. */
+/**
+ * Expected symbols of {@link simpleClass} as [name, line, column].
+ *
+ * @example
+ * ```ts
+ * import { simpleClassSymbols } from "./_util.ts";
+ * console.assert(simpleClassSymbols("Zed")[1][0] === "zedField");
+ * ```
+ */
 export function simpleClassSymbols(name: string): [string, number, number][] {
   const lower = name.toLowerCase();
   return [
@@ -95,6 +157,12 @@ export function simpleClassSymbols(name: string): [string, number, number][] {
  * @param size Approximate size of each file.
  * @param prefix Path prefix.
  * @returns The files.
+ *
+ * @example
+ * ```ts
+ * import { bulkFiles } from "./_util.ts";
+ * console.assert(bulkFiles(2, 500).every((f) => f.text.length >= 500));
+ * ```
  */
 export function bulkFiles(
   count: number,
@@ -123,6 +191,13 @@ export function bulkFiles(
  *
  * @param symbols Symbols.
  * @returns A sorted copy.
+ *
+ * @example
+ * ```ts
+ * import { sortedSymbols } from "./_util.ts";
+ * const s = sortedSymbols([{ name: "b", path: "p", line: 0, column: 0 }, { name: "B", path: "p", line: 0, column: 0 }]);
+ * console.assert(s[0].name === "B");
+ * ```
  */
 export function sortedSymbols(symbols: readonly Symbol[]): Symbol[] {
   const enc = new TextEncoder();
@@ -149,6 +224,12 @@ function fmt(s: Symbol): string {
  *
  * @param actual The worker's symbols.
  * @param expected The expected symbols.
+ *
+ * @example
+ * ```ts
+ * import { expectSymbols } from "./_util.ts";
+ * expectSymbols([], []);
+ * ```
  */
 export function expectSymbols(
   actual: readonly Symbol[],
@@ -177,6 +258,12 @@ export function expectSymbols(
  * @param path The file path.
  * @param triples The triples.
  * @returns Symbols.
+ *
+ * @example
+ * ```ts
+ * import { symbolsFor } from "./_util.ts";
+ * console.assert(symbolsFor("A.java", [["A", 0, 6]])[0].path === "A.java");
+ * ```
  */
 export function symbolsFor(
   path: string,
@@ -191,6 +278,12 @@ export function symbolsFor(
  * @param what What is compared.
  * @param actual Observed value.
  * @param expected Expected value.
+ *
+ * @example
+ * ```ts
+ * import { expectEqual } from "./_util.ts";
+ * expectEqual("revision", 5n, 5);
+ * ```
  */
 export function expectEqual(
   what: string,
@@ -213,6 +306,12 @@ export function expectEqual(
  * @param revision Revision.
  * @param timeoutMs Response timeout.
  * @returns The shard index.
+ *
+ * @example
+ * ```ts ignore
+ * import { indexShard } from "./_util.ts";
+ * // Used inside case bodies with a live connection or context.
+ * ```
  */
 export async function indexShard(
   conn: Conn,
@@ -233,6 +332,12 @@ export async function indexShard(
  *
  * @param conn The connection.
  * @returns The stats.
+ *
+ * @example
+ * ```ts ignore
+ * import { stats } from "./_util.ts";
+ * // Used inside case bodies with a live connection or context.
+ * ```
  */
 export async function stats(conn: Conn): Promise<WorkerStats> {
   return (await conn.callOk({ type: "get_worker_stats" }, "worker_stats")).body;
@@ -245,6 +350,12 @@ export async function stats(conn: Conn): Promise<WorkerStats> {
  * @param ctx The case context.
  * @param options Handshake options.
  * @returns The connection.
+ *
+ * @example
+ * ```ts ignore
+ * import { open } from "./_util.ts";
+ * // Used inside case bodies with a live connection or context.
+ * ```
  */
 export async function open(
   ctx: CaseContext,
@@ -257,12 +368,48 @@ export async function open(
 }
 
 /**
+ * Like {@link open}, but skips the case when the worker does not offer
+ * chunking (a worker may legitimately offer `supports_chunking: false`;
+ * `chunk.offered` reports that separately).
+ *
+ * @param ctx The case context.
+ * @param options Handshake options.
+ * @returns The connection.
+ *
+ * @example
+ * ```ts ignore
+ * import { openChunked } from "./_util.ts";
+ * const conn = await openChunked(ctx, { router: { max_frame_len: 4096 } });
+ * ```
+ */
+export async function openChunked(
+  ctx: CaseContext,
+  options: HandshakeOptions = {},
+): Promise<Conn> {
+  await ctx.startWorker();
+  const conn = await ctx.accept();
+  const hello = await conn.readHello();
+  if (!hello.capabilities.supports_chunking) {
+    ctx.skip("the worker does not offer chunking");
+  }
+  conn.welcome = conn.buildWelcome(options);
+  await conn.writeFrame({ type: "welcome", body: conn.welcome });
+  return conn;
+}
+
+/**
  * Sends bytes after a normal handshake and requires the worker to close.
  *
  * @param ctx The case context.
  * @param what What is being sent (for the evidence).
  * @param send Sends the hostile bytes.
  * @param options Handshake options.
+ *
+ * @example
+ * ```ts ignore
+ * import { expectCloseAfter } from "./_util.ts";
+ * // Used inside case bodies with a live connection or context.
+ * ```
  */
 export async function expectCloseAfter(
   ctx: CaseContext,
@@ -284,6 +431,12 @@ export async function expectCloseAfter(
  * @param what What is being sent.
  * @param send Sends it.
  * @param options Handshake options.
+ *
+ * @example
+ * ```ts ignore
+ * import { expectAliveAfter } from "./_util.ts";
+ * // Used inside case bodies with a live connection or context.
+ * ```
  */
 export async function expectAliveAfter(
   ctx: CaseContext,
@@ -303,6 +456,12 @@ const TEXT = new TextEncoder();
  *
  * @param s The string.
  * @returns CBOR bytes.
+ *
+ * @example
+ * ```ts
+ * import { cborText } from "./_util.ts";
+ * console.assert(cborText("ab").join() === "98,97,98");
+ * ```
  */
 export function cborText(s: string): Uint8Array {
   const b = TEXT.encode(s);
@@ -315,6 +474,12 @@ export function cborText(s: string): Uint8Array {
  * @param major Major type.
  * @param n Argument.
  * @returns Head bytes.
+ *
+ * @example
+ * ```ts
+ * import { cborHead } from "./_util.ts";
+ * console.assert(cborHead(2, 300).join() === "89,1,44");
+ * ```
  */
 export function cborHead(major: number, n: number): number[] {
   const m = major << 5;
@@ -329,6 +494,12 @@ export function cborHead(major: number, n: number): number[] {
  *
  * @param body The frame body.
  * @returns The framed bytes.
+ *
+ * @example
+ * ```ts
+ * import { framed } from "./_util.ts";
+ * console.assert(framed(new Uint8Array([1])).join() === "1,0,0,0,1");
+ * ```
  */
 export function framed(body: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + body.length);
@@ -342,6 +513,12 @@ export function framed(body: Uint8Array): Uint8Array {
  *
  * @param parts Arrays or byte values.
  * @returns The bytes.
+ *
+ * @example
+ * ```ts
+ * import { bytes } from "./_util.ts";
+ * console.assert(bytes([1], 2, new Uint8Array([3])).length === 3);
+ * ```
  */
 export function bytes(
   ...parts: (Uint8Array | number[] | number)[]

@@ -68,7 +68,15 @@ function caseId(name: string): string {
 
 const FIXTURES = loadFixtures();
 
-/** One case per corpus fixture, plus the whole corpus in one shard. */
+/**
+ * One case per corpus fixture, plus the whole corpus in one shard.
+ *
+ * @example
+ * ```ts
+ * import { CORPUS_CASES } from "./corpus.ts";
+ * console.assert(CORPUS_CASES.every((c) => c.id.startsWith("sem.corpus_")));
+ * ```
+ */
 export const CORPUS_CASES: CaseDef[] = [
   ...FIXTURES.map((f) =>
     defineCase({

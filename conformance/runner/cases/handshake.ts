@@ -13,6 +13,7 @@ import {
   expectEqual,
   indexShard,
   open,
+  openChunked,
   RW,
   stats,
   WIRE,
@@ -58,7 +59,15 @@ async function rejectScenario(
   await expectExitNonZero(ctx, `a Reject{${code}}`);
 }
 
-/** Handshake cases. */
+/**
+ * Handshake cases.
+ *
+ * @example
+ * ```ts
+ * import { HANDSHAKE_CASES } from "./handshake.ts";
+ * console.assert(HANDSHAKE_CASES.length > 0 && HANDSHAKE_CASES.every((c) => c.rule.includes("§")));
+ * ```
+ */
 export const HANDSHAKE_CASES: CaseDef[] = [
   defineCase({
     id: "hs.hello_first_frame",
@@ -346,7 +355,7 @@ export const HANDSHAKE_CASES: CaseDef[] = [
     rule: `${WIRE} §7.4, §7.6`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx, {
+      const conn = await openChunked(ctx, {
         router: { max_frame_len: 4096, supported_compression: ["none"] },
       });
       const files = bulkFiles(12, 1500);
@@ -465,7 +474,15 @@ export const HANDSHAKE_CASES: CaseDef[] = [
   }),
 ];
 
-/** Authentication cases. */
+/**
+ * Authentication cases.
+ *
+ * @example
+ * ```ts
+ * import { AUTH_CASES } from "./handshake.ts";
+ * console.assert(AUTH_CASES.length > 0 && AUTH_CASES.every((c) => c.rule.includes("§")));
+ * ```
+ */
 export const AUTH_CASES: CaseDef[] = [
   defineCase({
     id: "auth.token_presented",

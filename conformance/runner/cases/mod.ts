@@ -16,7 +16,15 @@ import {
   SEMANTIC_CASES,
 } from "./worker.ts";
 
-/** All cases. */
+/**
+ * All cases.
+ *
+ * @example
+ * ```ts
+ * import { ALL_CASES } from "./mod.ts";
+ * console.assert(ALL_CASES.length >= 60);
+ * ```
+ */
 export const ALL_CASES: readonly CaseDef[] = Object.freeze([
   ...HANDSHAKE_CASES,
   ...AUTH_CASES,

@@ -46,7 +46,15 @@ function large(): RouterSessionOptions {
   };
 }
 
-/** Cases driven through our router session. */
+/**
+ * Cases driven through our router session.
+ *
+ * @example
+ * ```ts
+ * import { SESSION_CASES } from "./session.ts";
+ * console.assert(SESSION_CASES.length > 0 && SESSION_CASES.every((c) => c.rule.includes("§")));
+ * ```
+ */
 export const SESSION_CASES: CaseDef[] = [
   defineCase({
     id: "session.handshake_and_calls",
@@ -98,6 +106,13 @@ export const SESSION_CASES: CaseDef[] = [
         capabilities: { max_frame_len: 4096, supported_compression: ["none"] },
       });
       await d.handshake();
+      const done = d.events.find((e) => e.type === "handshake_done");
+      if (
+        done?.type === "handshake_done" &&
+        !done.hello.capabilities.supports_chunking
+      ) {
+        ctx.skip("the worker does not offer chunking");
+      }
       const files = [
         { path: "O.java", text: OUTER_JAVA },
         ...bulkFiles(10, 2000),

@@ -24,6 +24,7 @@ import {
   framed,
   indexShard,
   open,
+  openChunked,
   OUTER_JAVA,
   OUTER_SYMBOLS,
   stats,
@@ -91,7 +92,15 @@ function zstdBomb(): Uint8Array {
   return bombCache;
 }
 
-/** Request id and multiplexing cases. */
+/**
+ * Request id and multiplexing cases.
+ *
+ * @example
+ * ```ts
+ * import { ID_CASES } from "./wire.ts";
+ * console.assert(ID_CASES.length > 0 && ID_CASES.every((c) => c.rule.includes("§")));
+ * ```
+ */
 export const ID_CASES: CaseDef[] = [
   defineCase({
     id: "ids.response_echoes_id",
@@ -210,7 +219,15 @@ export const ID_CASES: CaseDef[] = [
   }),
 ];
 
-/** Limits and malformed input cases. */
+/**
+ * Limits and malformed input cases.
+ *
+ * @example
+ * ```ts
+ * import { LIMIT_CASES } from "./wire.ts";
+ * console.assert(LIMIT_CASES.length > 0 && LIMIT_CASES.every((c) => c.rule.includes("§")));
+ * ```
+ */
 export const LIMIT_CASES: CaseDef[] = [
   defineCase({
     id: "lim.oversize_prefix_closes",
@@ -703,14 +720,32 @@ export const LIMIT_CASES: CaseDef[] = [
     },
   }),
   defineCase({
-    id: "lim.lenient_cbor_reported",
-    title:
-      "Non-minimal integers and indefinite-length maps (the reference accepts them)",
+    id: "lim.lenient_non_minimal_int",
+    title: "A non-minimally encoded packet id (the reference accepts it)",
     rule: `${WIRE} §4.3 (leniencies)`,
     severity: "implementation-defined",
     async run(ctx: CaseContext) {
       const conn = await open(ctx);
-      // {"type":"request","body":{"type":"get_worker_stats"}} as an indefinite map, id 4 as 1b 00..04.
+      await conn.write(
+        framed(packetWithRawId([0x1b, 0, 0, 0, 0, 0, 0, 0, 4], statsPayload())),
+      );
+      const got = await conn.waitResponse(4, 3000);
+      ctx.note(
+        got
+          ? "accepted (like the reference)"
+          : conn.eof
+          ? "closed the connection (strict decoder)"
+          : "no answer",
+      );
+    },
+  }),
+  defineCase({
+    id: "lim.lenient_indefinite_map",
+    title: "An indefinite-length map in a payload (the reference accepts it)",
+    rule: `${WIRE} §4.3 (leniencies)`,
+    severity: "implementation-defined",
+    async run(ctx: CaseContext) {
+      const conn = await open(ctx);
       const p = bytes(
         [0xbf],
         cborText("type"),
@@ -721,9 +756,7 @@ export const LIMIT_CASES: CaseDef[] = [
         cborText("get_worker_stats"),
         [0xff],
       );
-      await conn.write(
-        framed(packetWithRawId([0x1b, 0, 0, 0, 0, 0, 0, 0, 4], p)),
-      );
+      await conn.sendData(4, p);
       const got = await conn.waitResponse(4, 3000);
       ctx.note(
         got
@@ -753,8 +786,32 @@ function packetWithRawId(id: number[], data: Uint8Array): Uint8Array {
   );
 }
 
-/** Chunking cases. */
+/**
+ * Chunking cases.
+ *
+ * @example
+ * ```ts
+ * import { CHUNK_CASES } from "./wire.ts";
+ * console.assert(CHUNK_CASES.length > 0 && CHUNK_CASES.every((c) => c.rule.includes("§")));
+ * ```
+ */
 export const CHUNK_CASES: CaseDef[] = [
+  defineCase({
+    id: "chunk.offered",
+    title: "The worker offers chunking (the reference worker does)",
+    rule: `${WIRE} §7.1 (transport defaults), §5 (nova-worker offer)`,
+    severity: "SHOULD",
+    async run(ctx: CaseContext) {
+      await ctx.startWorker();
+      const hello = await (await ctx.accept()).readHello();
+      if (!hello.capabilities.supports_chunking) {
+        ctx.fail(
+          "supports_chunking: true",
+          "false (large responses cannot be sent under a small max_frame_len)",
+        );
+      }
+    },
+  }),
   defineCase({
     id: "chunk.router_to_worker_reassembled",
     title:
@@ -762,7 +819,7 @@ export const CHUNK_CASES: CaseDef[] = [
     rule: `${WIRE} §7.6, §7.7, §10.2 #42`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx, {
+      const conn = await openChunked(ctx, {
         router: { max_frame_len: 4096, supported_compression: ["none"] },
       });
       const files = [
@@ -780,7 +837,7 @@ export const CHUNK_CASES: CaseDef[] = [
     rule: `${WIRE} §7.7`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx);
+      const conn = await openChunked(ctx);
       await chunk(conn, 2, 0, true, statsPayload());
       await expectResponse(conn, 2, "a single-chunk request");
     },
@@ -791,7 +848,7 @@ export const CHUNK_CASES: CaseDef[] = [
     rule: `${WIRE} §7.7`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx);
+      const conn = await openChunked(ctx);
       const p = statsPayload();
       await chunk(conn, 2, 0, false, new Uint8Array());
       await chunk(conn, 2, 1, false, p.subarray(0, 5));
@@ -806,7 +863,7 @@ export const CHUNK_CASES: CaseDef[] = [
     rule: `${WIRE} §7.7, §10.2 #49`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx);
+      const conn = await openChunked(ctx);
       const a = encodeRpcPayload({
         type: "request",
         body: {
@@ -842,7 +899,7 @@ export const CHUNK_CASES: CaseDef[] = [
     rule: `${WIRE} §5 (MAX_INFLIGHT_CHUNKED_PACKETS = 32)`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx);
+      const conn = await openChunked(ctx);
       const p = statsPayload();
       const ids = Array.from({ length: 32 }, (_, i) => 2 + 2 * i);
       for (const id of ids) await chunk(conn, id, 0, false, p.subarray(0, 3));
@@ -974,7 +1031,7 @@ export const CHUNK_CASES: CaseDef[] = [
     rule: `${WIRE} §7.6 step 5`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx, {
+      const conn = await openChunked(ctx, {
         router: { max_frame_len: 2048, supported_compression: ["none"] },
       });
       await indexShard(conn, bulkFiles(8, 1200));
@@ -990,7 +1047,7 @@ export const CHUNK_CASES: CaseDef[] = [
     rule: `${WIRE} §7.6 step 5 (CHUNK_OVERHEAD_GUESS)`,
     severity: "SHOULD",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx, {
+      const conn = await openChunked(ctx, {
         router: { max_frame_len: 2048, supported_compression: ["none"] },
       });
       await indexShard(conn, bulkFiles(8, 1200));
@@ -1020,7 +1077,15 @@ export const CHUNK_CASES: CaseDef[] = [
   }),
 ];
 
-/** Compression cases. */
+/**
+ * Compression cases.
+ *
+ * @example
+ * ```ts
+ * import { ZSTD_CASES } from "./wire.ts";
+ * console.assert(ZSTD_CASES.length > 0 && ZSTD_CASES.every((c) => c.rule.includes("§")));
+ * ```
+ */
 export const ZSTD_CASES: CaseDef[] = [
   defineCase({
     id: "zstd.offer_reported",
@@ -1063,7 +1128,7 @@ export const ZSTD_CASES: CaseDef[] = [
     rule: `${WIRE} §7.7 (same compression per stream), §7.8`,
     severity: "MUST",
     async run(ctx: CaseContext) {
-      const conn = await open(ctx, { router: { max_frame_len: 1024 } });
+      const conn = await openChunked(ctx, { router: { max_frame_len: 1024 } });
       requireZstd(conn, ctx);
       await conn.callOk(
         { type: "index_shard", revision: 1, files: bulkFiles(20, 3000) },

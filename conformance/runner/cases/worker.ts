@@ -93,7 +93,15 @@ const BODIES_SYMBOLS: [string, number, number][] = [
 const HEADER_INDENT_JAVA =
   "package p;\npublic class Flat {\npublic int flatField;\npublic void flatMethod() {}\n}\n";
 
-/** Semantic cases (request handling on Java fixtures). */
+/**
+ * Semantic cases (request handling on Java fixtures).
+ *
+ * @example
+ * ```ts
+ * import { SEMANTIC_CASES } from "./worker.ts";
+ * console.assert(SEMANTIC_CASES.length > 0 && SEMANTIC_CASES.every((c) => c.rule.includes("§")));
+ * ```
+ */
 export const SEMANTIC_CASES: CaseDef[] = [
   defineCase({
     id: "sem.stats_initial",
@@ -557,7 +565,15 @@ async function cancelScenario(ctx: CaseContext): Promise<RpcResult> {
   return r;
 }
 
-/** Cancellation cases. */
+/**
+ * Cancellation cases.
+ *
+ * @example
+ * ```ts
+ * import { CANCEL_CASES } from "./worker.ts";
+ * console.assert(CANCEL_CASES.length > 0 && CANCEL_CASES.every((c) => c.rule.includes("§")));
+ * ```
+ */
 export const CANCEL_CASES: CaseDef[] = [
   defineCase({
     id: "cancel.slow_index_shard_answered",
@@ -722,7 +738,15 @@ async function restartExpectMiss(
   if (n) ctx.fail("no CachedIndex notification", "a CachedIndex notification");
 }
 
-/** Shard cache cases. */
+/**
+ * Shard cache cases.
+ *
+ * @example
+ * ```ts
+ * import { CACHE_CASES } from "./worker.ts";
+ * console.assert(CACHE_CASES.length > 0 && CACHE_CASES.every((c) => c.rule.includes("§")));
+ * ```
+ */
 export const CACHE_CASES: CaseDef[] = [
   defineCase({
     id: "cache.restart_presents_cached_info",
@@ -848,8 +872,34 @@ export const CACHE_CASES: CaseDef[] = [
   }),
 ];
 
-/** Lifecycle cases. */
+/**
+ * Lifecycle cases.
+ *
+ * @example
+ * ```ts
+ * import { LIFECYCLE_CASES } from "./worker.ts";
+ * console.assert(LIFECYCLE_CASES.length > 0 && LIFECYCLE_CASES.every((c) => c.rule.includes("§")));
+ * ```
+ */
 export const LIFECYCLE_CASES: CaseDef[] = [
+  defineCase({
+    id: "life.unreachable_router_exits",
+    title: "With nothing listening at the address the worker exits non-zero",
+    rule: `${RW} §3.2 step 4, §3.8 (single attempt, exit 1)`,
+    severity: "SHOULD",
+    async run(ctx: CaseContext) {
+      await ctx.listen();
+      const base = ctx.connectAddress;
+      const connect = base.startsWith("unix:")
+        ? `unix:${ctx.dir}/nobody-listens.sock`
+        : base.replace(/:\d+$/, ":1");
+      const w = await ctx.startWorker({ connect });
+      const exit = await w.waitExit(10_000);
+      if (!exit) ctx.fail("a non-zero exit within 10 s", "still running");
+      if (exit.code === 0) ctx.fail("a non-zero exit", "exit code 0");
+      ctx.note(`exit code ${exit.code}`);
+    },
+  }),
   defineCase({
     id: "life.exit_when_router_closes",
     title: "The worker exits when the router closes the connection",
