@@ -270,8 +270,20 @@ export class CaseContext {
     return this.#connect;
   }
 
+  #checkOpen(): void {
+    // A case body that outlived its timeout must not open anything after
+    // the cleanup.
+    if (this.#closed) {
+      throw new CaseFailure(
+        "the case runs before its cleanup",
+        "the case had already ended",
+      );
+    }
+  }
+
   /** Opens the case's listener (once). */
   async listen(): Promise<void> {
+    this.#checkOpen();
     if (this.#listener) return;
     const t = this.settings.transport;
     if (t === "unix") {
@@ -308,6 +320,7 @@ export class CaseContext {
   async startWorker(options: StartWorkerOptions = {}): Promise<WorkerProcess> {
     await this.listen();
     const cacheDir = options.cacheDir ?? this.cacheDir;
+    this.#checkOpen();
     await Deno.mkdir(cacheDir, { recursive: true });
     const values: TemplateValues = {
       connect: options.connect ?? this.#connect,
@@ -317,6 +330,7 @@ export class CaseContext {
       ca_cert: this.settings.tls?.caCertPath ?? "",
     };
     const argv = expandTemplate(this.settings.template, values);
+    this.#checkOpen();
     const env: Record<string, string> = {
       [this.settings.tokenEnv]: options.token ?? this.token,
     };
@@ -464,8 +478,14 @@ export class CaseContext {
     } catch { /* already closed */ }
     await Promise.all(this.workers.map((w) => w.kill()));
     await Promise.all(this.conns.map((c) => c.done));
-    try {
-      await Deno.remove(this.dir, { recursive: true });
-    } catch { /* best effort */ }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await Deno.remove(this.dir, { recursive: true });
+        break;
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
   }
 }

@@ -66,8 +66,6 @@ export interface SessionDriverOptions<E> {
   onIoError?(error: unknown): void;
 }
 
-const EARLY = Number(Deno.env.get("EARLY") ?? 1e12);
-
 function ioError(err: unknown): ProtocolError {
   if (err instanceof ProtocolError) return err;
   const message = err instanceof Error ? err.message : String(err);
@@ -160,10 +158,7 @@ export class SessionDriver<E> {
    * the timer. Call it after every command given to the session.
    */
   pump(): void {
-    if (this.#pumping) {
-      this.#flushEarly();
-      return;
-    }
+    if (this.#pumping) return;
     this.#pumping = true;
     try {
       let event: E | undefined;
@@ -183,7 +178,6 @@ export class SessionDriver<E> {
     } finally {
       this.#pumping = false;
     }
-    this.#flushEarly();
     this.#scheduleFlush();
     this.#armTimer();
     if (this.#sessionClosed) this.#finish();
@@ -202,14 +196,6 @@ export class SessionDriver<E> {
       this.#sessionClosed = true;
       this.#finish();
     }
-  }
-
-  #flushEarly(): void {
-    if (this.#writing || this.#streamClosed || !this.#started) return;
-    const queued = (this.#session as { bufferedTransmitBytes?: number })
-      .bufferedTransmitBytes ?? 0;
-    if (queued < EARLY) return;
-    this.#writeDone = this.#writeLoop();
   }
 
   #scheduleFlush(): void {

@@ -13,7 +13,9 @@ import type { U64 } from "./types.ts";
 const TWO_32 = 0x1_0000_0000;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** Throws a `schema_mismatch` error caused by the peer. *
+/**
+ * Throws a `schema_mismatch` error caused by the peer.
+ *
  * @example
  * ```ts
  * import { schemaMismatch } from "./_cbor_read.ts";
@@ -29,7 +31,9 @@ export function schemaMismatch(message: string): never {
   throw new ProtocolError("schema_mismatch", message, { remote: true });
 }
 
-/** Throws a `cbor_invalid` error caused by the peer. *
+/**
+ * Throws a `cbor_invalid` error caused by the peer.
+ *
  * @example
  * ```ts
  * import { cborInvalid } from "./_cbor_read.ts";
@@ -158,7 +162,9 @@ export function decodeUtf8(
   return text;
 }
 
-/** Reads one schema-known CBOR document. *
+/**
+ * Reads one schema-known CBOR document.
+ *
  * @example
  * ```ts
  * import { CborReader } from "./_cbor_read.ts";
@@ -421,7 +427,9 @@ function matches(
   return true;
 }
 
-/** ASCII bytes of a key (no CBOR head), for {@link CborReader.key}. *
+/**
+ * ASCII bytes of a key (no CBOR head), for {@link CborReader.key}.
+ *
  * @example
  * ```ts
  * import { keyBytes } from "./_cbor_read.ts";

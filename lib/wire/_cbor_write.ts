@@ -17,7 +17,9 @@ const KEEP_SCRATCH_BYTES = 8 * 1024 * 1024;
 const textEncoder = new TextEncoder();
 let scratch = new Uint8Array(8192);
 
-/** Throws the encoder's error. *
+/**
+ * Throws the encoder's error.
+ *
  * @example
  * ```ts
  * import { encodeFailed } from "./_cbor_write.ts";
@@ -273,7 +275,9 @@ export function textBytes(value: string): Uint8Array {
   return out;
 }
 
-/** Concatenates byte fragments (used to build constant prefixes). *
+/**
+ * Concatenates byte fragments (used to build constant prefixes).
+ *
  * @example
  * ```ts
  * import { concatBytes } from "./_cbor_write.ts";

@@ -546,7 +546,9 @@ function frameBody(r: CborReader, v: number): WireFrame {
   }
 }
 
-/** Decodes a `WireFrame` from a preflighted buffer. *
+/**
+ * Decodes a `WireFrame` from a preflighted buffer.
+ *
  * @example
  * ```ts
  * import { readWireFrame } from "./_decode.ts";
@@ -1034,7 +1036,9 @@ function payloadUnit(v: number): RpcPayload {
   return v === 3 ? { type: "cancel" } : { type: "unknown" };
 }
 
-/** Decodes an `RpcPayload` from a preflighted buffer. *
+/**
+ * Decodes an `RpcPayload` from a preflighted buffer.
+ *
  * @example
  * ```ts
  * import { readRpcPayload } from "./_decode.ts";

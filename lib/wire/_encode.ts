@@ -205,7 +205,9 @@ const K_LAST = t("last");
 const K_DATA = t("data");
 const UNKNOWN = unitVariant("unknown");
 
-/** Writes a `WireFrame`. *
+/**
+ * Writes a `WireFrame`.
+ *
  * @example
  * ```ts
  * import { writeWireFrame } from "./_encode.ts";
@@ -546,7 +548,9 @@ function writeNotification(w: CborWriter, n: Notification): void {
 
 const CANCEL = unitVariant("cancel");
 
-/** Writes an `RpcPayload`. *
+/**
+ * Writes an `RpcPayload`.
+ *
  * @example
  * ```ts
  * import { writeRpcPayload } from "./_encode.ts";
