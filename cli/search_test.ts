@@ -132,3 +132,108 @@ Deno.test("router serve: JSON lines in, JSON lines out", async () => {
   assert.equal(byId.get(5).error.code, "invalid_request");
   assert.deepEqual(byId.get(6).result, { shutdown: true });
 });
+
+Deno.test("router serve --no-spawn: external mTLS workers, fingerprint allowlist", async () => {
+  const { createTlsFixtures } = await import("../lib/net/tls_fixtures.ts");
+  const { connect } = await import("../lib/net/connect.ts");
+  const { createLogger } = await import("../lib/net/log.ts");
+  await using tls = await createTlsFixtures();
+  await using ws = await tempWorkspace({
+    "a/A.java": "class RemoteAlpha {}\n",
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      main,
+      "router",
+      "serve",
+      "--root",
+      ws.path("a"),
+      "--no-spawn",
+      "--no-index",
+      "--listen",
+      "tcp+tls:127.0.0.1:0",
+      "--tls-cert",
+      tls.server.certPath,
+      "--tls-key",
+      tls.server.keyPath,
+      "--tls-client-ca",
+      tls.ca.certPath,
+      "--allow-fingerprint",
+      `0=${tls.client.fingerprint}`,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  const nextLine = async (): Promise<Record<string, unknown>> => {
+    while (!buffered.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("router exited");
+      buffered += value;
+    }
+    const i = buffered.indexOf("\n");
+    const line = buffered.slice(0, i);
+    buffered = buffered.slice(i + 1);
+    return JSON.parse(line);
+  };
+  const ready = await nextLine();
+  assert.equal(ready.event, "ready");
+  const worker = await connect(ready.address as string, {
+    shardId: 0,
+    logger: createLogger({ level: "error", write: () => {} }),
+    tls: {
+      caCerts: tls.ca.cert,
+      serverName: "localhost",
+      cert: tls.client.cert,
+      key: tls.client.key,
+    },
+  });
+  worker.setRequestHandler((req) =>
+    req.type === "index_shard"
+      ? {
+        status: "ok",
+        value: {
+          type: "shard_index",
+          body: {
+            shard_id: 0,
+            revision: req.revision,
+            index_generation: 1,
+            symbols: [{
+              name: "RemoteAlpha",
+              path: req.files[0].path,
+              line: 0,
+              column: 6,
+            }],
+          },
+        },
+      }
+      : { status: "ok", value: { type: "shutdown" } }
+  );
+  const writer = child.stdin.getWriter();
+  const send = (v: unknown) =>
+    writer.write(new TextEncoder().encode(JSON.stringify(v) + "\n"));
+  await send({ id: 1, method: "index" });
+  await send({ id: 2, method: "search", query: "remote" });
+  await send({ id: 3, method: "shutdown" });
+  await writer.close();
+  const answers = new Map<unknown, Record<string, unknown>>();
+  while (answers.size < 3) {
+    const line = await nextLine().catch(() => undefined);
+    if (line === undefined) break;
+    if ("id" in line) answers.set(line.id, line);
+  }
+  reader.releaseLock();
+  await child.stdout.cancel().catch(() => {});
+  assert.equal((await child.status).code, 0);
+  assert.equal((answers.get(1)?.result as { files: number }).files, 1);
+  assert.equal(
+    (answers.get(2)?.result as { name: string }[])[0].name,
+    "RemoteAlpha",
+  );
+  await worker.closed;
+});

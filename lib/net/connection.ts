@@ -365,11 +365,12 @@ class SessionConnection implements Connection {
     return this.#isClosed;
   }
 
-  call(request: Request, options: CallOptions = {}): Promise<Response> {
+  call(request: Request, options?: CallOptions): Promise<Response> {
     if (this.#isClosed) {
       return Promise.reject(closedError(this.#closeError));
     }
-    const { signal, timeoutMs } = options;
+    const signal = options?.signal;
+    const timeoutMs = options?.timeoutMs;
     if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
       return Promise.reject(
         new RangeError("timeoutMs must be a non-negative number"),
@@ -617,29 +618,42 @@ class SessionConnection implements Connection {
   }
 
   #dispatchRequest(id: U64, request: Request): void {
+    // The context is registered (for cancels and closes) only while an
+    // asynchronous handler runs: a synchronous answer leaves at once.
     const context = new IncomingRequest(id);
-    this.#incoming.set(id, context);
-    const handler = this.#requestHandler!;
-    const finish = (result: RpcResult): void => {
-      if (this.#incoming.get(id) === context) this.#incoming.delete(id);
-      this.#respond(id, result);
-    };
-    const failed = (err: unknown): void => {
-      this.#options.logger?.warn("request handler failed", {
-        request: request.type,
-        error: err,
-      });
-      finish(internalError("internal error"));
-    };
     let result: RpcResult | Promise<RpcResult>;
     try {
-      result = handler(request, context);
+      result = this.#requestHandler!(request, context);
     } catch (err) {
-      failed(err);
+      this.#handlerFailed(id, request, err);
       return;
     }
-    if (result instanceof Promise) result.then(finish, failed);
-    else finish(result);
+    if (!(result instanceof Promise)) {
+      this.#respond(id, result);
+      return;
+    }
+    if (this.#isClosed) context.abort(closedError(this.#closeError));
+    else this.#incoming.set(id, context);
+    result.then(
+      (value) => this.#finishRequest(id, context, value),
+      (err) => {
+        if (this.#incoming.get(id) === context) this.#incoming.delete(id);
+        this.#handlerFailed(id, request, err);
+      },
+    );
+  }
+
+  #finishRequest(id: U64, context: IncomingRequest, result: RpcResult): void {
+    if (this.#incoming.get(id) === context) this.#incoming.delete(id);
+    this.#respond(id, result);
+  }
+
+  #handlerFailed(id: U64, request: Request, err: unknown): void {
+    this.#options.logger?.warn("request handler failed", {
+      request: request.type,
+      error: err,
+    });
+    this.#respond(id, internalError("internal error"));
   }
 
   #respond(id: U64, result: RpcResult): void {

@@ -1030,6 +1030,14 @@ export class Router {
         this.#log.info("worker connection lost during a call; retrying", {
           shard_id: shard.id,
         });
+        // Let the close handler (registered first) release the shard slot,
+        // so the next attempt waits for the replacement worker.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          worker.conn.closed,
+          new Promise((r) => timer = setTimeout(r, 1000)),
+        ]);
+        clearTimeout(timer);
       }
     }
   }

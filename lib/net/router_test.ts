@@ -248,3 +248,33 @@ Deno.test("calls after shutdown fail with connection_closed", async () => {
     (e) => isProtocolError(e, "connection_closed"),
   );
 });
+
+Deno.test("a worker that restarts without a cache is re-indexed (disk + overlay)", async () => {
+  await using ws = await tempWorkspace({
+    "a/A1.java": "class Alpha {}\n",
+    "a/A2.java": "class Beta {}\n",
+  });
+  const events: string[] = [];
+  await using router = await startRouter({
+    roots: [ws.path("a")],
+    spawnWorkers: { command: fixtureCommand(), cacheDir: ws.path("cache") },
+    onEvent: (e) => {
+      if (e.type === "worker_rehydrated") events.push(`${e.mode}:${e.files}`);
+    },
+  });
+  await router.indexWorkspace();
+  await router.updateFile(
+    ws.path("a/A2.java"),
+    "class Beta {}\nclass Kept {}\n",
+  );
+  await Deno.remove(ws.path("cache/shard_0.bin"));
+  const pid = router.workerPid(0);
+  router.killWorker(0);
+  await waitFor(
+    "re-index",
+    () => events.length > 0 && router.workerPid(0) !== pid,
+  );
+  assert.deepEqual(events, ["index_shard:2"]);
+  assert.equal((await router.workerStats()).get(0)?.file_count, 2);
+  assert.equal(names(router.workspaceSymbols("Kept"))[0], "Kept");
+});

@@ -101,7 +101,9 @@ export async function listJavaFiles(
     for (const entry of entries) {
       // readDir reports the entry itself (lstat semantics): symlinks are
       // neither files nor directories here, so they are skipped.
-      const full = join(dir, entry.name);
+      const full = dir.endsWith("/")
+        ? dir + entry.name
+        : `${dir}/${entry.name}`;
       if (entry.isDirectory) {
         if (!options.exclude?.has(full)) subdirs.push(full);
       } else if (entry.isFile && entry.name.endsWith(".java")) {
@@ -150,12 +152,8 @@ export async function collectJavaFiles(
     const path = paths[i];
     let data: Uint8Array;
     try {
-      const info = Deno.lstatSync(path);
-      if (!info.isFile) continue;
-      if (info.size > maxBytes) {
-        slots[i] = { path, reason: "too_large" };
-        continue;
-      }
+      // The walk already saw a regular file (no extra stat per file: on
+      // slow file systems it costs as much as the read).
       data = Deno.readFileSync(path);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) continue;

@@ -44,6 +44,12 @@ import type {
   WorkerHello,
   WorkerStats,
 } from "./types.ts";
+import {
+  readOmitSymbols,
+  readSearchSymbols,
+  readShardSummary,
+  readSymbolMatches,
+} from "./_search_v31.ts";
 
 type Keys = readonly Uint8Array[];
 
@@ -809,15 +815,18 @@ const REQUEST_NAMES = keys(
   "diagnostics",
   "get_worker_stats",
   "shutdown",
+  "search_symbols", // 3.1
 );
 const TYPE_KEY = keys("type");
-const REQ_FILES_KEYS = keys("type", "revision", "files");
-const REQ_UPDATE_KEYS = keys("type", "revision", "file");
+// `omit_symbols` (3.1) is optional and last.
+const REQ_FILES_KEYS = keys("type", "revision", "files", "omit_symbols");
+const REQ_UPDATE_KEYS = keys("type", "revision", "file", "omit_symbols");
 const REQ_DIAG_KEYS = keys("type", "path");
 
 function request(r: CborReader): Request {
   const n = r.map("Request");
   const v = internalTag(r, n, TYPE_KEY, REQUEST_NAMES, "type");
+  if (v === 6) return readSearchSymbols(r, n);
   const table = v === 0 || v === 1
     ? REQ_FILES_KEYS
     : v === 2
@@ -829,6 +838,7 @@ function request(r: CborReader): Request {
   let fileList: FileText[] | undefined;
   let file: FileText | undefined;
   let path: string | undefined;
+  let omit: boolean | undefined;
   let seen = 0;
   for (let i = 0; i < n; i++) {
     const k = r.key(table, i);
@@ -840,6 +850,8 @@ function request(r: CborReader): Request {
       duplicate(
         k === 0
           ? "type"
+          : k === 3
+          ? "omit_symbols"
           : k === 1
           ? (v === 3 ? "path" : "revision")
           : v === 2
@@ -854,6 +866,8 @@ function request(r: CborReader): Request {
       path = r.text("path");
     } else if (k === 1) {
       revision = r.u64("revision");
+    } else if (k === 3) {
+      omit = readOmitSymbols(r);
     } else if (v === 2) {
       file = fileText(r, "file");
     } else {
@@ -865,6 +879,10 @@ function request(r: CborReader): Request {
     case 1:
       if (!(seen & 2)) missing("revision");
       if (!fileList) return missing("files");
+      if (omit !== undefined) {
+        const type = v === 0 ? "load_files" : "index_shard";
+        return { type, revision, files: fileList, omit_symbols: omit };
+      }
       return {
         type: v === 0 ? "load_files" : "index_shard",
         revision,
@@ -873,6 +891,9 @@ function request(r: CborReader): Request {
     case 2:
       if (!(seen & 2)) missing("revision");
       if (!file) return missing("file");
+      if (omit !== undefined) {
+        return { type: "update_file", revision, file, omit_symbols: omit };
+      }
       return { type: "update_file", revision, file };
     case 3:
       if (path === undefined) return missing("path");
@@ -931,6 +952,8 @@ const RESPONSE_NAMES = keys(
   "diagnostics",
   "worker_stats",
   "shutdown",
+  "symbol_matches", // 3.1
+  "shard_summary", // 3.1
 );
 const RESPONSE_UNIT = (1 << 0) | (1 << 4);
 function responseBody(r: CborReader, v: number): Response {
@@ -939,6 +962,10 @@ function responseBody(r: CborReader, v: number): Response {
       return { type: "shard_index", body: shardIndex(r) };
     case 2:
       return { type: "diagnostics", body: diagnosticsBody(r) };
+    case 5:
+      return { type: "symbol_matches", body: readSymbolMatches(r) };
+    case 6:
+      return { type: "shard_summary", body: readShardSummary(r) };
     default:
       return { type: "worker_stats", body: workerStats(r) };
   }

@@ -30,6 +30,13 @@ import type {
   WorkerHello,
   WorkerStats,
 } from "./types.ts";
+import {
+  omitSymbolsPrefix,
+  writeOmitSymbols,
+  writeSearchSymbols,
+  writeShardSummary,
+  writeSymbolMatches,
+} from "./_search_v31.ts";
 
 const t = textBytes;
 
@@ -337,16 +344,24 @@ function writeRequest(w: CborWriter, req: Request): void {
   switch (req.type) {
     case "load_files":
     case "index_shard":
-      w.raw(req.type === "load_files" ? K_REQ_LOAD : K_REQ_INDEX);
+      w.raw(
+        omitSymbolsPrefix(req) ??
+          (req.type === "load_files" ? K_REQ_LOAD : K_REQ_INDEX),
+      );
       w.u64(req.revision, "revision");
       w.raw(K_FILES);
       writeFiles(w, req.files);
+      writeOmitSymbols(w, req); // 3.1, only when present
       return;
     case "update_file":
-      w.raw(K_REQ_UPDATE);
+      w.raw(omitSymbolsPrefix(req) ?? K_REQ_UPDATE);
       w.u64(req.revision, "revision");
       w.raw(K_FILE_KEY);
       writeFile(w, req.file);
+      writeOmitSymbols(w, req); // 3.1, only when present
+      return;
+    case "search_symbols": // 3.1
+      writeSearchSymbols(w, req);
       return;
     case "diagnostics":
       w.raw(K_REQ_DIAG);
@@ -452,6 +467,8 @@ const P_DIAGNOSTICS = concatBytes(
   t("diagnostics"),
 );
 const P_STATS = adjacentPrefix("worker_stats");
+const P_SYMBOL_MATCHES = adjacentPrefix("symbol_matches");
+const P_SHARD_SUMMARY = adjacentPrefix("shard_summary");
 
 function writeResponse(w: CborWriter, resp: Response): void {
   requireObject(resp, "response value");
@@ -478,6 +495,14 @@ function writeResponse(w: CborWriter, resp: Response): void {
       return;
     case "shutdown":
       w.raw(RESP_SHUTDOWN);
+      return;
+    case "symbol_matches": // 3.1
+      w.raw(P_SYMBOL_MATCHES);
+      writeSymbolMatches(w, resp.body);
+      return;
+    case "shard_summary": // 3.1
+      w.raw(P_SHARD_SUMMARY);
+      writeShardSummary(w, resp.body);
       return;
     case "unknown":
       w.raw(UNKNOWN);

@@ -247,9 +247,8 @@ export class TransmitQueue {
     frameLen: number,
   ): void {
     const out = this.#reserve(4 + frameLen);
-    let at = writePrefix(out, this.#used, frameLen);
-    out.set(PACKET_HEAD, at);
-    at = writeUint(out, at + PACKET_HEAD.length, 0, id);
+    let at = put(out, writePrefix(out, this.#used, frameLen), PACKET_HEAD);
+    at = writeUint(out, at, 0, id);
     at = writeTail(out, at, compression, data);
     this.#used = at;
     this.#bytes += 4 + frameLen;
@@ -361,6 +360,17 @@ export class TransmitQueue {
   }
 }
 
+/** Copies `src` into `out` at `at`; a plain loop beats `set` for a few bytes. */
+function put(out: Uint8Array, at: number, src: Uint8Array): number {
+  const n = src.length;
+  if (n > 64) {
+    out.set(src, at);
+  } else {
+    for (let i = 0; i < n; i++) out[at + i] = src[i];
+  }
+  return at + n;
+}
+
 function writePrefix(out: Uint8Array, at: number, len: number): number {
   out[at] = len & 0xff;
   out[at + 1] = (len >>> 8) & 0xff;
@@ -375,15 +385,11 @@ function writeTail(
   compression: CompressionAlgo,
   data: Uint8Array,
 ): number {
-  out.set(COMPRESSION_KEY, at);
-  at += COMPRESSION_KEY.length;
-  const algo = ALGO_TEXT[compression];
-  out.set(algo, at);
-  at += algo.length;
-  out.set(DATA_KEY, at);
-  at = writeUint(out, at + DATA_KEY.length, 2, data.length);
-  out.set(data, at);
-  return at + data.length;
+  at = put(out, at, COMPRESSION_KEY);
+  at = put(out, at, ALGO_TEXT[compression]);
+  at = put(out, at, DATA_KEY);
+  at = writeUint(out, at, 2, data.length);
+  return put(out, at, data);
 }
 
 /** The fields of a `Packet` or `PacketChunk` read by {@link parseCanonicalPacket}. */
@@ -401,42 +407,59 @@ export interface FastPacket {
 function startsWith(
   bytes: Uint8Array,
   at: number,
+  end: number,
   prefix: Uint8Array,
 ): boolean {
-  if (at + prefix.length > bytes.length) return false;
-  for (let i = 0; i < prefix.length; i++) {
+  const n = prefix.length;
+  if (at + n > end) return false;
+  for (let i = 0; i < n; i++) {
     if (bytes[at + i] !== prefix[i]) return false;
   }
   return true;
 }
 
-/** Reads a shortest-form unsigned head of `major`; returns [value, next] or undefined. */
+/** The value read by the last successful {@link readUint}. */
+let uintValue = 0;
+
+/**
+ * Reads a shortest-form unsigned head of `major` ending before `end`; sets
+ * `uintValue` and returns the next offset, or -1.
+ */
 function readUint(
   bytes: Uint8Array,
   at: number,
+  end: number,
   major: number,
-): [number, number] | undefined {
-  if (at >= bytes.length) return undefined;
+): number {
+  if (at >= end) return -1;
   const head = bytes[at];
-  if (head >> 5 !== major) return undefined;
+  if (head >> 5 !== major) return -1;
   const info = head & 0x1f;
-  if (info < 24) return [info, at + 1];
+  if (info < 24) {
+    uintValue = info;
+    return at + 1;
+  }
   if (info === 24) {
-    if (at + 2 > bytes.length || bytes[at + 1] < 24) return undefined;
-    return [bytes[at + 1], at + 2];
+    if (at + 2 > end || bytes[at + 1] < 24) return -1;
+    uintValue = bytes[at + 1];
+    return at + 2;
   }
   if (info === 25) {
-    if (at + 3 > bytes.length) return undefined;
+    if (at + 3 > end) return -1;
     const v = (bytes[at + 1] << 8) | bytes[at + 2];
-    return v < 0x100 ? undefined : [v, at + 3];
+    if (v < 0x100) return -1;
+    uintValue = v;
+    return at + 3;
   }
   if (info === 26) {
-    if (at + 5 > bytes.length) return undefined;
+    if (at + 5 > end) return -1;
     const v = ((bytes[at + 1] << 24) | (bytes[at + 2] << 16) |
       (bytes[at + 3] << 8) | bytes[at + 4]) >>> 0;
-    return v < 0x10000 ? undefined : [v, at + 5];
+    if (v < 0x10000) return -1;
+    uintValue = v;
+    return at + 5;
   }
-  return undefined; // 8-byte heads: leave them to the full decoder.
+  return -1; // 8-byte heads: leave them to the full decoder.
 }
 
 /**
@@ -446,57 +469,61 @@ function readUint(
  * Anything else returns undefined, and the caller uses the full decoder;
  * for every input it accepts, the full decoder gives the same value.
  *
- * @param frame One frame's CBOR bytes (no prefix).
+ * @param frame One frame's CBOR bytes (no prefix), or a buffer holding it.
+ * @param start Where the frame starts in `frame`.
+ * @param end Where it ends.
  * @returns The fields, or undefined.
  */
 export function parseCanonicalPacket(
   frame: Uint8Array,
+  start = 0,
+  end: number = frame.length,
 ): FastPacket | undefined {
   let chunk: boolean;
   let at: number;
-  if (startsWith(frame, 0, PACKET_HEAD)) {
+  if (startsWith(frame, start, end, PACKET_HEAD)) {
     chunk = false;
-    at = PACKET_HEAD.length;
-  } else if (startsWith(frame, 0, CHUNK_HEAD)) {
+    at = start + PACKET_HEAD.length;
+  } else if (startsWith(frame, start, end, CHUNK_HEAD)) {
     chunk = true;
-    at = CHUNK_HEAD.length;
+    at = start + CHUNK_HEAD.length;
   } else {
     return undefined;
   }
-  const id = readUint(frame, at, 0);
-  if (id === undefined) return undefined;
-  at = id[1];
-  if (!startsWith(frame, at, COMPRESSION_KEY)) return undefined;
+  at = readUint(frame, at, end, 0);
+  if (at < 0) return undefined;
+  const id = uintValue;
+  if (!startsWith(frame, at, end, COMPRESSION_KEY)) return undefined;
   at += COMPRESSION_KEY.length;
   let compression: CompressionAlgo;
-  if (startsWith(frame, at, ALGO_TEXT.none)) compression = "none";
-  else if (startsWith(frame, at, ALGO_TEXT.zstd)) compression = "zstd";
+  if (startsWith(frame, at, end, ALGO_TEXT.none)) compression = "none";
+  else if (startsWith(frame, at, end, ALGO_TEXT.zstd)) compression = "zstd";
   else return undefined;
   at += 5;
   let seq = 0;
   let last = true;
   if (chunk) {
-    if (!startsWith(frame, at, SEQ_KEY)) return undefined;
-    const s = readUint(frame, at + SEQ_KEY.length, 0);
-    if (s === undefined) return undefined;
-    seq = s[0];
-    at = s[1];
-    if (!startsWith(frame, at, LAST_KEY)) return undefined;
+    if (!startsWith(frame, at, end, SEQ_KEY)) return undefined;
+    at = readUint(frame, at + SEQ_KEY.length, end, 0);
+    if (at < 0) return undefined;
+    seq = uintValue;
+    if (!startsWith(frame, at, end, LAST_KEY)) return undefined;
     at += LAST_KEY.length;
+    if (at >= end) return undefined;
     const flag = frame[at++];
     if (flag === 0xf5) last = true;
     else if (flag === 0xf4) last = false;
     else return undefined;
   }
-  if (!startsWith(frame, at, DATA_KEY)) return undefined;
-  const len = readUint(frame, at + DATA_KEY.length, 2);
-  if (len === undefined || len[1] + len[0] !== frame.length) return undefined;
+  if (!startsWith(frame, at, end, DATA_KEY)) return undefined;
+  at = readUint(frame, at + DATA_KEY.length, end, 2);
+  if (at < 0 || at + uintValue !== end) return undefined;
   return {
     chunk,
-    id: id[0],
+    id,
     compression,
     seq,
     last,
-    data: frame.subarray(len[1]),
+    data: frame.subarray(at, end),
   };
 }

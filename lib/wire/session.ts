@@ -81,6 +81,7 @@ import {
 import { Reassembler } from "./reassembly.ts";
 import {
   chunkFrameLen,
+  type FastPacket,
   packetFrameLen,
   parseCanonicalPacket,
   TransmitQueue,
@@ -882,7 +883,9 @@ export abstract class Session {
         if (len > this.#frameLimit || at + 4 + len > bytes.length) break;
         const start = at + 4;
         at = start + len;
-        this.#onFrame(bytes.subarray(start, at));
+        const fast = parseCanonicalPacket(bytes, start, at);
+        if (fast !== undefined) this.#onFastPacket(fast);
+        else this.#onFrame(bytes.subarray(start, at));
       }
     } finally {
       this.#borrowed = false;
@@ -891,23 +894,37 @@ export abstract class Session {
   }
 
   #onFrame(raw: Uint8Array): void {
-    let frame: WireFrame;
     const fast = this.#state === "open" ? parseCanonicalPacket(raw) : undefined;
-    if (fast !== undefined) {
-      // A FastPacket has every field of a Packet / PacketChunk body.
-      frame = fast.chunk
-        ? { type: "packet_chunk", body: fast }
-        : { type: "packet", body: fast };
-    } else {
-      try {
-        frame = decodeWireFrame(raw);
-      } catch (e) {
-        if (!(e instanceof ProtocolError)) throw e;
-        this.#onInput("undecodable_frame", undefined, raw, e);
-        return;
-      }
+    if (fast !== undefined) return this.#onFastPacket(fast);
+    let frame: WireFrame;
+    try {
+      frame = decodeWireFrame(raw);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      this.#onInput("undecodable_frame", undefined, raw, e);
+      return;
     }
     this.#onInput(FRAME_INPUT[frame.type], frame, raw, undefined);
+  }
+
+  /** A frame read by `parseCanonicalPacket` (the state is `open`). */
+  #onFastPacket(fast: FastPacket): void {
+    // A FastPacket has every field of a Packet / PacketChunk body.
+    if (fast.chunk) {
+      this.#onInput(
+        "chunk_frame",
+        { type: "packet_chunk", body: fast },
+        undefined,
+        undefined,
+      );
+    } else {
+      this.#onInput(
+        "packet_frame",
+        { type: "packet", body: fast },
+        undefined,
+        undefined,
+      );
+    }
   }
 
   #onInput(

@@ -165,15 +165,109 @@ export interface RemoteDiagnostic {
   message: string;
 }
 
-/** A request (internally tagged: fields sit next to `type`). */
+/**
+ * A request (internally tagged: fields sit next to `type`).
+ *
+ * Protocol 3.1 additions (distributed search mode): the `search_symbols`
+ * request and the optional `omit_symbols` flag, which is omitted from the
+ * encoding when absent (so 3.0 messages stay byte-identical) and ignored by
+ * 3.0 peers as an unknown key.
+ */
 export type Request =
-  | { type: "load_files"; revision: U64; files: FileText[] }
-  | { type: "index_shard"; revision: U64; files: FileText[] }
-  | { type: "update_file"; revision: U64; file: FileText }
+  | {
+    type: "load_files";
+    revision: U64;
+    files: FileText[];
+    /** 3.1: accepted for symmetry; `load_files` never ships symbols. */
+    omit_symbols?: boolean;
+  }
+  | {
+    type: "index_shard";
+    revision: U64;
+    files: FileText[];
+    /** 3.1: answer with `shard_summary` instead of the full `shard_index`. */
+    omit_symbols?: boolean;
+  }
+  | {
+    type: "update_file";
+    revision: U64;
+    file: FileText;
+    /** 3.1: answer with `shard_summary` instead of the full `shard_index`. */
+    omit_symbols?: boolean;
+  }
   | { type: "diagnostics"; path: string }
   | { type: "get_worker_stats" }
   | { type: "shutdown" }
+  | SearchSymbolsRequest
   | { type: "unknown" };
+
+/**
+ * How a shard's search candidates are selected (protocol 3.1); any other
+ * string decodes to `"unknown"`.
+ */
+export type SymbolSearchMode =
+  | "all"
+  | "trigram"
+  | "bucket"
+  | "scan"
+  | "none"
+  | "unknown";
+
+/**
+ * Protocol 3.1: search the worker's own shard index. Without `mode` the
+ * worker applies the candidate rules to its shard alone; with `mode` (and
+ * `scan_count` for `scan`) it evaluates the router's global plan. The
+ * optional fields are omitted from the encoding when absent.
+ */
+export interface SearchSymbolsRequest {
+  type: "search_symbols";
+  /** The query (at most 16 KiB). */
+  query: string;
+  /** Maximum number of results (u32). */
+  limit: number;
+  /** The global candidate rule to evaluate. */
+  mode?: SymbolSearchMode;
+  /** Mode `scan`: how many of the shard's first symbols to score (u32). */
+  scan_count?: number;
+}
+
+/** Protocol 3.1: one ranked search result (`score` is an i32). */
+export interface RankedSymbol {
+  name: string;
+  path: string;
+  line: number;
+  column: number;
+  kind: "prefix" | "fuzzy";
+  score: number;
+}
+
+/** Protocol 3.1: a shard's answer to `search_symbols`. */
+export interface SymbolMatches {
+  shard_id: number;
+  revision: U64;
+  index_generation: U64;
+  /** Number of symbols in the searched index (u32, saturating). */
+  symbol_count: number;
+  /** The candidate rule the matches were computed with. */
+  mode: SymbolSearchMode;
+  /** Mode `trigram`: whether the shard's trigram intersection was non-empty. */
+  hit: boolean;
+  /** Whether some name starts with the query's first byte (ASCII-folded). */
+  bucket: boolean;
+  /** The query's trigrams present in the shard's names, ascending. */
+  trigrams: number[];
+  /** The best matches, best first (index order for mode `all`). */
+  matches: RankedSymbol[];
+}
+
+/** Protocol 3.1: a rebuilt index's counters, sent instead of its symbols. */
+export interface ShardSummary {
+  shard_id: number;
+  revision: U64;
+  index_generation: U64;
+  /** u32, saturating. */
+  symbol_count: number;
+}
 
 /** An RPC error code; any other string decodes to `"unknown"`. */
 export type RpcErrorCode =
@@ -200,6 +294,8 @@ export type Response =
   | { type: "diagnostics"; body: { diagnostics: RemoteDiagnostic[] } }
   | { type: "worker_stats"; body: WorkerStats }
   | { type: "shutdown" }
+  | { type: "symbol_matches"; body: SymbolMatches }
+  | { type: "shard_summary"; body: ShardSummary }
   | { type: "unknown" };
 
 /** The outcome of a request (internally tagged by `status`). */
