@@ -37,6 +37,11 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: "run a router: serve JSON-line queries and file updates on stdio",
     run: async (a) => (await import("./router.ts")).runRouter(a),
   },
+  conformance: {
+    summary:
+      "test a worker implementation against the v3 protocol and worker contract",
+    run: async (a) => (await import("./conformance.ts")).conformanceCommand(a),
+  },
   demo: {
     summary: "a guided local tour: index, search, overlay, worker restart",
     run: async (a) => (await import("./demo.ts")).runDemo(a),

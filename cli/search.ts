@@ -160,7 +160,14 @@ export async function runSearch(args: readonly string[]): Promise<number> {
     const ms = performance.now() - started;
     for (const hit of hits) {
       if (flags.bools.has("json")) {
-        out(JSON.stringify({ ...hit.symbol, shard: hit.shardId }) + "\n");
+        out(
+          JSON.stringify({
+            ...hit.symbol,
+            shard: hit.shardId,
+            stale: hit.stale,
+          }) +
+            "\n",
+        );
       } else {
         out(`${formatLocation(hit.symbol)}  ${hit.symbol.name}\n`);
       }

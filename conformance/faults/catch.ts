@@ -35,7 +35,7 @@ export interface FaultMatrixOptions {
   faults?: readonly FaultDef[];
   /** Faults run at the same time. @default 4 */
   jobs?: number;
-  /** Per-case timeout. @default 20000 */
+  /** Per-case timeout. @default 30000 */
   caseTimeoutMs?: number;
 }
 
@@ -76,7 +76,7 @@ export async function runFaultMatrix(
         const cases = ALL_CASES.filter((c) => fault.caughtBy.includes(c.id));
         const report = await runSuite(cases, settings, {
           jobs: cases.length,
-          caseTimeoutMs: options.caseTimeoutMs ?? 20_000,
+          caseTimeoutMs: options.caseTimeoutMs ?? 30_000,
         });
         verdicts[i] = {
           fault,

@@ -17,7 +17,7 @@ export interface CaseDef {
   rule: string;
   /** How binding the rule is. */
   severity: Severity;
-  /** Per-case timeout. @default 20000 */
+  /** Per-case timeout. @default 30000 */
   timeoutMs?: number;
   /** Shard id given to the worker. @default 7 */
   shard?: number;

@@ -354,7 +354,7 @@ export class CaseContext {
    * @param options Connection options.
    * @returns The connection.
    */
-  async accept(timeoutMs = 10_000, options: ConnOptions = {}): Promise<Conn> {
+  async accept(timeoutMs = 15_000, options: ConnOptions = {}): Promise<Conn> {
     await this.listen();
     const listener = this.#listener!;
     let timer: ReturnType<typeof setTimeout> | undefined;

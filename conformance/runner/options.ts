@@ -22,7 +22,7 @@ export interface ConformanceOptions {
   html?: string;
   /** Write the JSON report here. */
   json?: string;
-  /** Per-case timeout in ms. @default 20000 */
+  /** Per-case timeout in ms. @default 30000 */
   timeoutMs: number;
   /** Print transcripts and stderr of failed cases. */
   verbose: boolean;
@@ -51,7 +51,7 @@ Options:
   --transport unix|tcp|tls  listener transport (default unix)
   --only PATTERN          run only cases whose id matches (globs, comma-separated)
   --jobs N                cases run in parallel (default 4)
-  --timeout MS            per-case timeout (default 20000)
+  --timeout MS            per-case timeout (default 30000)
   --junit FILE            write JUnit XML
   --html FILE             write a self-contained HTML report
   --json FILE             write the full report as JSON
@@ -84,7 +84,7 @@ export function parseConformanceArgs(
   const o: ConformanceOptions = {
     transport: "unix",
     jobs: 4,
-    timeoutMs: 20_000,
+    timeoutMs: 30_000,
     verbose: false,
     list: false,
     help: false,

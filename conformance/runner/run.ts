@@ -20,7 +20,7 @@ export interface RunOptions {
   jobs?: number;
   /** Called after each case. */
   onResult?: (result: CaseResult) => void;
-  /** Default per-case timeout. @default 20000 */
+  /** Default per-case timeout. @default 30000 */
   caseTimeoutMs?: number;
 }
 
@@ -131,7 +131,7 @@ export async function runSuite(
         cases[i],
         i,
         settings,
-        options.caseTimeoutMs ?? 20_000,
+        options.caseTimeoutMs ?? 30_000,
       );
       options.onResult?.(results[i]);
     }

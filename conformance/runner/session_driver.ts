@@ -116,7 +116,7 @@ export class SessionDriver {
    *
    * @param timeoutMs How long to wait.
    */
-  async handshake(timeoutMs = 10_000): Promise<void> {
+  async handshake(timeoutMs = 15_000): Promise<void> {
     const done = await this.#conn.waitFor(
       () =>
         this.events.find((e) =>

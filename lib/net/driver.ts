@@ -28,6 +28,10 @@ export interface DrivableSession<E> {
   pollEvent(): E | undefined;
   /** Returns all queued output in one buffer, if any. */
   pollTransmit(): Uint8Array | undefined;
+  /** A buffer to read straight into, if any (optional). */
+  receiveBuffer?(minBytes: number): Uint8Array | undefined;
+  /** Feeds `n` bytes read into the `receiveBuffer` buffer. */
+  receiveInPlace?(n: number, now: number): void;
   /** Takes back a written `pollTransmit` buffer for reuse (optional). */
   releaseTransmit?(bytes: Uint8Array): void;
   /** When `handleTimeout` must next be called, if ever. */
@@ -65,6 +69,9 @@ export interface SessionDriverOptions<E> {
   /** Called with I/O errors before they close the session (for logging). */
   onIoError?(error: unknown): void;
 }
+
+/** Frames missing at least this many bytes are read into in place. */
+const DIRECT_READ_MIN = 65_536;
 
 function ioError(err: unknown): ProtocolError {
   if (err instanceof ProtocolError) return err;
@@ -238,9 +245,11 @@ export class SessionDriver<E> {
     const max = this.#options.readBufferSize ?? 1_048_576;
     let buffer = new Uint8Array(Math.min(max, 16_384));
     while (!this.#streamClosed) {
+      // The rest of a large frame is read straight into its buffer.
+      const direct = this.#session.receiveBuffer?.(DIRECT_READ_MIN);
       let n: number | null;
       try {
-        n = await this.#stream.read(buffer);
+        n = await this.#stream.read(direct ?? buffer);
       } catch (err) {
         if (!this.#streamClosed) {
           this.#options.onIoError?.(err);
@@ -255,6 +264,11 @@ export class SessionDriver<E> {
         return;
       }
       if (n === 0) continue;
+      if (direct !== undefined) {
+        this.#session.receiveInPlace!(n, this.#now());
+        this.pump();
+        continue;
+      }
       // The session borrows the bytes only for the call: reuse the buffer.
       this.#session.receive(buffer.subarray(0, n), this.#now());
       this.pump();

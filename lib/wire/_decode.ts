@@ -46,7 +46,7 @@ import type {
 } from "./types.ts";
 import {
   readOmitSymbols,
-  readSearchSymbols,
+  readSearchShardSymbols,
   readShardSummary,
   readSymbolMatches,
 } from "./_search_v31.ts";
@@ -815,7 +815,7 @@ const REQUEST_NAMES = keys(
   "diagnostics",
   "get_worker_stats",
   "shutdown",
-  "search_symbols", // 3.1
+  "search_shard_symbols", // 3.1
 );
 const TYPE_KEY = keys("type");
 // `omit_symbols` (3.1) is optional and last.
@@ -826,7 +826,7 @@ const REQ_DIAG_KEYS = keys("type", "path");
 function request(r: CborReader): Request {
   const n = r.map("Request");
   const v = internalTag(r, n, TYPE_KEY, REQUEST_NAMES, "type");
-  if (v === 6) return readSearchSymbols(r, n);
+  if (v === 6) return readSearchShardSymbols(r, n);
   const table = v === 0 || v === 1
     ? REQ_FILES_KEYS
     : v === 2

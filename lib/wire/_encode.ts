@@ -33,7 +33,7 @@ import type {
 import {
   omitSymbolsPrefix,
   writeOmitSymbols,
-  writeSearchSymbols,
+  writeSearchShardSymbols,
   writeShardSummary,
   writeSymbolMatches,
 } from "./_search_v31.ts";
@@ -360,8 +360,8 @@ function writeRequest(w: CborWriter, req: Request): void {
       writeFile(w, req.file);
       writeOmitSymbols(w, req); // 3.1, only when present
       return;
-    case "search_symbols": // 3.1
-      writeSearchSymbols(w, req);
+    case "search_shard_symbols": // 3.1
+      writeSearchShardSymbols(w, req);
       return;
     case "diagnostics":
       w.raw(K_REQ_DIAG);

@@ -1,6 +1,6 @@
 /**
  * Encoders and decoders for the protocol 3.1 additions (distributed search
- * mode, protocol 3.1): the `search_symbols` request, the `symbol_matches`
+ * mode, protocol 3.1): the `search_shard_symbols` request, the `symbol_matches`
  * and `shard_summary` responses, and the optional `omit_symbols` request
  * flag. Hooked into `_encode.ts` / `_decode.ts` with a few lines each.
  * Private to `lib/wire`.
@@ -27,7 +27,7 @@ import { ProtocolError } from "./errors.ts";
 import type {
   RankedSymbol,
   Request,
-  SearchSymbolsRequest,
+  SearchShardSymbolsRequest,
   ShardSummary,
   SymbolMatches,
   SymbolSearchMode,
@@ -173,26 +173,26 @@ export function readOmitSymbols(r: CborReader): boolean | undefined {
 
 // search_symbols --------------------------------------------------------------
 
-const K_SEARCH = concatBytes(t("type"), t("search_symbols"), t("query"));
+const K_SEARCH = concatBytes(t("type"), t("search_shard_symbols"), t("query"));
 const K_LIMIT = t("limit");
 const K_MODE = t("mode");
 const K_SCAN = t("scan_count");
 
 /**
- * Writes a `search_symbols` request (the internally tagged map).
+ * Writes a `search_shard_symbols` request (the internally tagged map).
  *
  * @example
  * ```ts
- * import { writeSearchSymbols } from "./_search_v31.ts";
+ * import { writeSearchShardSymbols } from "./_search_v31.ts";
  * import { CborWriter } from "./_cbor_write.ts";
  * const w = new CborWriter();
- * writeSearchSymbols(w, { type: "search_symbols", query: "foo", limit: 5 });
+ * writeSearchShardSymbols(w, { type: "search_shard_symbols", query: "foo", limit: 5 });
  * console.assert(w.finish()[0] === 0xa3);
  * ```
  */
-export function writeSearchSymbols(
+export function writeSearchShardSymbols(
   w: CborWriter,
-  req: SearchSymbolsRequest,
+  req: SearchShardSymbolsRequest,
 ): void {
   const n = 3 + (req.mode !== undefined ? 1 : 0) +
     (req.scan_count !== undefined ? 1 : 0);
@@ -215,25 +215,25 @@ const SEARCH_KEYS = ["type", "query", "limit", "mode", "scan_count"];
 const SEARCH_KEY_BYTES = SEARCH_KEYS.map(keyBytes);
 
 /**
- * Reads the fields of a `search_symbols` request whose map head (`n` pairs)
+ * Reads the fields of a `search_shard_symbols` request whose map head (`n` pairs)
  * was read; `r.pos` is at the first entry.
  *
  * @example
  * ```ts
- * import { readSearchSymbols, writeSearchSymbols } from "./_search_v31.ts";
+ * import { readSearchShardSymbols, writeSearchShardSymbols } from "./_search_v31.ts";
  * import { CborReader } from "./_cbor_read.ts";
  * import { CborWriter } from "./_cbor_write.ts";
  * const w = new CborWriter();
- * writeSearchSymbols(w, { type: "search_symbols", query: "x", limit: 2, mode: "scan", scan_count: 9 });
+ * writeSearchShardSymbols(w, { type: "search_shard_symbols", query: "x", limit: 2, mode: "scan", scan_count: 9 });
  * const r = new CborReader(w.finish());
- * const req = readSearchSymbols(r, r.map("Request"));
+ * const req = readSearchShardSymbols(r, r.map("Request"));
  * console.assert(req.mode === "scan" && req.scan_count === 9);
  * ```
  */
-export function readSearchSymbols(
+export function readSearchShardSymbols(
   r: CborReader,
   n: number,
-): SearchSymbolsRequest {
+): SearchShardSymbolsRequest {
   let query: string | undefined;
   let limit = 0;
   let mode: SymbolSearchMode | undefined;
@@ -266,7 +266,11 @@ export function readSearchSymbols(
   }
   if (query === undefined) return missing("query");
   if (!(seen & 4)) missing("limit");
-  const out: SearchSymbolsRequest = { type: "search_symbols", query, limit };
+  const out: SearchShardSymbolsRequest = {
+    type: "search_shard_symbols",
+    query,
+    limit,
+  };
   if (mode !== undefined) out.mode = mode;
   if (scanCount !== undefined) out.scan_count = scanCount;
   return out;
@@ -546,9 +550,7 @@ export function readShardSummary(r: CborReader): ShardSummary {
     }
     if (seen & (1 << k)) duplicate(SUMMARY_KEYS[k]);
     seen |= 1 << k;
-    v[k] = k === 1 || k === 2
-      ? r.u64(SUMMARY_KEYS[k])
-      : r.u32(SUMMARY_KEYS[k]);
+    v[k] = k === 1 || k === 2 ? r.u64(SUMMARY_KEYS[k]) : r.u32(SUMMARY_KEYS[k]);
   }
   for (let k = 0; k < 4; k++) if (!(seen & (1 << k))) missing(SUMMARY_KEYS[k]);
   return {

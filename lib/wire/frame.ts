@@ -86,7 +86,7 @@ function checkLimit(value: number): number {
  *   then fails with `unexpected_eof`, as in the reference).
  * - Payload memory grows with the bytes actually received, never with the
  *   declared length alone: a frame buffer is at most twice the bytes
- *   received so far, or those bytes plus 64 KiB (with `reuseBuffers`, a
+ *   received so far, or those bytes plus 128 KiB (with `reuseBuffers`, a
  *   buffer of at most 4 MiB may also be kept from an earlier frame).
  * - After an error the decoder is poisoned: every later call rethrows it.
  *
@@ -178,6 +178,45 @@ export class FrameDecoder {
     }
     this.#chunks.push(chunk.slice());
     this.#queued += n;
+  }
+
+  /**
+   * A buffer the next bytes of the stream may be read into directly: the
+   * unfilled rest of the frame whose header was read (never past its end),
+   * or undefined when no such frame is in progress, queued bytes come first,
+   * or less than `minBytes` of it are missing. Report what was written with
+   * {@link FrameDecoder.commit} before any other call. The buffer grows with
+   * the bytes received, as for {@link FrameDecoder.push}.
+   *
+   * @param minBytes The smallest useful size.
+   * @returns The buffer, or undefined.
+   */
+  writable(minBytes = 1): Uint8Array | undefined {
+    const len = this.#frameLen;
+    if (this.#error || len <= 0 || this.#queued > 0) return undefined;
+    const filled = this.#filled;
+    if (len - filled < Math.max(minBytes, 1)) return undefined;
+    this.#reserve(Math.min(len, filled + GROW_STEP), len);
+    const payload = this.#payload!;
+    return payload.subarray(filled, Math.min(len, payload.length));
+  }
+
+  /**
+   * Accounts for `n` bytes written into the buffer from
+   * {@link FrameDecoder.writable}.
+   *
+   * @param n The byte count.
+   * @throws {RangeError} When `n` is more than that buffer held.
+   */
+  commit(n: number): void {
+    if (this.#error) throw this.#error;
+    const room = this.#frameLen < 0 || this.#payload === undefined
+      ? 0
+      : Math.min(this.#frameLen, this.#payload.length) - this.#filled;
+    if (!Number.isInteger(n) || n < 0 || n > room) {
+      throw new RangeError("commit beyond the writable buffer");
+    }
+    this.#filled += n;
   }
 
   /**

@@ -545,6 +545,36 @@ export abstract class Session {
   }
 
   /**
+   * A buffer the next read from the peer may fill directly (the rest of a
+   * large frame being received), saving a copy; then call
+   * {@link receiveInPlace} with the byte count. Undefined when the bytes
+   * must go through {@link receive}.
+   *
+   * @param minBytes The smallest buffer worth reading into.
+   * @returns The buffer (valid until the next call on this session).
+   */
+  receiveBuffer(minBytes = 65_536): Uint8Array | undefined {
+    if (this.#state === "closed") return undefined;
+    return this.#decoder.writable(minBytes);
+  }
+
+  /**
+   * Feeds `n` bytes read into the buffer from {@link receiveBuffer}.
+   *
+   * @param n The byte count.
+   * @param now The current time in milliseconds.
+   */
+  receiveInPlace(n: number, now: number): void {
+    if (this.#state === "closed") return;
+    if (this.#deadline !== undefined && now >= this.#deadline) {
+      this.handleTimeout(now);
+      return;
+    }
+    this.#decoder.commit(n);
+    this.#drain();
+  }
+
+  /**
    * Reports the end of the peer's stream.
    *
    * @param now The current time in milliseconds.

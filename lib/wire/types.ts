@@ -168,10 +168,11 @@ export interface RemoteDiagnostic {
 /**
  * A request (internally tagged: fields sit next to `type`).
  *
- * Protocol 3.1 additions (distributed search mode): the `search_symbols`
+ * Protocol 3.1 additions (distributed search mode): the `search_shard_symbols`
  * request and the optional `omit_symbols` flag, which is omitted from the
  * encoding when absent (so 3.0 messages stay byte-identical) and ignored by
- * 3.0 peers as an unknown key.
+ * 3.0 peers as an unknown key. (The tag is not `search_symbols`: golden
+ * vectors pin that name to `unknown`.)
  */
 export type Request =
   | {
@@ -198,7 +199,7 @@ export type Request =
   | { type: "diagnostics"; path: string }
   | { type: "get_worker_stats" }
   | { type: "shutdown" }
-  | SearchSymbolsRequest
+  | SearchShardSymbolsRequest
   | { type: "unknown" };
 
 /**
@@ -219,8 +220,8 @@ export type SymbolSearchMode =
  * `scan_count` for `scan`) it evaluates the router's global plan. The
  * optional fields are omitted from the encoding when absent.
  */
-export interface SearchSymbolsRequest {
-  type: "search_symbols";
+export interface SearchShardSymbolsRequest {
+  type: "search_shard_symbols";
   /** The query (at most 16 KiB). */
   query: string;
   /** Maximum number of results (u32). */
@@ -241,7 +242,7 @@ export interface RankedSymbol {
   score: number;
 }
 
-/** Protocol 3.1: a shard's answer to `search_symbols`. */
+/** Protocol 3.1: a shard's answer to `search_shard_symbols`. */
 export interface SymbolMatches {
   shard_id: number;
   revision: U64;
