@@ -69,3 +69,29 @@ export {
 export { type ByteStream, nodeSocketStream, writeAll } from "./stream.ts";
 export { derFingerprint } from "./tls_server.ts";
 export { nodeZstdCompressor, ZSTD_LEVEL } from "./zstd.ts";
+export {
+  generateToken,
+  type IndexProgress,
+  type IndexWorkspaceOptions,
+  type IndexWorkspaceResult,
+  Router,
+  type RouterEvent,
+  type RouterOptions,
+  ShardError,
+  type ShardProgress,
+  type ShardStatus,
+  type SpawnWorkersOptions,
+  startRouter,
+} from "./router.ts";
+export {
+  type FingerprintAllowlist,
+  normalizeFingerprint,
+  type RouterTlsOptions,
+  type WorkerTlsOptions,
+} from "./router_config.ts";
+export {
+  defaultWorkerCommand,
+  expandWorkerCommand,
+  splitCommandLine,
+} from "./worker_command.ts";
+export { collectJavaFiles, listJavaFiles } from "./workspace_fs.ts";

@@ -298,7 +298,6 @@ const RANKED_KEY_BYTES = RANKED_KEYS.map(keyBytes);
 const K_RANKED = RANKED_KEYS.map((k, i) =>
   i === 0 ? concatBytes([0xa6], t(k)) : t(k)
 );
-const KINDS = ["prefix", "fuzzy"] as const;
 
 function writeRanked(w: CborWriter, m: RankedSymbol): void {
   requireObject(m, "match");
