@@ -4,8 +4,10 @@
  *
  * - in-process (read, extract and sort symbols in this process, the
  *   reference's in-process mode; the baseline);
- * - by the router with 1 worker process (one shard over both roots);
- * - by the router with 2 worker processes (one shard per root);
+ * - by the router with 1 worker process (one shard over both roots) and
+ *   with 2 (one shard per root), in router-local mode (every symbol is
+ *   shipped back and indexed by the router, as in the reference) and in
+ *   distributed mode (protocol 3.1: the symbols stay on the workers);
  *
  * all in the same run, several rounds each, reporting medians and the
  * speed-up of 2 workers over 1.
@@ -61,22 +63,26 @@ async function main(args: string[]): Promise<void> {
       }
       symbolCount = n;
     };
-    const one = await startRouter({
-      roots: [`${dir}/ws`],
-      spawnWorkers: { cacheDir: `${dir}/cache-1` },
-    });
-    const two = await startRouter({
-      roots: ws.roots,
-      spawnWorkers: { cacheDir: `${dir}/cache-2` },
-    });
-    const times = {
-      inProcess: [] as number[],
-      one: [] as number[],
-      two: [] as number[],
-    };
+    // Router-local mode (the reference design: workers ship every symbol
+    // back) and distributed mode (protocol 3.1: symbols stay on the
+    // workers), each with one shard over both roots and one shard per root.
+    const setups = [
+      { name: "router, 1 worker", roots: [`${dir}/ws`], dist: false },
+      { name: "router, 2 workers", roots: ws.roots, dist: false },
+      { name: "3.1 distributed, 1 worker", roots: [`${dir}/ws`], dist: true },
+      { name: "3.1 distributed, 2 workers", roots: ws.roots, dist: true },
+    ];
+    const routers = await Promise.all(setups.map((s, i) =>
+      startRouter({
+        roots: s.roots,
+        distributedSearch: s.dist,
+        spawnWorkers: { cacheDir: `${dir}/cache-${i}` },
+      })
+    ));
+    const times = setups.map(() => [] as number[]);
+    const inProcess: number[] = [];
     try {
-      await one.waitForWorkers();
-      await two.waitForWorkers();
+      for (const router of routers) await router.waitForWorkers();
       const timed = async (xs: number[], fn: () => Promise<unknown>) => {
         const t = performance.now();
         await fn();
@@ -84,14 +90,11 @@ async function main(args: string[]): Promise<void> {
       };
       // One untimed warm-up round each (JIT, page cache).
       await inProcessRound();
-      await one.indexWorkspace();
-      await two.indexWorkspace();
+      for (const router of routers) await router.indexWorkspace();
       for (let r = 0; r < rounds; r++) {
-        await timed(times.inProcess, inProcessRound);
-        for (
-          const [router, xs] of [[one, times.one], [two, times.two]] as const
-        ) {
-          await timed(xs, async () => {
+        await timed(inProcess, inProcessRound);
+        for (const [i, router] of routers.entries()) {
+          await timed(times[i], async () => {
             const result = await router.indexWorkspace();
             if (result.symbols !== symbolCount) {
               throw new Error(
@@ -102,25 +105,24 @@ async function main(args: string[]): Promise<void> {
         }
       }
     } finally {
-      await one.shutdown();
-      await two.shutdown();
+      for (const router of routers) await router.shutdown();
     }
     const row = (name: string, xs: number[]): void =>
       console.log(
-        `${name.padEnd(22)} median ${median(xs).toFixed(0).padStart(6)} ms  (${
+        `${name.padEnd(28)} median ${median(xs).toFixed(0).padStart(6)} ms  (${
           xs.map((x) => x.toFixed(0)).join(", ")
         })  ${(ws.bytes / 1e6 / (median(xs) / 1000)).toFixed(1)} MB/s`,
       );
     console.log(`symbols: ${symbolCount}`);
-    row("in-process", times.inProcess);
-    row("router, 1 worker", times.one);
-    row("router, 2 workers", times.two);
+    row("in-process", inProcess);
+    setups.forEach((setup, i) => row(setup.name, times[i]));
+    const ratio = (x: number[], y: number[]) =>
+      (median(x) / median(y)).toFixed(2);
     console.log(
-      `speed-up 2 workers vs 1: ${
-        (median(times.one) / median(times.two)).toFixed(2)
-      }x; 2 workers vs in-process: ${
-        (median(times.inProcess) / median(times.two)).toFixed(2)
-      }x`,
+      `speed-up 2 workers vs 1: router-local ${
+        ratio(times[0], times[1])
+      }x, distributed ${ratio(times[2], times[3])}x; ` +
+        `2 distributed workers vs in-process: ${ratio(inProcess, times[3])}x`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -8,7 +8,9 @@
  * 5. kills one worker, waits for the supervisor to restart it, and shows the
  *    rehydrated worker still has the unsaved edit;
  * 6. restarts the router on the same cache to show a warm start;
- * 7. shuts everything down and removes the temp dir.
+ * 7. re-indexes in distributed mode (protocol 3.1: symbols stay on the
+ *    workers) and checks a query against the router-local ranking;
+ * 8. shuts everything down and removes the temp dir.
  *
  * Options: `--files-per-root N` (default 1000), `--worker-command T`,
  * `--keep` (leave the temp dir).
@@ -208,13 +210,19 @@ export async function runDemo(args: readonly string[]): Promise<number> {
     showQuery(router, dir, "DemoUnsaved", 1);
     showQuery(router, dir, "demoSecondEdit", 1);
 
+    const localRanking = router.workspaceSymbols("hndlr", { limit: 50 })
+      .map((h) => `${h.symbol.name}@${h.symbol.path}:${h.symbol.line}`);
     t = performance.now();
     await router.shutdown();
     router = undefined;
     say(`\n6. router shut down (Shutdown sent to every worker) in ${ms(t)}`);
 
     t = performance.now();
-    router = await startRouter({ roots: ws.roots, spawnWorkers: spawn });
+    router = await startRouter({
+      roots: ws.roots,
+      spawnWorkers: spawn,
+      distributedSearch: true,
+    });
     await router.waitForWorkers();
     const warm = router.shardStatus().filter((s) => s.warm).length;
     say(
@@ -223,6 +231,29 @@ export async function runDemo(args: readonly string[]): Promise<number> {
       } (no re-index)`,
     );
     showQuery(router, dir, "Cache", 1);
+
+    say(
+      "\n7. distributed search (protocol 3.1): the workers keep their symbols",
+    );
+    t = performance.now();
+    const again = await router.indexWorkspace();
+    say(
+      `   re-indexed with omit_symbols in ${
+        ms(t)
+      }: ${again.symbols} symbols stay on the workers; the router holds ${
+        router.workspaceSymbols("").length
+      }`,
+    );
+    t = performance.now();
+    const distributed = (await router.searchSymbols("hndlr", { limit: 50 }))
+      .map((h) => `${h.symbol.name}@${h.symbol.path}:${h.symbol.line}`);
+    const same = distributed.length === localRanking.length &&
+      distributed.every((k, i) => k === localRanking[i]);
+    say(
+      `   query "hndlr" asked every worker for its top-k in ${ms(t)}: ${
+        same ? "identical to" : "DIFFERENT from"
+      } the router-local ranking (${distributed.length} hits)`,
+    );
     await router.shutdown();
     router = undefined;
 

@@ -64,6 +64,7 @@ options:
   --tls-cert F --tls-key F   server certificate and key for tcp+tls:
   --tls-client-ca F          require worker client certificates from this CA
   --allow-fingerprint [S=]FP allow a client certificate (for shard S, or all)
+  --distributed              offer protocol 3.1 (workers keep their symbols)
   --no-index                 do not index at start
   --no-progress              never draw the progress display
   -h, --help                 show this help
@@ -117,7 +118,9 @@ async function handle(
       if (!Number.isInteger(limit) || limit < 0) {
         throw new TypeError('"limit" must be a non-negative integer');
       }
-      return router.workspaceSymbols(str("query"), { limit }).map((m) => ({
+      return (await router.searchSymbols(str("query"), { limit, signal })).map((
+        m,
+      ) => ({
         ...m.symbol,
         shard: m.shardId,
         stale: m.stale,
@@ -199,7 +202,13 @@ export async function runRouter(args: readonly string[]): Promise<number> {
         "tls-client-ca",
         "allow-fingerprint",
       ],
-      bools: ["no-spawn", "allow-insecure", "no-index", "no-progress"],
+      bools: [
+        "no-spawn",
+        "allow-insecure",
+        "no-index",
+        "no-progress",
+        "distributed",
+      ],
     });
     if (flags.positionals.length > 0) {
       throw new TypeError(`unexpected argument ${flags.positionals[0]}`);
@@ -240,6 +249,7 @@ export async function runRouter(args: readonly string[]): Promise<number> {
       listen: flagValue(flags, "listen"),
       authToken,
       allowInsecureTcp: flags.bools.has("allow-insecure"),
+      distributedSearch: flags.bools.has("distributed"),
       tls: cert && key
         ? {
           certFile: cert,

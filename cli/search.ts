@@ -51,6 +51,8 @@ options:
   --listen ADDR            router address (default: a private unix socket)
   --limit N                how many results to print (default 20)
   --refresh                re-index every shard even when its cache is current
+  --distributed            offer protocol 3.1: workers that support it keep
+                           their symbols and answer the query themselves
   --json                   print one JSON object per result
   --no-progress            never draw the progress display
   -h, --help               show this help
@@ -94,7 +96,7 @@ export async function runSearch(args: readonly string[]): Promise<number> {
         "listen",
         "limit",
       ],
-      bools: ["refresh", "json", "no-progress"],
+      bools: ["refresh", "json", "no-progress", "distributed"],
     });
   } catch (e) {
     err(`search: ${(e as Error).message}\n${SEARCH_USAGE}`);
@@ -130,6 +132,7 @@ export async function runSearch(args: readonly string[]): Promise<number> {
     listen: flagValue(flags, "listen"),
     // One-shot: warm shards are only queried, never updated.
     rehydrateCachedWorkers: false,
+    distributedSearch: flags.bools.has("distributed"),
     spawnWorkers: {
       command: flagValue(flags, "worker-command"),
       cacheDir,
@@ -156,7 +159,7 @@ export async function runSearch(args: readonly string[]): Promise<number> {
         err(`search: skipped ${skipped.path} (${skipped.reason})\n`);
       }
     }
-    const hits = router.workspaceSymbols(query, { limit });
+    const hits = await router.searchSymbols(query, { limit });
     const ms = performance.now() - started;
     for (const hit of hits) {
       if (flags.bools.has("json")) {

@@ -36,6 +36,7 @@ import {
 } from "../lib/worker/cli_args.ts";
 import { JAVA_INDEXER } from "../lib/worker/indexer.ts";
 import { sanitizeErrorText } from "../lib/worker/sanitize.ts";
+import { DISTRIBUTED_SEARCH_VERSIONS } from "../lib/worker/search.ts";
 import {
   cachedIndexInfo,
   type WorkerJob,
@@ -208,6 +209,8 @@ async function connectToRouter(
         max_frame_len: args.maxRpcBytes,
         max_packet_len: args.maxRpcBytes,
       },
+      // 3.0 to 3.1: distributed search mode when the router offers 3.1.
+      supportedVersions: DISTRIBUTED_SEARCH_VERSIONS,
       tls,
       logger,
     });

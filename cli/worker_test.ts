@@ -114,6 +114,18 @@ async function harness(
   };
 }
 
+/** The worker's required flags for shard `shard` against the harness. */
+function requiredArgs(h: Harness, shard: number): string[] {
+  return [
+    "--connect",
+    h.connect,
+    "--shard-id",
+    String(shard),
+    "--cache-dir",
+    h.cacheDir,
+  ];
+}
+
 /** Bound on every wait, so a stuck worker fails the test instead of hanging. */
 const STEP_MS = 20_000;
 
@@ -180,14 +192,7 @@ async function shutdown(
 Deno.test("worker e2e (unix): index, update, diagnostics, stats, load, shutdown, warm start", async () => {
   const h = await harness("unix");
   try {
-    const args = [
-      "--connect",
-      h.connect,
-      "--shard-id",
-      "3",
-      "--cache-dir",
-      h.cacheDir,
-    ];
+    const args = requiredArgs(h, 3);
     const worker = spawnWorker(args);
     const conn = await accept(h.listener);
     assert.equal(conn.hello.shard_id, 3);
@@ -365,14 +370,7 @@ Deno.test("worker e2e (tcp): cancel a queued request, stats during a rebuild, to
 Deno.test("worker e2e: status 2 when the router goes away, idle with --linger, 0 on SIGTERM", async () => {
   const h = await harness("unix");
   try {
-    const args = [
-      "--connect",
-      h.connect,
-      "--shard-id",
-      "1",
-      "--cache-dir",
-      h.cacheDir,
-    ];
+    const args = requiredArgs(h, 1);
     const worker = spawnWorker(args);
     const conn = await accept(h.listener);
     await conn.call({ type: "get_worker_stats" });
@@ -438,16 +436,7 @@ Deno.test("worker e2e: startup errors exit 1 with a clear message", async () => 
         /^error: connect unix socket: /m,
       ],
       [
-        [
-          "--connect",
-          h.connect,
-          "--shard-id",
-          "1",
-          "--cache-dir",
-          h.cacheDir,
-          "--auth-token-env",
-          "TOK",
-        ],
+        [...requiredArgs(h, 1), "--auth-token-env", "TOK"],
         /^error: v3 handshake failed: .*not today/m,
         { TOK: "top-secret-token" },
       ],

@@ -27,35 +27,29 @@ import type {
   CompressionAlgo,
   RouterWelcome,
   RpcPayload,
+  ShardIndex,
   U64,
   WireFrame,
 } from "../../lib/wire/types.ts";
+import { concat } from "../../lib/testing/split.ts";
 import { expandTemplate } from "../runner/template.ts";
+import { framed as lengthPrefixed } from "../runner/cases/_util.ts";
+import { dialRunner, exitWithError, flagValue } from "../fixtures/_script.ts";
 import { findFault, VARIANTS } from "./faults.ts";
 
-function flag(name: string): string | undefined {
-  const args = Deno.args;
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === name) return args[i + 1];
-    if (args[i].startsWith(`${name}=`)) return args[i].slice(name.length + 1);
-  }
-  return undefined;
-}
-
 function die(message: string): never {
-  console.error(`fault proxy: ${message}`);
-  Deno.exit(1);
+  return exitWithError("fault proxy", message);
 }
 
-const fault = flag("--fault") ?? die("--fault is required");
+const fault = flagValue("--fault") ?? die("--fault is required");
 if (fault !== "none" && !findFault(fault) && !VARIANTS.includes(fault)) {
   die(`unknown fault ${fault}`);
 }
-const outerAddress = flag("--connect") ?? die("--connect is required");
-const shard = flag("--shard-id") ?? die("--shard-id is required");
-const cacheDir = flag("--cache-dir") ?? die("--cache-dir is required");
-const tokenEnv = flag("--auth-token-env") ?? "";
-const innerTemplate = flag("--inner") ?? die("--inner is required");
+const outerAddress = flagValue("--connect") ?? die("--connect is required");
+const shard = flagValue("--shard-id") ?? die("--shard-id is required");
+const cacheDir = flagValue("--cache-dir") ?? die("--cache-dir is required");
+const tokenEnv = flagValue("--auth-token-env") ?? "";
+const innerTemplate = flagValue("--inner") ?? die("--inner is required");
 
 const MAX = 64 * 1024 * 1024;
 const PRE_HANDSHAKE = 1024 * 1024;
@@ -113,19 +107,7 @@ await Deno.remove(dir, { recursive: true }).catch(() => {});
 
 let outer: Deno.Conn;
 try {
-  if (outerAddress.startsWith("unix:")) {
-    outer = await Deno.connect({
-      transport: "unix",
-      path: outerAddress.slice(5),
-    });
-  } else if (outerAddress.startsWith("tcp:")) {
-    const hp = outerAddress.slice(4);
-    const i = hp.lastIndexOf(":");
-    outer = await Deno.connect({
-      hostname: hp.slice(0, i),
-      port: Number(hp.slice(i + 1)),
-    });
-  } else die(`unsupported address ${outerAddress}`);
+  outer = await dialRunner(outerAddress, die);
 } catch (err) {
   die(`connect: ${(err as Error).message}`);
 }
@@ -164,16 +146,6 @@ function closeBoth(): void {
 
 function frameBytes(frame: WireFrame): Uint8Array {
   return encodeFrame(frame);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /** Encodes a payload the way a sender would, with this fault's twist. */
@@ -225,6 +197,19 @@ const PAYLOAD_FAULTS = new Set([
   "duplicate_response",
 ]);
 
+/** `p` with its ShardIndex edited, or `p` itself when it is not one. */
+function editShardIndex(
+  p: RpcPayload,
+  edit: (index: ShardIndex) => ShardIndex,
+): RpcPayload {
+  if (
+    p.type !== "response" || p.body.status !== "ok" ||
+    p.body.value.type !== "shard_index"
+  ) return p;
+  const value = { ...p.body.value, body: edit(p.body.value.body) };
+  return { type: "response", body: { status: "ok", value } };
+}
+
 /** Applies the fault to one complete worker payload; returns bytes to send. */
 function workerPayload(
   id: U64,
@@ -251,29 +236,11 @@ function workerPayload(
       }
       break;
     case "shift_symbol_column":
-      if (
-        p.type === "response" && p.body.status === "ok" &&
-        p.body.value.type === "shard_index"
-      ) {
-        const v = p.body.value;
-        p = {
-          type: "response",
-          body: {
-            status: "ok",
-            value: {
-              ...v,
-              body: {
-                ...v.body,
-                symbols: v.body.symbols.map((s) => ({
-                  ...s,
-                  column: s.column + 1,
-                })),
-              },
-            },
-          },
-        };
-        changed = true;
-      }
+      p = editShardIndex(p, (index) => ({
+        ...index,
+        symbols: index.symbols.map((s) => ({ ...s, column: s.column + 1 })),
+      }));
+      changed = p !== payload;
       break;
     case "never_answer_stats":
       if (statsIds.has(key)) return new Uint8Array();
@@ -291,20 +258,8 @@ function workerPayload(
       if (cancelledIds.has(key)) return new Uint8Array();
       break;
     case "generation_stuck":
-      if (
-        p.type === "response" && p.body.status === "ok" &&
-        p.body.value.type === "shard_index"
-      ) {
-        const v = p.body.value;
-        p = {
-          type: "response",
-          body: {
-            status: "ok",
-            value: { ...v, body: { ...v.body, index_generation: 1 } },
-          },
-        };
-        changed = true;
-      }
+      p = editShardIndex(p, (index) => ({ ...index, index_generation: 1 }));
+      changed = p !== payload;
       break;
     case "duplicate_response":
       if (p.type === "response") return concat([original, original]);
@@ -334,13 +289,9 @@ function decodeData(
 
 /** Worker -> runner: one frame. */
 function onWorkerFrame(bytes: Uint8Array): Uint8Array | "close" {
-  const framed = concat([lengthPrefix(bytes.length), bytes]);
-  let frame: WireFrame;
-  try {
-    frame = decodeWireFrame(bytes);
-  } catch {
-    return framed;
-  }
+  const framed = lengthPrefixed(bytes);
+  const frame = tryDecodeFrame(bytes);
+  if (!frame) return framed;
   if (frame.type === "hello") {
     const h = { ...frame.body };
     if (fault === "drop_token") h.auth_token = null;
@@ -403,24 +354,23 @@ function unknownFrame(): Uint8Array {
     0x72,
     0x79,
   ]);
-  return concat([lengthPrefix(body.length), body]);
+  return lengthPrefixed(body);
 }
 
-function lengthPrefix(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n, true);
-  return b;
+/** Decodes one frame's CBOR bytes; `undefined` when they do not decode. */
+function tryDecodeFrame(bytes: Uint8Array): WireFrame | undefined {
+  try {
+    return decodeWireFrame(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runner -> worker: one frame. */
 function onRouterFrame(bytes: Uint8Array): Uint8Array | "close" {
-  const framed = concat([lengthPrefix(bytes.length), bytes]);
-  let frame: WireFrame;
-  try {
-    frame = decodeWireFrame(bytes);
-  } catch {
-    return framed;
-  }
+  const framed = lengthPrefixed(bytes);
+  const frame = tryDecodeFrame(bytes);
+  if (!frame) return framed;
   if (frame.type === "reject") rejectSeen = true;
   if (frame.type === "welcome" && welcome === undefined) {
     welcome = frame.body;

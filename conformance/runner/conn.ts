@@ -17,6 +17,7 @@ import {
   MAX_MESSAGE_BYTES,
 } from "../../lib/wire/limits.ts";
 import { nodeZstdCompressor } from "../../lib/net/zstd.ts";
+import { concat } from "../../lib/testing/split.ts";
 import type {
   Capabilities,
   CompressionAlgo,
@@ -600,26 +601,4 @@ export class Conn {
       this.#raw.close();
     } catch { /* already closed */ }
   }
-}
-
-/**
- * Concatenates byte arrays.
- *
- * @param parts The arrays.
- * @returns One array.
- *
- * @example
- * ```ts
- * import { concat } from "./conn.ts";
- * console.assert(concat([new Uint8Array([1]), new Uint8Array([2, 3])]).length === 3);
- * ```
- */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

@@ -12,13 +12,14 @@
  * - `{ca_cert}`: path of the PEM CA certificate to trust (tls transport only);
  * - `{{` and `}}`: literal braces.
  *
- * Tokenising follows the simple rules of a POSIX shell: words split on
- * unquoted whitespace; `'...'` is literal; `"..."` allows `\"`, `\\`, `\$`
- * and `` \` `` escapes; a backslash outside quotes escapes the next
- * character. No expansion, globbing, pipes or redirections happen.
+ * Tokenising follows the simple quoting rules of a POSIX shell (one
+ * implementation, in `lib/router/command_template.ts`). No expansion,
+ * globbing, pipes or redirections happen.
  *
  * @module
  */
+
+import { tokenizeCommandLine } from "../../lib/router/command_template.ts";
 
 /**
  * The placeholders a template may use.
@@ -59,61 +60,11 @@ export type TemplateValues = Record<Placeholder, string>;
  * ```
  */
 export function tokenizeCommand(command: string): string[] {
-  const words: string[] = [];
-  let word = "";
-  let inWord = false;
-  let i = 0;
-  while (i < command.length) {
-    const c = command[i];
-    if (c === "'") {
-      const end = command.indexOf("'", i + 1);
-      if (end < 0) throw new SyntaxError("unterminated single quote");
-      word += command.slice(i + 1, end);
-      inWord = true;
-      i = end + 1;
-    } else if (c === '"') {
-      i++;
-      let closed = false;
-      while (i < command.length) {
-        const d = command[i];
-        if (d === '"') {
-          closed = true;
-          i++;
-          break;
-        }
-        if (
-          d === "\\" && i + 1 < command.length &&
-          '"\\$`'.includes(command[i + 1])
-        ) {
-          word += command[i + 1];
-          i += 2;
-        } else {
-          word += d;
-          i++;
-        }
-      }
-      if (!closed) throw new SyntaxError("unterminated double quote");
-      inWord = true;
-    } else if (c === "\\") {
-      if (i + 1 >= command.length) throw new SyntaxError("trailing backslash");
-      if (command[i + 1] !== "\n") {
-        word += command[i + 1];
-        inWord = true;
-      }
-      i += 2;
-    } else if (c === " " || c === "\t" || c === "\n" || c === "\r") {
-      if (inWord) words.push(word);
-      word = "";
-      inWord = false;
-      i++;
-    } else {
-      word += c;
-      inWord = true;
-      i++;
-    }
+  try {
+    return tokenizeCommandLine(command);
+  } catch (err) {
+    throw err instanceof TypeError ? new SyntaxError(err.message) : err;
   }
-  if (inWord) words.push(word);
-  return words;
 }
 
 /**

@@ -20,23 +20,23 @@ async function quiet(args: string[]) {
   return { ...out, lines };
 }
 
+/** Runs the five-case subset with `args`: all of it must pass. */
+async function expectSubsetPasses(args: string[]): Promise<void> {
+  const { code, report, lines } = await quiet([...args, "--only", SUBSET]);
+  assert.equal(code, 0, lines.join("\n"));
+  assert.equal(
+    report!.results.filter((r) => r.status === "passed").length,
+    5,
+    lines.join("\n"),
+  );
+}
+
 for (const transport of ["tcp", "tls"] as const) {
   Deno.test({
     name: `a quick subset passes over ${transport}`,
     ignore: !hasOurWorker(),
     async fn() {
-      const { code, report, lines } = await quiet([
-        "--transport",
-        transport,
-        "--only",
-        SUBSET,
-      ]);
-      assert.equal(code, 0, lines.join("\n"));
-      assert.equal(
-        report!.results.filter((r) => r.status === "passed").length,
-        5,
-        lines.join("\n"),
-      );
+      await expectSubsetPasses(["--transport", transport]);
     },
   });
 }
@@ -53,18 +53,7 @@ Deno.test("a worker started through a wrapper script works without code changes"
     const template = `${
       quoteWord(`${dir}/my worker.sh`)
     } --connect {connect} --shard-id {shard} --cache-dir {cache_dir} --auth-token-env {token_env}`;
-    const { code, report, lines } = await quiet([
-      "--worker",
-      template,
-      "--only",
-      SUBSET,
-    ]);
-    assert.equal(code, 0, lines.join("\n"));
-    assert.equal(
-      report!.results.filter((r) => r.status === "passed").length,
-      5,
-      lines.join("\n"),
-    );
+    await expectSubsetPasses(["--worker", template]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

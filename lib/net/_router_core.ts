@@ -83,6 +83,11 @@ export class RouterIndexStore {
     this.#deferred.clear();
   }
 
+  /** The accepted index of a shard (symbols empty for a 3.1 summary). */
+  get(shard: number): ShardIndex | undefined {
+    return this.#store.get(shard);
+  }
+
   /** Flags a shard's symbols as stale (no connected worker) or fresh. */
   setStale(shard: number, stale: boolean): void {
     this.#index.setStale(shard, stale);

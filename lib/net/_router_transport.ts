@@ -13,6 +13,7 @@ import type {
   Request,
   Response,
   RouterWelcome,
+  SupportedVersions,
   U64,
   WorkerHello,
 } from "../wire/types.ts";
@@ -57,6 +58,8 @@ export interface ListenForWorkersOptions {
   authToken?: string;
   /** Offer zstd compression (pointless CPU on a local socket). */
   compression?: boolean;
+  /** Versions offered (default 3.0 only; 3.1 adds distributed search). */
+  supportedVersions?: SupportedVersions;
   admit(
     hello: WorkerHello,
     peerFingerprint: string | undefined,
@@ -96,6 +99,7 @@ export async function listenForWorkers(
   }
   const listener: Listener = listen(address, {
     compression: options.compression ?? address.transport !== "unix",
+    supportedVersions: options.supportedVersions,
     authToken: options.authToken ?? null,
     allowInsecure: options.allowInsecure,
     maxPendingHandshakes: options.maxInflightHandshakes,

@@ -13,7 +13,11 @@
 
 import * as nodeTls from "node:tls";
 import { ERROR_CODES, ProtocolError } from "../wire/errors.ts";
-import type { CachedIndexInfo, Capabilities } from "../wire/types.ts";
+import type {
+  CachedIndexInfo,
+  Capabilities,
+  SupportedVersions,
+} from "../wire/types.ts";
 import { type Address, toAddress, unsupportedPipeError } from "./address.ts";
 import {
   type Connection,
@@ -51,6 +55,11 @@ export interface ConnectOptions extends SessionTuning {
   workerBuild?: string | null;
   /** Overrides of the offered capabilities. */
   capabilities?: Partial<Capabilities>;
+  /**
+   * Versions offered in the hello (3.1 adds distributed search mode).
+   * @default {3.0 to 3.0}
+   */
+  supportedVersions?: SupportedVersions;
   /** Required for `tcp+tls:`. */
   tls?: ConnectTlsOptions;
   /**
@@ -275,6 +284,7 @@ async function connectWithin(
     hello: {
       shard_id: options.shardId,
       auth_token: options.authToken ?? null,
+      supported_versions: options.supportedVersions,
       capabilities: options.capabilities,
       cached_index_info: options.cachedIndexInfo ?? null,
       worker_build: options.workerBuild ?? null,

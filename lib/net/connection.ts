@@ -63,7 +63,7 @@ export interface SessionTuning {
   compression?: boolean;
   /** Payloads shorter than this are not compressed. @default {1024} */
   compressionThreshold?: number;
-  /** Upper bound of one coalesced write. @default {1048576} */
+  /** Upper bound of one coalesced write. @default {262144} */
   maxTransmitBytes?: number;
   /** Largest socket read buffer. @default {1048576} */
   readBufferSize?: number;

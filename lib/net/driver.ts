@@ -2,10 +2,13 @@
  * The driver: runs one pure, synchronous session over one {@link ByteStream}.
  *
  * - a read loop feeds every received chunk to `session.receive(bytes, now)`
- *   (and EOF to `receiveEnd`), then drains `pollEvent`;
+ *   (and EOF to `receiveEnd`), then drains `pollEvent`; while the session
+ *   offers a `receiveBuffer` (the rest of a large frame), the read goes
+ *   straight into it and is reported with `receiveInPlace`;
  * - a write loop drains `pollTransmit` to the stream. Frames queued while a
  *   write is in flight, or in the same tick, leave in one buffer (one syscall
- *   for many small frames);
+ *   for many small frames); with `recycleWrites`, written buffers go back to
+ *   the session (`releaseTransmit`) for reuse;
  * - a single timer is armed from `nextDeadline()` and calls `handleTimeout`;
  * - when the session reports `closed`, the driver flushes what the session
  *   still has to send (a `Reject`, say), closes the stream, clears the timer,

@@ -95,3 +95,4 @@ export {
   splitCommandLine,
 } from "./worker_command.ts";
 export { collectJavaFiles, listJavaFiles } from "./workspace_fs.ts";
+export { connectionSearchTarget } from "./search_target.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { isProtocolError, type ProtocolError } from "../wire/errors.ts";
 import type { Request, RpcResult } from "../wire/types.ts";
 import { formatAddress } from "./address.ts";
-import { connect } from "./connect.ts";
+import { connect, type ConnectTlsOptions } from "./connect.ts";
 import { RemoteCallError } from "./connection.ts";
 import { listen } from "./listen.ts";
 import { createTlsFixtures, type TlsFixtures } from "./tls_fixtures.ts";
@@ -115,47 +115,43 @@ Deno.test("mtls: the admission hook sees the client certificate fingerprint", as
   });
 });
 
+/**
+ * Starts an mtls listener, requires a worker connecting with `clientTls` to
+ * be refused, and returns the listener's pending handshakes afterwards.
+ */
+async function mtlsRefusal(
+  dir: string,
+  tls: TlsFixtures | undefined,
+  clientTls: ConnectTlsOptions,
+): Promise<number> {
+  const o = transportOptions("mtls", dir, tls);
+  await using listener = listen(o.address, {
+    ...o.listen,
+    logger: memoryLogger(),
+  });
+  const address = formatAddress(await listener.ready);
+  await assert.rejects(
+    connect(address, { shardId: 1, tls: clientTls, logger: memoryLogger() }),
+    (err: ProtocolError) => isProtocolError(err),
+  );
+  return listener.pendingHandshakes;
+}
+
 Deno.test("mtls: a worker without a client certificate is refused", async () => {
   await withEnv("mtls", async (dir, tls) => {
-    const o = transportOptions("mtls", dir, tls);
-    await using listener = listen(o.address, {
-      ...o.listen,
-      logger: memoryLogger(),
-    });
-    const address = formatAddress(await listener.ready);
-    await assert.rejects(
-      connect(address, {
-        shardId: 1,
-        tls: { caCerts: tls!.ca.cert },
-        logger: memoryLogger(),
-      }),
-      (err: ProtocolError) => isProtocolError(err),
-    );
-    assert.equal(listener.pendingHandshakes, 0);
+    const pending = await mtlsRefusal(dir, tls, { caCerts: tls!.ca.cert });
+    assert.equal(pending, 0);
   });
 });
 
 Deno.test("mtls: a client certificate from another CA is refused", async () => {
   await withEnv("mtls", async (dir, tls) => {
     await using other = await createTlsFixtures();
-    const o = transportOptions("mtls", dir, tls);
-    await using listener = listen(o.address, {
-      ...o.listen,
-      logger: memoryLogger(),
+    await mtlsRefusal(dir, tls, {
+      caCerts: tls!.ca.cert,
+      cert: other.client.cert,
+      key: other.client.key,
     });
-    const address = formatAddress(await listener.ready);
-    await assert.rejects(
-      connect(address, {
-        shardId: 1,
-        tls: {
-          caCerts: tls!.ca.cert,
-          cert: other.client.cert,
-          key: other.client.key,
-        },
-        logger: memoryLogger(),
-      }),
-      (err: ProtocolError) => isProtocolError(err),
-    );
   });
 });
 

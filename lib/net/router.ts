@@ -62,6 +62,13 @@ import { collectJavaFiles, type SkippedFile } from "./workspace_fs.ts";
 import * as core from "./_router_core.ts";
 import { WorkspaceLayout } from "../router/layout.ts";
 import { UnsavedOverlay } from "../router/overlay.ts";
+import {
+  distributedWorkspaceSymbols,
+  localSearchTarget,
+  ScanCountCache,
+  type ShardSearchTarget,
+} from "../router/distributed_search.ts";
+import { supportsDistributedSearch } from "../worker/search.ts";
 import type { SymbolMatch } from "../router/ranking.ts";
 import {
   listenForWorkers,
@@ -146,6 +153,14 @@ export interface RouterOptions {
    * @default {2}
    */
   maxConcurrentSnapshots?: number;
+  /**
+   * Distributed search (protocol 3.1): offer version 3.1; a worker that
+   * negotiates it keeps its symbols (index requests carry `omit_symbols`)
+   * and answers {@link Router.searchSymbols} itself. 3.0 workers keep
+   * working through the router-local index.
+   * @default {false}
+   */
+  distributedSearch?: boolean;
   /**
    * Send a worker that connects with a cached index the shard's files
    * (`LoadFiles`), so later updates rebuild from the whole shard. A one-shot
@@ -284,6 +299,8 @@ interface LiveWorker {
   cacheSettled: PromiseWithResolvers<void>;
   /** Settles when rehydration finished; calls wait for it. */
   ready: Promise<void>;
+  /** Negotiated 3.1 with distributed search on: symbols stay on the worker. */
+  distributed: boolean;
 }
 
 interface ShardSlot {
@@ -301,6 +318,8 @@ interface ShardSlot {
   indexed: boolean;
   /** A worker's cached index was accepted for this shard. */
   warm: boolean;
+  /** The accepted index is a 3.1 summary: the symbols live on the worker. */
+  remote: boolean;
 }
 
 class Semaphore {
@@ -390,6 +409,7 @@ export class Router {
   #acceptLoops: Promise<void>[] = [];
   #tempDir?: string;
   #background = new Set<Promise<unknown>>();
+  #scanCache = new ScanCountCache();
 
   private constructor(options: RouterOptions, allowlist: NormalizedAllowlist) {
     this.#options = options;
@@ -409,6 +429,7 @@ export class Router {
       ),
       indexed: false,
       warm: false,
+      remote: false,
     }));
   }
 
@@ -443,6 +464,9 @@ export class Router {
       maxInflightHandshakes: Math.max(1, opts.maxInflightHandshakes ?? 128),
       maxConnections: Math.max(1, opts.maxWorkerConnections ?? 1024),
       handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5000,
+      supportedVersions: opts.distributedSearch
+        ? { min: { major: 3, minor: 0 }, max: { major: 3, minor: 1 } }
+        : undefined,
     };
   }
 
@@ -707,6 +731,8 @@ export class Router {
       spawnAttempt: shard.pending.spawnAttempt,
       cacheSettled: Promise.withResolvers<void>(),
       ready: Promise.resolve(),
+      distributed: this.#options.distributedSearch === true &&
+        supportsDistributedSearch(conn.welcome.chosen_version),
     };
     shard.pending = undefined;
     shard.worker = worker;
@@ -776,7 +802,10 @@ export class Router {
       return;
     }
     const accepted = this.#store.offer(n.body);
-    if (accepted) shard.warm = true;
+    if (accepted) {
+      shard.warm = true;
+      shard.remote = false;
+    }
     worker.cacheSettled.resolve();
     this.#emit({
       type: "cached_index",
@@ -867,7 +896,12 @@ export class Router {
         : this.#store.nextRevision();
       const request: Request = mode === "load_files"
         ? { type: "load_files", revision, files: snap.files }
-        : { type: "index_shard", revision, files: snap.files };
+        : {
+          type: "index_shard",
+          revision,
+          files: snap.files,
+          ...(worker.distributed ? { omit_symbols: true } : {}),
+        };
       const response = await this.#call(worker, request, {
         signal: closed.signal,
         onSent: () => {
@@ -877,7 +911,7 @@ export class Router {
       });
       if (mode === "index_shard") {
         const index = this.#expectIndex(shard, worker, response);
-        this.#store.offer(index);
+        this.#acceptIndex(shard, index);
       }
       this.#emit({
         type: "worker_rehydrated",
@@ -986,27 +1020,57 @@ export class Router {
     }
   }
 
+  /**
+   * Checks an index-building response: a full `shard_index`, or (3.1) a
+   * `shard_summary` standing for an index the worker keeps. Returns what
+   * the gate stores (no symbols for a summary) and whether it is remote.
+   */
   #expectIndex(
     shard: ShardSlot,
     worker: LiveWorker,
     response: Response,
-  ): ShardIndex {
-    if (response.type !== "shard_index") {
+  ): ShardIndex & { remote?: true; symbolCount?: number } {
+    let index: ShardIndex & { remote?: true; symbolCount?: number };
+    if (response.type === "shard_index") index = response.body;
+    else if (response.type === "shard_summary" && worker.distributed) {
+      const { shard_id, revision, index_generation, symbol_count } =
+        response.body;
+      index = {
+        shard_id,
+        revision,
+        index_generation,
+        symbols: [],
+        remote: true,
+        symbolCount: symbol_count,
+      };
+    } else {
       throw new ProtocolError(
         "unexpected_response",
         `unexpected worker response: ${response.type}`,
         { remote: true },
       );
     }
-    if (response.body.shard_id !== shard.id) {
+    if (index.shard_id !== shard.id) {
       this.#disconnect(shard, worker);
       throw new ProtocolError(
         "unexpected_response",
-        `worker returned index for wrong shard ${response.body.shard_id} (expected ${shard.id})`,
+        `worker returned index for wrong shard ${index.shard_id} (expected ${shard.id})`,
         { remote: true },
       );
     }
-    return response.body;
+    return index;
+  }
+
+  /** Offers an index to the gate and records where its symbols live. */
+  #acceptIndex(
+    shard: ShardSlot,
+    index: ShardIndex & { remote?: true; symbolCount?: number },
+    defer = false,
+  ): boolean {
+    const { remote, symbolCount: _count, ...plain } = index;
+    const ok = this.#store.offer(plain, { defer });
+    if (ok) shard.remote = remote === true;
+    return ok;
   }
 
   /**
@@ -1084,7 +1148,7 @@ export class Router {
     let files = 0;
     let bytes = 0;
     let firstError: unknown;
-    const results: (ShardIndex | undefined)[] = [];
+    const symbolCounts: number[] = [];
     const selected = options.shards === undefined
       ? this.#shards
       : this.#shards.filter((s) => options.shards!.includes(s.id));
@@ -1117,7 +1181,12 @@ export class Router {
           async (worker) => {
             const response = await this.#call(
               worker,
-              { type: "index_shard", revision, files: snap.files },
+              {
+                type: "index_shard",
+                revision,
+                files: snap.files,
+                ...(worker.distributed ? { omit_symbols: true } : {}),
+              },
               {
                 signal: run.signal,
                 onSent: () => {
@@ -1132,10 +1201,10 @@ export class Router {
             return this.#expectIndex(shard, worker, response);
           },
         );
-        results[shard.id] = index;
-        this.#store.offer(index, { defer: true });
+        symbolCounts[shard.id] = index.symbolCount ?? index.symbols.length;
+        this.#acceptIndex(shard, index, true);
         shard.indexed = true;
-        p.symbols = index.symbols.length;
+        p.symbols = symbolCounts[shard.id];
         p.phase = "done";
         shardsDone++;
         report();
@@ -1165,7 +1234,7 @@ export class Router {
       revision,
       files,
       bytes,
-      symbols: results.reduce((n, r) => n + (r?.symbols.length ?? 0), 0),
+      symbols: symbolCounts.reduce((n, c) => n + (c ?? 0), 0),
       skipped,
     };
   }
@@ -1195,10 +1264,11 @@ export class Router {
         type: "update_file",
         revision,
         file: { path: abs, text },
+        ...(worker.distributed ? { omit_symbols: true } : {}),
       }, { signal });
       return this.#expectIndex(shard, worker, response);
     });
-    this.#store.offer(index);
+    this.#acceptIndex(shard, index);
     shard.indexed = true;
   }
 
@@ -1224,6 +1294,60 @@ export class Router {
     options: { limit?: number } = {},
   ): SymbolMatch[] {
     return this.#store.search(query, options.limit ?? 200);
+  }
+
+  /**
+   * Searches like {@link workspaceSymbols}, asking 3.1 workers that keep
+   * their symbols (distributed search) and merging their top-k lists with
+   * the router-local shards under the same ranking. Shards whose symbols
+   * live on a disconnected worker are skipped. Without such shards this is
+   * {@link workspaceSymbols}.
+   */
+  async searchSymbols(
+    query: string,
+    options: { limit?: number; signal?: AbortSignal } = {},
+  ): Promise<SymbolMatch[]> {
+    const limit = options.limit ?? 200;
+    if (!this.#shards.some((s) => s.remote)) {
+      return this.#store.search(query, limit);
+    }
+    const targets: ShardSearchTarget[] = [];
+    for (const shard of this.#shards) {
+      const worker = shard.worker;
+      if (shard.remote) {
+        if (worker?.distributed) {
+          targets.push({
+            shardId: shard.id,
+            search: async (request) => {
+              const response = await this.#call(worker, request, {
+                signal: options.signal,
+                timeoutMs: this.#options.rpcWriteTimeoutMs ?? 30_000,
+              });
+              if (
+                response.type !== "symbol_matches" ||
+                response.body.shard_id !== shard.id
+              ) {
+                throw new ProtocolError(
+                  "unexpected_response",
+                  `unexpected worker response: ${response.type}`,
+                  { remote: true },
+                );
+              }
+              return response.body;
+            },
+          });
+        }
+        continue;
+      }
+      const symbols = this.#store.symbolIndex.shard(shard.id);
+      if (symbols !== undefined) {
+        targets.push(localSearchTarget(symbols, shard.worker === undefined));
+      }
+    }
+    return await distributedWorkspaceSymbols(targets, query, {
+      limit,
+      scanCache: this.#scanCache,
+    });
   }
 
   /** Diagnostics for a file; best effort (an empty list on any failure). */

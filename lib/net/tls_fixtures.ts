@@ -65,6 +65,15 @@ export function certificateFingerprint(pem: string): string {
   return createHash("sha256").update(der).digest("hex");
 }
 
+/** `openssl req` arguments for a fresh, unencrypted P-256 key. */
+const NEW_EC_KEY = [
+  "-newkey",
+  "ec",
+  "-pkeyopt",
+  "ec_paramgen_curve:prime256v1",
+  "-nodes",
+];
+
 async function openssl(args: string[], cwd: string): Promise<void> {
   const out = await new Deno.Command("openssl", {
     args,
@@ -100,11 +109,7 @@ async function leaf(
   await openssl([
     "req",
     "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...NEW_EC_KEY,
     "-keyout",
     keyPath,
     "-out",
@@ -172,11 +177,7 @@ export async function createTlsFixtures(
     await openssl([
       "req",
       "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
+      ...NEW_EC_KEY,
       "-keyout",
       "ca.key",
       "-out",

@@ -30,3 +30,4 @@ export * from "./shard_store.ts";
 export * from "./shard_symbols.ts";
 export * from "./symbol_index.ts";
 export type { FileText, ShardIndex, Symbol, U64 } from "../wire/types.ts";
+export * from "./distributed_search.ts";

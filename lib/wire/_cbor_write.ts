@@ -36,6 +36,29 @@ export function encodeFailed(message: string): never {
 }
 
 /**
+ * Writes an initial byte and a 64-bit argument given as two u32 halves
+ * (big-endian) at `p`; returns the position after them.
+ */
+function putHead64(
+  buf: Uint8Array,
+  p: number,
+  initial: number,
+  hi: number,
+  lo: number,
+): number {
+  buf[p++] = initial;
+  buf[p++] = hi >>> 24;
+  buf[p++] = (hi >>> 16) & 0xff;
+  buf[p++] = (hi >>> 8) & 0xff;
+  buf[p++] = hi & 0xff;
+  buf[p++] = lo >>> 24;
+  buf[p++] = (lo >>> 16) & 0xff;
+  buf[p++] = (lo >>> 8) & 0xff;
+  buf[p++] = lo & 0xff;
+  return p;
+}
+
+/**
  * A growable output buffer. Not re-entrant: one encode runs at a time and the
  * backing scratch buffer is shared between encodes.
  *
@@ -97,17 +120,7 @@ export class CborWriter {
       buf[p++] = (value >>> 8) & 0xff;
       buf[p++] = value & 0xff;
     } else {
-      const hi = Math.floor(value / TWO_32);
-      const lo = value >>> 0;
-      buf[p++] = m | 27;
-      buf[p++] = hi >>> 24;
-      buf[p++] = (hi >>> 16) & 0xff;
-      buf[p++] = (hi >>> 8) & 0xff;
-      buf[p++] = hi & 0xff;
-      buf[p++] = lo >>> 24;
-      buf[p++] = (lo >>> 16) & 0xff;
-      buf[p++] = (lo >>> 8) & 0xff;
-      buf[p++] = lo & 0xff;
+      p = putHead64(buf, p, m | 27, Math.floor(value / TWO_32), value >>> 0);
     }
     this.pos = p;
   }
@@ -142,20 +155,13 @@ export class CborWriter {
       return;
     }
     this.ensure(9);
-    const hi = Number(value >> 32n);
-    const lo = Number(value & 0xffff_ffffn);
-    const buf = this.buf;
-    let p = this.pos;
-    buf[p++] = 27;
-    buf[p++] = hi >>> 24;
-    buf[p++] = (hi >>> 16) & 0xff;
-    buf[p++] = (hi >>> 8) & 0xff;
-    buf[p++] = hi & 0xff;
-    buf[p++] = lo >>> 24;
-    buf[p++] = (lo >>> 16) & 0xff;
-    buf[p++] = (lo >>> 8) & 0xff;
-    buf[p++] = lo & 0xff;
-    this.pos = p;
+    this.pos = putHead64(
+      this.buf,
+      this.pos,
+      27,
+      Number(value >> 32n),
+      Number(value & 0xffff_ffffn),
+    );
   }
 
   /** Writes `true` or `false`. */

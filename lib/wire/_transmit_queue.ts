@@ -59,7 +59,7 @@ const ALGO_TEXT: Readonly<Record<CompressionAlgo, Uint8Array>> = {
 
 const TWO_32 = 0x1_0000_0000;
 /** The largest released buffer {@link TransmitQueue} keeps for reuse. */
-const KEEP_SPARE_BYTES = 8 * 1024 * 1024;
+const KEEP_SPARE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Bytes of a CBOR unsigned-integer head for `value` (shortest form).
@@ -178,8 +178,10 @@ export class TransmitQueue {
   /** End of the written bytes in the current arena. */
   #used = 0;
   #bytes = 0;
-  /** A released buffer of a frame larger than an arena, for the next one. */
-  #spare: Uint8Array | undefined;
+  /** Released buffers of frames larger than an arena, for the next ones. */
+  #spares: Uint8Array[] = [];
+  /** Their total size (at most `KEEP_SPARE_BYTES`). */
+  #spareBytes = 0;
 
   /**
    * Creates an empty queue.
@@ -203,16 +205,12 @@ export class TransmitQueue {
     if (arena !== undefined && this.#used > this.#start) {
       this.#ready.push(arena.subarray(this.#start, this.#used));
     }
-    let next: Uint8Array;
-    const spare = this.#spare;
+    let next: Uint8Array | undefined;
     if (n <= this.#arenaBytes) {
       next = new Uint8Array(this.#arenaBytes);
-    } else if (spare !== undefined && spare.length >= n) {
-      // A frame of its own: it fills `next`, so it is polled whole.
-      next = spare.subarray(0, n);
-      this.#spare = undefined;
     } else {
-      next = new Uint8Array(n);
+      // A frame of its own: it fills `next`, so it is polled whole.
+      next = this.#takeSpare(n) ?? new Uint8Array(n);
     }
     this.#arena = next;
     this.#start = 0;
@@ -316,11 +314,25 @@ export class TransmitQueue {
     return out;
   }
 
+  /** Takes a spare buffer of at least `n` bytes, as a view of `n` bytes. */
+  #takeSpare(n: number): Uint8Array | undefined {
+    const spares = this.#spares;
+    for (let i = 0; i < spares.length; i++) {
+      const spare = spares[i];
+      if (spare.length < n) continue;
+      spares[i] = spares[spares.length - 1];
+      spares.pop();
+      this.#spareBytes -= spare.length;
+      return spare.subarray(0, n);
+    }
+    return undefined;
+  }
+
   /**
    * Gives back a buffer returned by {@link TransmitQueue.poll} that the
-   * caller has finished with (written out, no view of it kept). Only the
-   * buffer of a frame larger than an arena is kept, at most one of at most
-   * `KEEP_SPARE_BYTES`, to carry the next such frame without allocating.
+   * caller has finished with (written out, no view of it kept), once. Only
+   * buffers of frames larger than an arena are kept, `KEEP_SPARE_BYTES` in
+   * total, to carry the next such frames without allocating.
    *
    * @param bytes A polled buffer.
    */
@@ -329,11 +341,11 @@ export class TransmitQueue {
     if (
       bytes.byteOffset !== 0 || bytes.length <= this.#arenaBytes ||
       !(buffer instanceof ArrayBuffer) ||
-      buffer.byteLength > KEEP_SPARE_BYTES ||
-      (this.#spare !== undefined && this.#spare.length >= buffer.byteLength)
+      this.#spareBytes + buffer.byteLength > KEEP_SPARE_BYTES
     ) {
       return;
     }
+    for (const spare of this.#spares) if (spare.buffer === buffer) return;
     const arena = this.#arena;
     if (arena !== undefined && arena.buffer === buffer) {
       // Still the current arena: only once it is full and fully polled.
@@ -345,7 +357,8 @@ export class TransmitQueue {
     for (let i = this.#readyHead; i < this.#ready.length; i++) {
       if (this.#ready[i].buffer === buffer) return;
     }
-    this.#spare = new Uint8Array(buffer);
+    this.#spares.push(new Uint8Array(buffer));
+    this.#spareBytes += buffer.byteLength;
   }
 
   /** Drops everything queued. */
@@ -356,7 +369,8 @@ export class TransmitQueue {
     this.#start = 0;
     this.#used = 0;
     this.#bytes = 0;
-    this.#spare = undefined;
+    this.#spares = [];
+    this.#spareBytes = 0;
   }
 }
 

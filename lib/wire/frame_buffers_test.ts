@@ -180,3 +180,20 @@ function drainTransmit(session: { pollTransmit(): Uint8Array | undefined }) {
   }
   return out;
 }
+
+Deno.test("TransmitQueue keeps several released large buffers, each once", () => {
+  const q = new TransmitQueue(1024);
+  const data = new Uint8Array(5000).fill(2);
+  const len = packetFrameLen(2, "none", data.length);
+  for (let i = 0; i < 3; i++) q.pushPacket(2, "none", data, len);
+  const first = [q.poll()!, q.poll()!, q.poll()!];
+  for (const b of first) {
+    q.release(b);
+    q.release(b); // A second release is ignored.
+  }
+  for (let i = 0; i < 4; i++) q.pushPacket(2, "none", data, len);
+  const again = [q.poll()!, q.poll()!, q.poll()!, q.poll()!];
+  const reused = new Set(first.map((b) => b.buffer));
+  assert.equal(again.filter((b) => reused.has(b.buffer)).length, 3);
+  assert.equal(new Set(again.map((b) => b.buffer)).size, 4);
+});

@@ -192,16 +192,11 @@ class Walker {
       }
       case 4: {
         if (ai === 31) {
-          let count = 0;
-          for (;;) {
-            if (this.pos >= this.end) eof();
-            if (buf[this.pos] === 0xff) {
-              this.pos++;
-              return;
-            }
-            if (++count > arrayMax) limit("max_array_len", arrayMax, count);
+          for (let count = 1; !this.atBreak(); count++) {
+            if (count > arrayMax) limit("max_array_len", arrayMax, count);
             this.item(depth + 1, textMax, bytesMax, arrayMax, minItem);
           }
+          return;
         }
         const len = this.definiteArg(ai);
         if (len > arrayMax) limit("max_array_len", arrayMax, len);
@@ -220,18 +215,13 @@ class Walker {
       }
       case 5: {
         if (ai === 31) {
-          let count = 0;
-          for (;;) {
-            if (this.pos >= this.end) eof();
-            if (buf[this.pos] === 0xff) {
-              this.pos++;
-              return;
-            }
-            if (++count > this.maxMapPairs) {
+          for (let count = 1; !this.atBreak(); count++) {
+            if (count > this.maxMapPairs) {
               limit("max_map_pairs", this.maxMapPairs, count);
             }
             this.entry(depth, textMax, bytesMax, arrayMax, minItem);
           }
+          return;
         }
         const len = this.definiteArg(ai);
         if (len > this.maxMapPairs) {
@@ -261,6 +251,14 @@ class Walker {
         if (ai === 31) invalid("unexpected CBOR break");
         invalid(`invalid CBOR additional info for major type 7: ${ai}`);
     }
+  }
+
+  /** Inside an indefinite array or map: consumes the break byte if next. */
+  atBreak(): boolean {
+    if (this.pos >= this.end) eof();
+    if (this.buf[this.pos] !== 0xff) return false;
+    this.pos++;
+    return true;
   }
 
   indefiniteString(major: number, max: number, name: string): void {

@@ -8,7 +8,8 @@
  *   `\r\n` and a lone `\r` each end a line, columns count UTF-16 code units.
  * - {@link sortSymbols} sorts by (name, path, line, column), comparing
  *   strings by UTF-8 bytes, and keeps only the first symbol per (name, path).
- * - {@link javaDiagnostics} reports parse errors.
+ * - `javaDiagnostics` (re-exported from `./java_diagnostics.ts`) reports
+ *   syntax errors.
  *
  * Deliberate differences from the reference (all only visible on unusual
  * input):
@@ -23,25 +24,19 @@
  * @module
  */
 
-import type { RemoteDiagnostic, Symbol } from "../wire/types.ts";
-import { type JavaProblem, translateUnicodeEscapes } from "./java_lexer.ts";
+import type { Symbol } from "../wire/types.ts";
+import { translateUnicodeEscapes } from "./java_lexer.ts";
 import { parseJavaDeclarations } from "./java_parser.ts";
 import { compareSymbols } from "./symbol_order.ts";
 
+export {
+  javaDiagnostics,
+  type JavaDiagnosticsOptions,
+  MAX_DIAGNOSTICS,
+} from "./java_diagnostics.ts";
+
 /** Longest name kept, in UTF-8 bytes (the wire's small-string limit). */
 const MAX_NAME_BYTES = 16 * 1024;
-
-/**
- * At most this many diagnostics per file (the wire's per-message limit);
- * the default cap of {@link javaDiagnostics}.
- *
- * @example
- * ```ts
- * import { MAX_DIAGNOSTICS } from "./java_symbols.ts";
- * console.assert(MAX_DIAGNOSTICS === 100_000);
- * ```
- */
-export const MAX_DIAGNOSTICS = 100_000;
 
 /**
  * Maps increasing offsets to (line, column) in one pass over the text;
@@ -202,81 +197,6 @@ function extractSlow(
     }
     cursor.seek(start);
     out.push({ name, path, line: cursor.line, column: cursor.column });
-  }
-  return out;
-}
-
-/** Options for {@link javaDiagnostics}. */
-export interface JavaDiagnosticsOptions {
-  /**
-   * Count only `\n` as a line break, as the reference worker does for
-   * diagnostics (symbol positions always also honour `\r\n` and `\r`).
-   * @default {false}
-   */
-  lfLineBreaks?: boolean;
-  /**
-   * Most diagnostics returned.
-   * @default {100000}
-   */
-  maxDiagnostics?: number;
-}
-
-/**
- * Parse errors of one Java file as `error` diagnostics, ordered by position,
- * one per (position, message). The checks are declaration-level: lexical
- * errors anywhere (unterminated literals and comments, illegal characters,
- * malformed unicode escapes), unbalanced braces and parentheses, and
- * malformed declarations outside method bodies.
- *
- * @param text The file's text.
- * @param options Line-break convention and a cap.
- * @returns Diagnostics (empty for well-formed files).
- *
- * @example
- * ```ts
- * import { javaDiagnostics } from "./java_symbols.ts";
- * console.assert(javaDiagnostics("class A { int x; }").length === 0);
- * const [d] = javaDiagnostics("class A {\n  String s = \"oops;\n}\n");
- * console.assert(d.severity === "error" && d.line === 1 && d.column === 13);
- * ```
- */
-export function javaDiagnostics(
-  text: string,
-  options: JavaDiagnosticsOptions = {},
-): RemoteDiagnostic[] {
-  const max = options.maxDiagnostics ?? MAX_DIAGNOSTICS;
-  if (!Number.isInteger(max) || max < 0) {
-    throw new RangeError("maxDiagnostics must be a non-negative integer");
-  }
-  const translated = translateUnicodeEscapes(text);
-  const problems: JavaProblem[] = parseJavaDeclarations(
-    translated ? translated.text : text,
-  ).problems.slice();
-  if (translated) {
-    for (const p of problems) p.offset = translated.map[p.offset];
-    for (const offset of translated.invalid) {
-      problems.push({ offset, message: "invalid unicode escape" });
-    }
-  }
-  problems.sort((a, b) =>
-    a.offset - b.offset ||
-    (a.message < b.message ? -1 : +(a.message > b.message))
-  );
-  const cursor = new LineCursor(text, options.lfLineBreaks ?? false);
-  const out: RemoteDiagnostic[] = [];
-  for (let i = 0; i < problems.length && out.length < max; i++) {
-    const p = problems[i];
-    const prev = problems[i - 1];
-    if (prev && prev.offset === p.offset && prev.message === p.message) {
-      continue;
-    }
-    cursor.seek(p.offset);
-    out.push({
-      severity: "error",
-      line: cursor.line,
-      column: cursor.column,
-      message: p.message,
-    });
   }
   return out;
 }

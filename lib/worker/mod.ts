@@ -73,3 +73,9 @@ export {
   sortSymbols,
 } from "./java_symbols.ts";
 export { generateJavaCorpus, type JavaCorpusOptions } from "./java_corpus.ts";
+export {
+  DISTRIBUTED_SEARCH_VERSIONS,
+  omitSymbols,
+  supportsDistributedSearch,
+  WorkerSearch,
+} from "./search.ts";

@@ -4,8 +4,9 @@
  * {@link WorkerSearch} answers `search_shard_symbols` from the worker's
  * searchable index: the last index it built, else the one it loaded from its
  * cache (`LoadFiles` does not change it, as in the reference design). It
- * reuses the router's per-shard search (`lib/router/distributed.ts`), so a
- * worker's top-k is exactly the shard's share of the router-local result:
+ * reuses the router's per-shard evaluation (`evaluateShardSearch` in
+ * `lib/router/distributed_search.ts`), so a worker's top-k is exactly what
+ * the router would compute on a local copy of the shard:
  *
  * - without `mode`, the candidate rules run on this shard alone (a trigram
  *   plan that finds nothing falls back to the bucket or scan rule) and the
@@ -34,20 +35,15 @@
  */
 
 import type {
-  RankedSymbol,
+  ProtocolVersion,
   Request,
   RpcResult,
   SearchShardSymbolsRequest,
   ShardIndex,
+  SupportedVersions,
   SymbolMatches,
 } from "../wire/types.ts";
-import {
-  type DistributedPlan,
-  fallbackPlan,
-  planFromStats,
-  searchShardSymbols,
-  shardQueryStats,
-} from "../router/distributed.ts";
+import { evaluateShardSearch } from "../router/distributed_search.ts";
 import { ShardSymbols } from "../router/shard_symbols.ts";
 
 const U32_MAX = 0xffff_ffff;
@@ -124,49 +120,10 @@ export class WorkerSearch {
   search(request: SearchShardSymbolsRequest): SymbolMatches {
     const index = this.#index;
     this.#shard ??= new ShardSymbols(this.#shardId, index?.symbols ?? []);
-    const shard = this.#shard;
-    const query = request.query;
-    const stats = shardQueryStats(shard, query);
-    const limit = Math.min(request.limit, shard.size);
-    let plan: DistributedPlan;
-    let scanCount: number | undefined;
-    if (request.mode === undefined) {
-      plan = planFromStats(query, [stats]);
-    } else if (request.mode === "unknown") {
-      throw new RangeError("unknown search mode");
-    } else {
-      plan = {
-        query,
-        mode: request.mode,
-        trigrams: request.mode === "trigram" ? stats.trigrams : [],
-        bucket: stats.bucket,
-      };
-      scanCount = request.scan_count;
-    }
-    let result = searchShardSymbols(shard, plan, { limit, scanCount });
-    if (request.mode === undefined && plan.mode === "trigram" && !result.hit) {
-      plan = fallbackPlan(plan);
-      result = searchShardSymbols(shard, plan, { limit });
-    }
-    const matches = result.matches.map((m): RankedSymbol => ({
-      name: m.symbol.name,
-      path: m.symbol.path,
-      line: m.symbol.line,
-      column: m.symbol.column,
-      kind: m.kind,
-      score: m.score,
-    }));
-    return {
-      shard_id: this.#shardId,
+    return evaluateShardSearch(this.#shard, request, {
       revision: index?.revision ?? 0,
-      index_generation: index?.index_generation ?? 0,
-      symbol_count: Math.min(shard.size, U32_MAX),
-      mode: plan.mode,
-      hit: result.hit,
-      bucket: stats.bucket,
-      trigrams: stats.trigrams,
-      matches,
-    };
+      indexGeneration: index?.index_generation ?? 0,
+    });
   }
 }
 
@@ -208,4 +165,38 @@ export function omitSymbols(request: Request, result: RpcResult): RpcResult {
       },
     },
   };
+}
+
+/**
+ * The protocol versions a worker with distributed search offers: 3.0 to
+ * 3.1. A 3.0 router (like the reference) chooses 3.0 and never sends the
+ * 3.1 requests; a 3.1 router chooses 3.1.
+ *
+ * @example
+ * ```ts
+ * import { DISTRIBUTED_SEARCH_VERSIONS } from "./search.ts";
+ * console.assert(DISTRIBUTED_SEARCH_VERSIONS.max.minor === 1);
+ * ```
+ */
+export const DISTRIBUTED_SEARCH_VERSIONS: Readonly<SupportedVersions> = Object
+  .freeze({
+    min: Object.freeze({ major: 3, minor: 0 }),
+    max: Object.freeze({ major: 3, minor: 1 }),
+  });
+
+/**
+ * Whether a negotiated version enables distributed search mode (3.1+).
+ *
+ * @param version The chosen version (from the `Welcome`).
+ * @returns True for 3.1 and later 3.x versions.
+ *
+ * @example
+ * ```ts
+ * import { supportsDistributedSearch } from "./search.ts";
+ * console.assert(supportsDistributedSearch({ major: 3, minor: 1 }));
+ * console.assert(!supportsDistributedSearch({ major: 3, minor: 0 }));
+ * ```
+ */
+export function supportsDistributedSearch(version: ProtocolVersion): boolean {
+  return version.major === 3 && version.minor >= 1;
 }

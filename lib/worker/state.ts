@@ -39,6 +39,7 @@ import type {
 import { MAX_DIAGNOSTICS_PER_MESSAGE } from "../wire/limits.ts";
 import { compareUtf8, replaceFileSymbols } from "./symbol_order.ts";
 import { sanitizeErrorText } from "./sanitize.ts";
+import { omitSymbols, WorkerSearch } from "./search.ts";
 
 /** The language-specific part of the worker, injected into the state. */
 export interface SymbolIndexer {
@@ -235,6 +236,8 @@ export class WorkerState {
   #stats: WorkerStats;
   #busy = false;
   #shutdown = false;
+  /** Distributed search mode (protocol 3.1): see `search.ts`. */
+  readonly #search: WorkerSearch;
 
   /**
    * Creates the state.
@@ -252,6 +255,7 @@ export class WorkerState {
     this.#shardId = options.shardId;
     this.#indexer = options.indexer;
     this.#generation = options.cached?.index_generation ?? 0;
+    this.#search = new WorkerSearch(options.shardId, options.cached);
     this.#stats = this.#snapshotStats();
   }
 
@@ -362,16 +366,24 @@ export class WorkerState {
         case "index_shard":
           this.#revision = request.revision;
           this.#applySnapshot(request.files);
-          return yield* this.#rebuildAndReply(isCancelled);
+          return omitSymbols(
+            request,
+            yield* this.#rebuildAndReply(isCancelled),
+          );
         case "update_file":
           this.#revision = request.revision;
           this.#applyUpdate(request.file);
-          return yield* this.#rebuildAndReply(isCancelled);
+          return omitSymbols(
+            request,
+            yield* this.#rebuildAndReply(isCancelled),
+          );
         case "diagnostics":
           return ok({
             type: "diagnostics",
             body: { diagnostics: this.#diagnostics(request.path) },
           });
+        case "search_shard_symbols": // 3.1
+          return this.#search.answer(request);
         case "shutdown":
           this.#shutdown = true;
           return ok({ type: "shutdown" });
@@ -463,6 +475,7 @@ export class WorkerState {
       return err(internalError("write shard cache", error));
     }
     this.#generation = next;
+    this.#search.setIndex(index);
     // As the reference: a cancel that lands after the build still wins,
     // although the cache was written and the generation advanced.
     if (isCancelled()) return err(CANCELLED_ERROR);
@@ -528,4 +541,5 @@ const KNOWN_REQUESTS: ReadonlySet<string> = new Set([
   "diagnostics",
   "get_worker_stats",
   "shutdown",
+  "search_shard_symbols",
 ]);

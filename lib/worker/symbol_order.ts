@@ -7,60 +7,11 @@
  */
 
 import type { Symbol } from "../wire/types.ts";
+import { compareSymbols, compareUtf8 } from "../router/ranking.ts";
 
-/**
- * Compares two strings by their UTF-8 bytes (the reference's order) without
- * encoding them: UTF-16 order only differs for surrogates versus
- * U+E000..U+FFFF, which is corrected at the first differing unit.
- *
- * @param a First string.
- * @param b Second string.
- * @returns Negative, zero or positive.
- *
- * @example
- * ```ts
- * import { compareUtf8 } from "./symbol_order.ts";
- * console.assert(compareUtf8("B", "a") < 0);
- * console.assert(compareUtf8("\u{10000}", "\uffff") > 0); // 4-byte UTF-8 sorts last
- * ```
- */
-export function compareUtf8(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x !== y) {
-      if (x >= 0xd800 && y >= 0xd800) {
-        // Surrogates (UTF-8 4-byte sequences) sort after U+E000..U+FFFF.
-        x = x < 0xe000 ? x + 0x2000 : x - 0x800;
-        y = y < 0xe000 ? y + 0x2000 : y - 0x800;
-      }
-      return x - y;
-    }
-  }
-  return a.length - b.length;
-}
-
-/**
- * Compares symbols by (name, path, line, column).
- *
- * @param a First symbol.
- * @param b Second symbol.
- * @returns Negative, zero or positive.
- *
- * @example
- * ```ts
- * import { compareSymbols } from "./symbol_order.ts";
- * const s = (name: string, line: number) => ({ name, path: "p", line, column: 0 });
- * console.assert(compareSymbols(s("a", 9), s("b", 1)) < 0);
- * console.assert(compareSymbols(s("a", 1), s("a", 2)) < 0);
- * ```
- */
-export function compareSymbols(a: Symbol, b: Symbol): number {
-  return compareUtf8(a.name, b.name) || compareUtf8(a.path, b.path) ||
-    a.line - b.line || a.column - b.column;
-}
+// The byte-wise string order and the symbol order have one implementation,
+// shared with the router's ranking; re-exported here for the worker.
+export { compareSymbols, compareUtf8 };
 
 function compareKey(a: Symbol, b: Symbol): number {
   return compareUtf8(a.name, b.name) || compareUtf8(a.path, b.path);

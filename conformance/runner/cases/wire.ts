@@ -10,7 +10,7 @@ import { encodeFrame } from "../../../lib/wire/frame.ts";
 import { nodeZstdCompressor } from "../../../lib/net/zstd.ts";
 import type { CompressionAlgo, Request, U64 } from "../../../lib/wire/types.ts";
 import { type CaseDef, defineCase } from "../case.ts";
-import type { Conn } from "../conn.ts";
+import type { Conn, HandshakeOptions } from "../conn.ts";
 import type { CaseContext } from "../harness.ts";
 import { CaseFailure } from "../types.ts";
 import {
@@ -52,6 +52,48 @@ async function chunk(
   });
 }
 
+/** A {@link closeCase}: a MUST rule whose breach must close the connection. */
+interface CloseCaseDef {
+  /** Stable id. */
+  id: string;
+  /** One-line description. */
+  title: string;
+  /** Where the rule comes from. */
+  rule: string;
+  /** What is sent (for the evidence). */
+  what: string;
+  /** Sends the hostile bytes after a normal handshake and one stats call. */
+  send: (conn: Conn) => Promise<void>;
+  /** Handshake options. */
+  handshake?: HandshakeOptions;
+}
+
+/** A MUST case: what `send` writes must make the worker close (3 s). */
+function closeCase(def: CloseCaseDef): CaseDef {
+  return defineCase({
+    id: def.id,
+    title: def.title,
+    rule: def.rule,
+    severity: "MUST",
+    run: (ctx: CaseContext) =>
+      expectCloseAfter(ctx, def.what, def.send, def.handshake),
+  });
+}
+
+/**
+ * Sends the stats request as stream 2 in two chunks: seq 0 (its first 4
+ * bytes, uncompressed) and then the rest with the given seq and compression.
+ */
+async function twoStatsChunks(
+  conn: Conn,
+  secondSeq: number,
+  secondCompression: CompressionAlgo = "none",
+): Promise<void> {
+  const p = statsPayload();
+  await chunk(conn, 2, 0, false, p.subarray(0, 4));
+  await chunk(conn, 2, secondSeq, true, p.subarray(4), secondCompression);
+}
+
 async function expectResponse(
   conn: Conn,
   id: U64,
@@ -74,6 +116,25 @@ function requireZstd(conn: Conn, ctx: { skip(reason: string): never }): void {
   ) {
     ctx.skip("the worker does not offer zstd");
   }
+}
+
+/**
+ * Waits for the answer to request `id` and notes whether the worker took the
+ * reference decoder's leniency (answered) or was strict (closed).
+ */
+async function noteLeniency(
+  ctx: CaseContext,
+  conn: Conn,
+  id: number,
+): Promise<void> {
+  const got = await conn.waitResponse(id, 3000);
+  ctx.note(
+    got
+      ? "accepted (like the reference)"
+      : conn.eof
+      ? "closed the connection (strict decoder)"
+      : "no answer",
+  );
 }
 
 let bombCache: Uint8Array | undefined;
@@ -174,47 +235,31 @@ export const ID_CASES: CaseDef[] = [
       await conn.callOk(STATS, "worker_stats", { id: 8 });
     },
   }),
-  defineCase({
+  closeCase({
     id: "ids.odd_request_id_closes",
     title: "A router request with an odd id closes the connection",
     rule: `${WIRE} §7.5 (parity)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a Request with odd id 3",
-        (c) => c.sendData(3, statsPayload()),
-      );
-    },
+    what: "a Request with odd id 3",
+    send: (c) => c.sendData(3, statsPayload()),
   }),
-  defineCase({
+  closeCase({
     id: "ids.zero_id_closes",
     title: "A Packet with the reserved id 0 closes the connection",
     rule: `${WIRE} §7.5, §7.7`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a Packet with id 0",
-        (c) => c.sendData(0, statsPayload()),
-      );
-    },
+    what: "a Packet with id 0",
+    send: (c) => c.sendData(0, statsPayload()),
   }),
-  defineCase({
+  closeCase({
     id: "ids.corpus_packet_cancel_id0",
     title:
       "The fuzz-corpus frame packet_cancel.bin (Cancel with id 0) closes the connection",
     rule: `${WIRE} §8.3`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
+    what: "the packet_cancel.bin corpus frame",
+    send: async (c) => {
       const hex =
         "3b000000a26474797065667061636b657464626f6479a3626964006b636f6d7072657373696f6e646e6f6e6564646174614da164747970656663616e63656c";
       const raw = new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)));
-      await expectCloseAfter(
-        ctx,
-        "the packet_cancel.bin corpus frame",
-        (c) => c.write(raw),
-      );
+      await c.write(raw);
     },
   }),
 ];
@@ -229,33 +274,21 @@ export const ID_CASES: CaseDef[] = [
  * ```
  */
 export const LIMIT_CASES: CaseDef[] = [
-  defineCase({
+  closeCase({
     id: "lim.oversize_prefix_closes",
     title:
       "A u32::MAX length prefix closes the connection without waiting for the bytes",
     rule: `${WIRE} §1, §10.2 #27`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a 0xffffffff length prefix",
-        (c) => c.write(bytes([0xff, 0xff, 0xff, 0xff])),
-      );
-    },
+    what: "a 0xffffffff length prefix",
+    send: (c) => c.write(bytes([0xff, 0xff, 0xff, 0xff])),
   }),
-  defineCase({
+  closeCase({
     id: "lim.prefix_over_negotiated_closes",
     title: "A length prefix of max_frame_len + 1 closes the connection",
     rule: `${WIRE} §1, §7.7 step 1`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a 65537-byte length prefix with max_frame_len 65536",
-        (c) => c.write(bytes([0x01, 0x00, 0x01, 0x00])),
-        { router: { max_frame_len: 65536 } },
-      );
-    },
+    what: "a 65537-byte length prefix with max_frame_len 65536",
+    send: (c) => c.write(bytes([0x01, 0x00, 0x01, 0x00])),
+    handshake: { router: { max_frame_len: 65536 } },
   }),
   defineCase({
     id: "lim.frame_at_limit_accepted",
@@ -294,85 +327,59 @@ export const LIMIT_CASES: CaseDef[] = [
       );
     },
   }),
-  defineCase({
+  closeCase({
     id: "lim.zero_length_frame_closes",
     title: "A zero-length frame closes the connection",
     rule: `${WIRE} §1`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a zero-length frame",
-        (c) => c.write(bytes([0, 0, 0, 0])),
-      );
-    },
+    what: "a zero-length frame",
+    send: (c) => c.write(bytes([0, 0, 0, 0])),
   }),
-  defineCase({
+  closeCase({
     id: "lim.invalid_cbor_closes",
     title: "A frame of invalid CBOR closes the connection",
     rule: `${WIRE} §6, §7.7`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a frame holding ff ff ff",
-        (c) => c.write(framed(bytes([0xff, 0xff, 0xff]))),
-      );
-    },
+    what: "a frame holding ff ff ff",
+    send: (c) => c.write(framed(bytes([0xff, 0xff, 0xff]))),
   }),
-  defineCase({
+  closeCase({
     id: "lim.truncated_cbor_closes",
     title: "A frame whose CBOR is cut short closes the connection",
     rule: `${WIRE} §6 rule 1, §10.1 #24`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "a truncated Packet frame", async (c) => {
-        const f = encodeFrame({
-          type: "packet",
-          body: { id: 2, compression: "none", data: statsPayload() },
-        });
-        await c.write(framed(f.subarray(4, f.length - 3)));
+    what: "a truncated Packet frame",
+    send: async (c) => {
+      const f = encodeFrame({
+        type: "packet",
+        body: { id: 2, compression: "none", data: statsPayload() },
       });
+      await c.write(framed(f.subarray(4, f.length - 3)));
     },
   }),
-  defineCase({
+  closeCase({
     id: "lim.trailing_bytes_closes",
     title: "A frame with bytes after its CBOR item closes the connection",
     rule: `${WIRE} §6 rule 1`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a Packet frame with a trailing byte",
-        async (c) => {
-          const f = encodeFrame({
-            type: "packet",
-            body: { id: 2, compression: "none", data: statsPayload() },
-          });
-          await c.write(framed(bytes(f.subarray(4), [0x00])));
-        },
-      );
+    what: "a Packet frame with a trailing byte",
+    send: async (c) => {
+      const f = encodeFrame({
+        type: "packet",
+        body: { id: 2, compression: "none", data: statsPayload() },
+      });
+      await c.write(framed(bytes(f.subarray(4), [0x00])));
     },
   }),
-  defineCase({
+  closeCase({
     id: "lim.invalid_payload_closes",
     title: "A Packet whose data is not an RpcPayload closes the connection",
     rule: `${WIRE} §7.7 (process_packet)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "Packet data ff",
-        (c) => c.sendData(2, bytes([0xff])),
-      );
-    },
+    what: "Packet data ff",
+    send: (c) => c.sendData(2, bytes([0xff])),
   }),
-  defineCase({
+  closeCase({
     id: "lim.nesting_65_closes",
     title: "65 nested arrays inside an ignored field close the connection",
     rule: `${WIRE} §6 rule 2`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
+    what: "a payload nested 66 levels deep",
+    send: async (c) => {
       const deep = bytes(new Array(65).fill(0x81), [0x01]);
       const p = bytes(
         [0xa2],
@@ -385,11 +392,7 @@ export const LIMIT_CASES: CaseDef[] = [
         cborText("x"),
         deep,
       );
-      await expectCloseAfter(
-        ctx,
-        "a payload nested 66 levels deep",
-        (c) => c.sendData(2, p),
-      );
+      await c.sendData(2, p);
     },
   }),
   defineCase({
@@ -419,12 +422,12 @@ export const LIMIT_CASES: CaseDef[] = [
       );
     },
   }),
-  defineCase({
+  closeCase({
     id: "lim.duplicate_key_closes",
     title: "A Packet body with a duplicate key closes the connection",
     rule: `${WIRE} §4.1 (duplicate keys are errors)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
+    what: "a Packet with a duplicate id key",
+    send: async (c) => {
       const data = statsPayload();
       const f = bytes(
         [0xa2],
@@ -442,11 +445,7 @@ export const LIMIT_CASES: CaseDef[] = [
         cborHead(2, data.length),
         data,
       );
-      await expectCloseAfter(
-        ctx,
-        "a Packet with a duplicate id key",
-        (c) => c.write(framed(f)),
-      );
+      await c.write(framed(f));
     },
   }),
   defineCase({
@@ -548,100 +547,70 @@ export const LIMIT_CASES: CaseDef[] = [
       );
     },
   }),
-  defineCase({
+  closeCase({
     id: "lim.welcome_after_handshake_closes",
     title: "A second Welcome after the handshake closes the connection",
     rule: `${WIRE} §7.7 (handshake frame after handshake)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a second Welcome",
-        (c) => c.writeFrame({ type: "welcome", body: c.welcome! }),
-      );
-    },
+    what: "a second Welcome",
+    send: (c) => c.writeFrame({ type: "welcome", body: c.welcome! }),
   }),
-  defineCase({
+  closeCase({
     id: "lim.hello_after_handshake_closes",
     title:
       "A Hello sent by the router after the handshake closes the connection",
     rule: `${WIRE} §7.7 (handshake frame after handshake)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a Hello frame",
-        (c) => c.writeFrame({ type: "hello", body: c.hello! }),
-      );
-    },
+    what: "a Hello frame",
+    send: (c) => c.writeFrame({ type: "hello", body: c.hello! }),
   }),
-  defineCase({
+  closeCase({
     id: "lim.packet_over_max_packet_len_closes",
     title: "Packet data larger than max_packet_len closes the connection",
     rule: `${WIRE} §7.7 (PacketTooLarge)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a 5000-byte Packet with max_packet_len 4096",
-        (c) =>
-          c.sendPayload(2, {
-            type: "request",
-            body: {
-              type: "load_files",
-              revision: 1,
-              files: [{ path: "A.java", text: "y".repeat(5000) }],
-            },
-          }),
-        { router: { max_packet_len: 4096 } },
-      );
-    },
+    what: "a 5000-byte Packet with max_packet_len 4096",
+    send: (c) =>
+      c.sendPayload(2, {
+        type: "request",
+        body: {
+          type: "load_files",
+          revision: 1,
+          files: [{ path: "A.java", text: "y".repeat(5000) }],
+        },
+      }),
+    handshake: { router: { max_packet_len: 4096 } },
   }),
-  defineCase({
+  closeCase({
     id: "lim.garbage_after_handshake_closes",
     title: "Random garbage after the handshake closes the connection",
     rule: `${WIRE} §7.7, §8.4 (v3_framed_transport)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
+    what: "64 bytes of garbage",
+    send: async (c) => {
       const junk = new Uint8Array(64);
       for (let i = 0; i < junk.length; i++) junk[i] = (i * 89 + 17) & 255;
       junk.set([40, 0, 0, 0], 0);
-      await expectCloseAfter(ctx, "64 bytes of garbage", (c) => c.write(junk));
+      await c.write(junk);
     },
   }),
-  defineCase({
+  closeCase({
     id: "lim.negative_id_closes",
     title: "A Packet id encoded as a negative integer closes the connection",
     rule: `${WIRE} §3.9 (negative values are errors)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a Packet with id -2",
-        (c) => c.write(framed(packetWithRawId([0x21], statsPayload()))),
-      );
-    },
+    what: "a Packet with id -2",
+    send: (c) => c.write(framed(packetWithRawId([0x21], statsPayload()))),
   }),
-  defineCase({
+  closeCase({
     id: "lim.float_id_closes",
     title: "A Packet id encoded as a float closes the connection",
     rule: `${WIRE} §3.9 (floats are errors)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a Packet with id 2.0",
-        (c) =>
-          c.write(framed(packetWithRawId([0xf9, 0x40, 0x00], statsPayload()))),
-      );
-    },
+    what: "a Packet with id 2.0",
+    send: (c) =>
+      c.write(framed(packetWithRawId([0xf9, 0x40, 0x00], statsPayload()))),
   }),
-  defineCase({
+  closeCase({
     id: "lim.text_data_closes",
     title: "Packet data given as a text string closes the connection",
     rule: `${WIRE} §4.3 (a text string for data is rejected)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
+    what: "data as a text string",
+    send: async (c) => {
       const f = bytes(
         [0xa2],
         cborText("type"),
@@ -655,19 +624,15 @@ export const LIMIT_CASES: CaseDef[] = [
         cborText("data"),
         cborText("abc"),
       );
-      await expectCloseAfter(
-        ctx,
-        "data as a text string",
-        (c) => c.write(framed(f)),
-      );
+      await c.write(framed(f));
     },
   }),
-  defineCase({
+  closeCase({
     id: "lim.invalid_utf8_closes",
     title: "Invalid UTF-8 in a request's text closes the connection",
     rule: `${WIRE} §4.3 (invalid UTF-8 is an error)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
+    what: "a path with invalid UTF-8",
+    send: async (c) => {
       const p = bytes(
         [0xa2],
         cborText("type"),
@@ -679,33 +644,25 @@ export const LIMIT_CASES: CaseDef[] = [
         cborText("path"),
         [0x63, 0xc3, 0x28, 0x41],
       );
-      await expectCloseAfter(
-        ctx,
-        "a path with invalid UTF-8",
-        (c) => c.sendData(2, p),
-      );
+      await c.sendData(2, p);
     },
   }),
-  defineCase({
+  closeCase({
     id: "lim.long_type_string_closes",
     title: 'A "type" string longer than 64 bytes closes the connection',
     rule: `${WIRE} §6 rule 9 (type <= 64 bytes)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
+    what: "a 65-byte type string",
+    send: async (c) => {
       const p = bytes([0xa1], cborText("type"), cborText("x".repeat(65)));
-      await expectCloseAfter(
-        ctx,
-        "a 65-byte type string",
-        (c) => c.sendData(2, p),
-      );
+      await c.sendData(2, p);
     },
   }),
-  defineCase({
+  closeCase({
     id: "lim.map_over_1024_pairs_closes",
     title: "A map with 1025 pairs closes the connection",
     rule: `${WIRE} §6 rule 7 (MAX_CBOR_MAP_LEN)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
+    what: "a 1025-pair map",
+    send: async (c) => {
       const pairs: Uint8Array[] = [
         cborText("type"),
         cborText("request"),
@@ -716,7 +673,7 @@ export const LIMIT_CASES: CaseDef[] = [
         pairs.push(cborText(`k${i}`), bytes([0x00]));
       }
       const p = bytes(cborHead(5, 1025), ...pairs);
-      await expectCloseAfter(ctx, "a 1025-pair map", (c) => c.sendData(2, p));
+      await c.sendData(2, p);
     },
   }),
   defineCase({
@@ -729,14 +686,7 @@ export const LIMIT_CASES: CaseDef[] = [
       await conn.write(
         framed(packetWithRawId([0x1b, 0, 0, 0, 0, 0, 0, 0, 4], statsPayload())),
       );
-      const got = await conn.waitResponse(4, 3000);
-      ctx.note(
-        got
-          ? "accepted (like the reference)"
-          : conn.eof
-          ? "closed the connection (strict decoder)"
-          : "no answer",
-      );
+      await noteLeniency(ctx, conn, 4);
     },
   }),
   defineCase({
@@ -757,19 +707,17 @@ export const LIMIT_CASES: CaseDef[] = [
         [0xff],
       );
       await conn.sendData(4, p);
-      const got = await conn.waitResponse(4, 3000);
-      ctx.note(
-        got
-          ? "accepted (like the reference)"
-          : conn.eof
-          ? "closed the connection (strict decoder)"
-          : "no answer",
-      );
+      await noteLeniency(ctx, conn, 4);
     },
   }),
 ];
 
-function packetWithRawId(id: number[], data: Uint8Array): Uint8Array {
+/** A hand-built Packet frame body: `id` as raw CBOR bytes, any compression. */
+function packetWithRawId(
+  id: number[],
+  data: Uint8Array,
+  compression = "none",
+): Uint8Array {
   return bytes(
     [0xa2],
     cborText("type"),
@@ -779,7 +727,7 @@ function packetWithRawId(id: number[], data: Uint8Array): Uint8Array {
     cborText("id"),
     id,
     cborText("compression"),
-    cborText("none"),
+    cborText(compression),
     cborText("data"),
     cborHead(2, data.length),
     data,
@@ -909,120 +857,76 @@ export const CHUNK_CASES: CaseDef[] = [
       }
     },
   }),
-  defineCase({
+  closeCase({
     id: "chunk.33_streams_closes",
     title: "A 33rd concurrent chunk stream closes the connection",
     rule: `${WIRE} §7.7, §10.2 #47`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "33 open chunk streams", async (c) => {
-        for (let i = 0; i < 33; i++) {
-          await chunk(c, 2 + 2 * i, 0, false, bytes([0xa2]));
-        }
-      });
+    what: "33 open chunk streams",
+    send: async (c) => {
+      for (let i = 0; i < 33; i++) {
+        await chunk(c, 2 + 2 * i, 0, false, bytes([0xa2]));
+      }
     },
   }),
-  defineCase({
+  closeCase({
     id: "chunk.seq_gap_closes",
     title: "A gap in chunk seq closes the connection",
     rule: `${WIRE} §7.7 (chunk seq mismatch)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "chunks seq 0 then 2", async (c) => {
-        const p = statsPayload();
-        await chunk(c, 2, 0, false, p.subarray(0, 4));
-        await chunk(c, 2, 2, true, p.subarray(4));
-      });
-    },
+    what: "chunks seq 0 then 2",
+    send: (c) => twoStatsChunks(c, 2),
   }),
-  defineCase({
+  closeCase({
     id: "chunk.nonzero_start_closes",
     title: "A chunk stream starting at seq 1 closes the connection",
     rule: `${WIRE} §7.7 (chunk seq mismatch)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a stream starting at seq 1",
-        (c) => chunk(c, 2, 1, true, statsPayload()),
-      );
-    },
+    what: "a stream starting at seq 1",
+    send: (c) => chunk(c, 2, 1, true, statsPayload()),
   }),
-  defineCase({
+  closeCase({
     id: "chunk.duplicate_seq_closes",
     title: "A repeated chunk seq closes the connection",
     rule: `${WIRE} §7.7 (chunk seq mismatch)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "chunks seq 0, 0", async (c) => {
-        const p = statsPayload();
-        await chunk(c, 2, 0, false, p.subarray(0, 4));
-        await chunk(c, 2, 0, true, p.subarray(4));
-      });
-    },
+    what: "chunks seq 0, 0",
+    send: (c) => twoStatsChunks(c, 0),
   }),
-  defineCase({
+  closeCase({
     id: "chunk.compression_change_closes",
     title:
       "A chunk stream that changes compression mid-stream closes the connection",
     rule: `${WIRE} §7.7 (chunk compression changed)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(ctx, "chunks none then zstd", async (c) => {
-        const p = statsPayload();
-        await chunk(c, 2, 0, false, p.subarray(0, 4), "none");
-        await chunk(c, 2, 1, true, p.subarray(4), "zstd");
-      });
-    },
+    what: "chunks none then zstd",
+    send: (c) => twoStatsChunks(c, 1, "zstd"),
   }),
-  defineCase({
+  closeCase({
     id: "chunk.not_negotiated_closes",
     title:
       "A PacketChunk when chunking was not negotiated closes the connection",
     rule: `${WIRE} §7.7 (chunking not negotiated)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a PacketChunk with chunking off",
-        (c) => chunk(c, 2, 0, true, statsPayload()),
-        {
-          router: { supports_chunking: false },
-        },
-      );
+    what: "a PacketChunk with chunking off",
+    send: (c) => chunk(c, 2, 0, true, statsPayload()),
+    handshake: {
+      router: { supports_chunking: false },
     },
   }),
-  defineCase({
+  closeCase({
     id: "chunk.zero_id_closes",
     title: "A PacketChunk with id 0 closes the connection",
     rule: `${WIRE} §7.7`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a chunk with id 0",
-        (c) => chunk(c, 0, 0, true, statsPayload()),
-      );
-    },
+    what: "a chunk with id 0",
+    send: (c) => chunk(c, 0, 0, true, statsPayload()),
   }),
-  defineCase({
+  closeCase({
     id: "chunk.reassembly_over_packet_len_closes",
     title: "Chunks adding up to more than max_packet_len close the connection",
     rule: `${WIRE} §7.7 (PacketTooLarge)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "3 x 2000-byte chunks with max_packet_len 4096",
-        async (c) => {
-          const part = new Uint8Array(2000);
-          await chunk(c, 2, 0, false, part);
-          await chunk(c, 2, 1, false, part);
-          await chunk(c, 2, 2, true, part);
-        },
-        { router: { max_packet_len: 4096 } },
-      );
+    what: "3 x 2000-byte chunks with max_packet_len 4096",
+    send: async (c) => {
+      const part = new Uint8Array(2000);
+      await chunk(c, 2, 0, false, part);
+      await chunk(c, 2, 1, false, part);
+      await chunk(c, 2, 2, true, part);
     },
+    handshake: { router: { max_packet_len: 4096 } },
   }),
   defineCase({
     id: "chunk.worker_stream_structure",
@@ -1191,48 +1095,24 @@ export const ZSTD_CASES: CaseDef[] = [
       await conn.expectClosed("corrupt zstd data", 3000);
     },
   }),
-  defineCase({
+  closeCase({
     id: "zstd.not_negotiated_closes",
     title: 'zstd data when only "none" was chosen closes the connection',
     rule: `${WIRE} §7.8 (UnsupportedCompression)`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      await expectCloseAfter(
-        ctx,
-        "a zstd Packet with [none] chosen",
-        (c) => c.sendData(2, statsPayload(), { compression: "zstd" }),
-        {
-          router: { supported_compression: ["none"] },
-        },
-      );
+    what: "a zstd Packet with [none] chosen",
+    send: (c) => c.sendData(2, statsPayload(), { compression: "zstd" }),
+    handshake: {
+      router: { supported_compression: ["none"] },
     },
   }),
-  defineCase({
+  closeCase({
     id: "zstd.unknown_algorithm_closes",
     title: 'A Packet with compression "lz4" (unknown) closes the connection',
     rule: `${WIRE} §7.8, §10.1 #18`,
-    severity: "MUST",
-    async run(ctx: CaseContext) {
-      const data = statsPayload();
-      const f = bytes(
-        [0xa2],
-        cborText("type"),
-        cborText("packet"),
-        cborText("body"),
-        [0xa3],
-        cborText("id"),
-        [0x02],
-        cborText("compression"),
-        cborText("lz4"),
-        cborText("data"),
-        cborHead(2, data.length),
-        data,
-      );
-      await expectCloseAfter(
-        ctx,
-        'compression "lz4"',
-        (c) => c.write(framed(f)),
-      );
+    what: 'compression "lz4"',
+    send: async (c) => {
+      const f = packetWithRawId([0x02], statsPayload(), "lz4");
+      await c.write(framed(f));
     },
   }),
 ];
