@@ -14,9 +14,8 @@ import type { CaseResult } from "../runner/types.ts";
 import { type FaultDef, FAULTS } from "./faults.ts";
 import {
   faultProxyTemplate,
-  hasOurWorker,
   miniWorkerTemplate,
-  ourWorkerTemplate,
+  testWorkerTemplate,
 } from "./templates.ts";
 
 /** The verdict for one fault. */
@@ -54,8 +53,7 @@ export interface FaultMatrixOptions {
 export async function runFaultMatrix(
   options: FaultMatrixOptions = {},
 ): Promise<FaultVerdict[]> {
-  const inner = options.inner ??
-    (hasOurWorker() ? ourWorkerTemplate() : miniWorkerTemplate());
+  const inner = options.inner ?? testWorkerTemplate();
   const faults = options.faults ?? FAULTS;
   const verdicts: FaultVerdict[] = new Array(faults.length);
   let next = 0;

@@ -8,6 +8,10 @@
 import { defaultWorkerTemplate, quoteWord } from "../runner/options.ts";
 import type { Transport } from "../runner/harness.ts";
 
+/** The seed-000 worker flags, filled in by the runner. */
+const WORKER_FLAGS =
+  "--connect {connect} --shard-id {shard} --cache-dir {cache_dir} --auth-token-env {token_env}";
+
 function root(): string {
   return decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(
     /\/$/,
@@ -48,7 +52,7 @@ export function miniWorkerTemplate(fault?: string): string {
     quoteWord(Deno.execPath()),
     "run --quiet --no-prompt -A",
     quoteWord(`${root()}/conformance/fixtures/mini_worker.ts`),
-    "--connect {connect} --shard-id {shard} --cache-dir {cache_dir} --auth-token-env {token_env}",
+    WORKER_FLAGS,
     ...(fault ? [`--fault ${quoteWord(fault)}`] : []),
   ].join(" ");
 }
@@ -73,6 +77,22 @@ export function hasOurWorker(): boolean {
 }
 
 /**
+ * The worker the runner's own tests use: this repository's worker when the
+ * checkout has it, else the minimal fixture worker.
+ *
+ * @returns The template.
+ *
+ * @example
+ * ```ts
+ * import { testWorkerTemplate } from "./templates.ts";
+ * console.assert(testWorkerTemplate().includes("{connect}"));
+ * ```
+ */
+export function testWorkerTemplate(): string {
+  return hasOurWorker() ? ourWorkerTemplate() : miniWorkerTemplate();
+}
+
+/**
  * The template that runs `inner` behind the fault proxy.
  *
  * @param fault The fault name (or `none`).
@@ -92,7 +112,7 @@ export function faultProxyTemplate(fault: string, inner: string): string {
     "run --quiet --no-prompt -A",
     quoteWord(`${root()}/conformance/faults/fault_proxy.ts`),
     `--fault ${quoteWord(fault)}`,
-    "--connect {connect} --shard-id {shard} --cache-dir {cache_dir} --auth-token-env {token_env}",
+    WORKER_FLAGS,
     `--inner ${quoteWord(escaped)}`,
   ].join(" ");
 }

@@ -19,7 +19,10 @@
  * @module
  */
 
-import { tokenizeCommandLine } from "../../lib/router/command_template.ts";
+import {
+  COMMAND_PLACEHOLDERS,
+  tokenizeCommandLine,
+} from "../../lib/router/command_template.ts";
 
 /**
  * The placeholders a template may use.
@@ -30,13 +33,7 @@ import { tokenizeCommandLine } from "../../lib/router/command_template.ts";
  * console.assert(PLACEHOLDERS.includes("token_env"));
  * ```
  */
-export const PLACEHOLDERS = [
-  "connect",
-  "shard",
-  "cache_dir",
-  "token_env",
-  "ca_cert",
-] as const;
+export const PLACEHOLDERS = COMMAND_PLACEHOLDERS;
 
 /** A placeholder's name. */
 export type Placeholder = typeof PLACEHOLDERS[number];
@@ -145,6 +142,10 @@ export function expandTemplate(
   return argv;
 }
 
+const NO_VALUES = Object.fromEntries(
+  PLACEHOLDERS.map((name) => [name, ""]),
+) as TemplateValues;
+
 /**
  * Lists the placeholders a template uses (validating it on the way).
  *
@@ -166,13 +167,7 @@ export function templatePlaceholders(template: string): Placeholder[] {
       if (name !== undefined && !seen.includes(name)) seen.push(name);
     }
     // Validates the word (unknown names, lone braces).
-    substitutePlaceholders(word, {
-      connect: "",
-      shard: "",
-      cache_dir: "",
-      token_env: "",
-      ca_cert: "",
-    });
+    substitutePlaceholders(word, NO_VALUES);
   }
   return seen;
 }

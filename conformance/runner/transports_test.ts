@@ -4,11 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { runConformance } from "../../cli/conformance.ts";
-import {
-  hasOurWorker,
-  miniWorkerTemplate,
-  ourWorkerTemplate,
-} from "../faults/templates.ts";
+import { hasOurWorker, testWorkerTemplate } from "../faults/templates.ts";
 import { quoteWord } from "./options.ts";
 
 const SUBSET =
@@ -44,7 +40,7 @@ for (const transport of ["tcp", "tls"] as const) {
 Deno.test("a worker started through a wrapper script works without code changes", async () => {
   const dir = await Deno.makeTempDir({ prefix: "loom-wrap-" });
   try {
-    const inner = hasOurWorker() ? ourWorkerTemplate() : miniWorkerTemplate();
+    const inner = testWorkerTemplate();
     // The wrapper receives only the placeholders' values; the real command
     // line lives in the script.
     const innerWords = inner.split(" --connect {connect}")[0];

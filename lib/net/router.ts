@@ -565,6 +565,7 @@ export class Router {
       prepare: (shard, attempt) =>
         this.#spawnEndpoint(shard, attempt, mainAddress, spawn.tls),
       cacheDir: spawn.cacheDir ?? `${tmpdir()}/loom-cache`,
+      caCert: spawn.tls?.caCertFile,
       tokenEnv: spawn.tokenEnv,
       env: spawn.env,
       createBackoff: spawn.createBackoff ?? core.createRestartBackoff,

@@ -97,6 +97,8 @@ export interface SupervisorOptions {
   prepare?: (shard: number, attempt: number) => Promise<SpawnEndpoint>;
   /** The workers' cache directory. */
   cacheDir: string;
+  /** CA certificate path for `{ca_cert}` (TLS workers). */
+  caCert?: string;
   /**
    * Environment variable carrying each child's token.
    * @default {"LOOM_WORKER_AUTH_TOKEN"}
@@ -387,6 +389,7 @@ export class WorkerSupervisor {
         shard: slot.shard,
         cacheDir: opts.cacheDir,
         tokenEnv: this.tokenEnv,
+        caCert: opts.caCert,
       };
       let child: Deno.ChildProcess | undefined;
       try {

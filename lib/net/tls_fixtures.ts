@@ -97,6 +97,19 @@ function serial(): string {
   );
 }
 
+/** The extensions file of a leaf certificate. */
+function leafExt(eku: string, san?: string): string {
+  return [
+    "basicConstraints=critical,CA:FALSE",
+    "keyUsage=critical,digitalSignature,keyEncipherment",
+    `extendedKeyUsage=${eku}`,
+    "subjectKeyIdentifier=hash",
+    "authorityKeyIdentifier=keyid,issuer",
+    ...(san === undefined ? [] : [`subjectAltName=${san}`]),
+    "",
+  ].join("\n");
+}
+
 async function leaf(
   dir: string,
   name: string,
@@ -194,16 +207,6 @@ export async function createTlsFixtures(
       "-addext",
       "keyUsage=critical,keyCertSign,cRLSign",
     ], dir);
-    const leafExt = (eku: string, san?: string): string =>
-      [
-        "basicConstraints=critical,CA:FALSE",
-        "keyUsage=critical,digitalSignature,keyEncipherment",
-        `extendedKeyUsage=${eku}`,
-        "subjectKeyIdentifier=hash",
-        "authorityKeyIdentifier=keyid,issuer",
-        ...(san === undefined ? [] : [`subjectAltName=${san}`]),
-        "",
-      ].join("\n");
     const [server, client] = await Promise.all([
       leaf(
         dir,
@@ -234,4 +237,27 @@ export async function createTlsFixtures(
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Mints another client certificate (EKU clientAuth, common name `name`)
+ * signed by the fixtures' CA, into the fixtures' directory.
+ *
+ * @param tls Fixtures from {@link createTlsFixtures}.
+ * @param name File name stem and common name.
+ * @returns The new identity.
+ *
+ * @example
+ * ```ts ignore
+ * import { createTlsFixtures, mintClientIdentity } from "./tls_fixtures.ts";
+ * await using tls = await createTlsFixtures();
+ * const other = await mintClientIdentity(tls, "worker-2");
+ * console.assert(other.fingerprint !== tls.client.fingerprint);
+ * ```
+ */
+export function mintClientIdentity(
+  tls: TlsFixtures,
+  name: string,
+): Promise<TlsIdentity> {
+  return leaf(tls.dir, name, name, leafExt("clientAuth"));
 }

@@ -5,7 +5,8 @@
  * A template is a command line split into words shell-style (whitespace
  * separates words; `'single'` and `"double"` quotes and backslash escapes
  * group them; nothing is expanded by a shell). Each word may contain the
- * placeholders `{connect}`, `{shard}`, `{cache_dir}` and `{token_env}`
+ * placeholders `{connect}`, `{shard}`, `{cache_dir}`, `{token_env}` and
+ * `{ca_cert}` (the same set as the conformance runner's)
  * (`{{` and `}}` stand for literal braces). A template without any
  * placeholder gets the reference's argument list appended:
  * `--connect <addr> --shard-id <id> --cache-dir <dir>` plus
@@ -14,6 +15,8 @@
  *
  * @module
  */
+
+import { splitCommandLine } from "../router/command_template.ts";
 
 /** The values substituted into a template. */
 export interface WorkerCommandVars {
@@ -25,6 +28,8 @@ export interface WorkerCommandVars {
   cacheDir: string;
   /** The name of the environment variable holding the token, if any. */
   tokenEnv?: string;
+  /** The CA certificate workers trust (TLS), for `{ca_cert}`. */
+  caCert?: string;
 }
 
 /**
@@ -41,6 +46,7 @@ export const TEMPLATE_PLACEHOLDERS = [
   "shard",
   "cache_dir",
   "token_env",
+  "ca_cert",
 ] as const;
 
 /**
@@ -56,11 +62,8 @@ export const DEFAULT_TOKEN_ENV = "LOOM_WORKER_AUTH_TOKEN";
 
 /**
  * Splits a command line into words (quotes and backslashes as in a POSIX
- * shell, without any expansion).
- *
- * @param template The command line.
- * @returns The words.
- * @throws {TypeError} On an unterminated quote or an empty command.
+ * shell, without any expansion); the one implementation shared with the
+ * conformance runner, re-exported here.
  *
  * @example
  * ```ts
@@ -69,52 +72,7 @@ export const DEFAULT_TOKEN_ENV = "LOOM_WORKER_AUTH_TOKEN";
  * console.assert(words.length === 4 && words[2] === "/tmp/a b" && words[3] === "x y");
  * ```
  */
-export function splitCommandLine(template: string): string[] {
-  const words: string[] = [];
-  let word = "";
-  let inWord = false;
-  let i = 0;
-  while (i < template.length) {
-    const c = template[i];
-    if (c === "'") {
-      const end = template.indexOf("'", i + 1);
-      if (end < 0) throw new TypeError("worker command: unterminated ' quote");
-      word += template.slice(i + 1, end);
-      inWord = true;
-      i = end + 1;
-    } else if (c === '"') {
-      i++;
-      while (i < template.length && template[i] !== '"') {
-        if (
-          template[i] === "\\" && i + 1 < template.length &&
-          '"\\$`'.includes(template[i + 1])
-        ) i++;
-        word += template[i++];
-      }
-      if (i >= template.length) {
-        throw new TypeError('worker command: unterminated " quote');
-      }
-      inWord = true;
-      i++;
-    } else if (c === "\\" && i + 1 < template.length) {
-      word += template[i + 1];
-      inWord = true;
-      i += 2;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(word);
-      word = "";
-      inWord = false;
-      i++;
-    } else {
-      word += c;
-      inWord = true;
-      i++;
-    }
-  }
-  if (inWord) words.push(word);
-  if (words.length === 0) throw new TypeError("worker command is empty");
-  return words;
-}
+export { splitCommandLine };
 
 const PLACEHOLDER = /\{\{|\}\}|\{([a-z_]+)\}/g;
 
@@ -193,6 +151,13 @@ export function expandWorkerCommand(
           return String(vars.shard);
         case "cache_dir":
           return vars.cacheDir;
+        case "ca_cert":
+          if (vars.caCert === undefined) {
+            throw new TypeError(
+              "worker command uses {ca_cert} but no CA certificate is configured",
+            );
+          }
+          return vars.caCert;
         case "token_env":
           if (vars.tokenEnv === undefined) {
             throw new TypeError(

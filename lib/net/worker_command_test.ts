@@ -68,6 +68,20 @@ Deno.test("expandWorkerCommand() appends the reference arguments without placeho
   );
 });
 
+Deno.test("expandWorkerCommand() fills {ca_cert} only when a CA is configured", () => {
+  assert.deepEqual(
+    expandWorkerCommand("w --tls-ca-cert {ca_cert}", {
+      ...vars,
+      caCert: "/ca.pem",
+    }),
+    ["w", "--tls-ca-cert", "/ca.pem"],
+  );
+  assert.throws(
+    () => expandWorkerCommand("w {ca_cert}", vars),
+    /no CA certificate/,
+  );
+});
+
 Deno.test("expandWorkerCommand() rejects unknown placeholders", () => {
   assert.throws(
     () => expandWorkerCommand("w {nope}", vars),

@@ -1,6 +1,6 @@
 /**
- * Word splitting for worker command templates, shared by the router's
- * process supervisor and the conformance runner.
+ * Worker command templates, shared by the router's process supervisor and
+ * the conformance runner: the placeholder names and the word splitting.
  *
  * The rules are the quoting subset of a POSIX shell: words split on unquoted
  * spaces, tabs and line breaks; `'...'` is literal; `"..."` allows the escapes
@@ -10,6 +10,26 @@
  *
  * @module
  */
+
+/**
+ * The placeholders a worker command template may use inside its words:
+ * `{connect}` (the address to dial), `{shard}` (the shard id),
+ * `{cache_dir}`, `{token_env}` (the NAME of the variable holding the token)
+ * and `{ca_cert}` (the CA certificate path, TLS only).
+ *
+ * @example
+ * ```ts
+ * import { COMMAND_PLACEHOLDERS } from "./command_template.ts";
+ * console.assert(COMMAND_PLACEHOLDERS.includes("cache_dir"));
+ * ```
+ */
+export const COMMAND_PLACEHOLDERS = [
+  "connect",
+  "shard",
+  "cache_dir",
+  "token_env",
+  "ca_cert",
+] as const;
 
 /**
  * Splits a command line into words like a shell would (quotes and

@@ -319,12 +319,17 @@ export async function distributedWorkspaceSymbols(
     a - b
   );
   if (union.length > 0) {
-    const lists = first.map((r, i) =>
+    // A hit counts even when none of its candidates matches the query:
+    // the trigram rule still applies (no fallback), as in the local index.
+    const winners = first.map((r) =>
       r.mode === "trigram" && r.hit && sameSet(r.trigrams, union)
-        ? toMatches(r, targets[i])
-        : []
     );
-    if (lists.some((l) => l.length > 0)) return mergeTopK(lists, { limit });
+    if (winners.some((w) => w)) {
+      return mergeTopK(
+        first.map((r, i) => winners[i] ? toMatches(r, targets[i]) : []),
+        { limit },
+      );
+    }
   }
   if (first.some((r) => r.bucket)) {
     const lists = await Promise.all(first.map(async (r, i) => {

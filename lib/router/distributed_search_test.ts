@@ -142,7 +142,7 @@ Deno.test("distributed search == router-local search on a generated workspace (p
         assert.deepEqual(key(distributed), key(local));
       },
     ),
-    { numRuns: 300 },
+    { numRuns: 500 },
   );
 });
 
@@ -222,4 +222,22 @@ Deno.test("distributed search flags stale local shards and validates limit", asy
       }),
     RangeError,
   );
+});
+
+Deno.test("a trigram hit without matches still applies the trigram rule", async () => {
+  // "9aac": only the trigram "aac" exists (shard 0), its candidates do not
+  // match, and the local index answers nothing; shard 1's own scan (which
+  // would match "K9a9aC") must not leak in.
+  const s = (name: string, path: string) => ({
+    name,
+    path,
+    line: 0,
+    column: 0,
+  });
+  const index = new SymbolIndex();
+  index.replaceShard(0, [s("aaC", "/0/A.java"), s("aaC0", "/0/A.java")]);
+  index.replaceShard(1, [s("K9a9aC", "/1/K.java")]);
+  const targets = [0, 1].map((id) => localSearchTarget(index.shard(id)!));
+  assert.deepEqual(index.workspaceSymbols("9aac"), []);
+  assert.deepEqual(await distributedWorkspaceSymbols(targets, "9aac"), []);
 });

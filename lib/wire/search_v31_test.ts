@@ -194,3 +194,16 @@ Deno.test("3.1 encoders reject out-of-range values locally", () => {
   assert.ok(neg.body.value.type === "symbol_matches");
   assert.equal(neg.body.value.body.matches[0].score, -(2 ** 31));
 });
+
+Deno.test("the validator bounds the query at 16 KiB", () => {
+  const payload = (n: number): RpcPayload => ({
+    type: "request",
+    body: { type: "search_shard_symbols", query: "q".repeat(n), limit: 1 },
+  });
+  const ok = decodeRpcPayload(encodeRpcPayload(payload(16 * 1024)));
+  assert.ok(ok.type === "request" && ok.body.type === "search_shard_symbols");
+  assert.throws(
+    () => decodeRpcPayload(encodeRpcPayload(payload(16 * 1024 + 1))),
+    ProtocolError,
+  );
+});

@@ -168,6 +168,20 @@ const STATEMENT_WORDS = new Set([
   "throw",
   "break",
   "continue",
+  "assert",
+]);
+/** More words that cannot follow a call's `)`. */
+const AFTER_CALL_WORDS = new Set(["this", "super", "new", "final"]);
+/** Reserved words that cannot end a block's last statement. */
+const BLOCK_END_WORDS = new Set([
+  "this",
+  "super",
+  "null",
+  "true",
+  "false",
+  "return",
+  "break",
+  "continue",
 ]);
 /** Words that start a member when they open a line. */
 const MEMBER_WORDS = new Set([
@@ -177,6 +191,34 @@ const MEMBER_WORDS = new Set([
   "class",
   "interface",
   "enum",
+]);
+/** Reserved words that may appear inside an expression. */
+const EXPRESSION_WORDS = new Set([
+  ...PRIMITIVES,
+  "void",
+  "class",
+  "new",
+  "switch",
+  "this",
+  "super",
+  "null",
+  "true",
+  "false",
+]);
+/** Reserved words that may appear inside type arguments. */
+const TYPE_ARGUMENT_WORDS = new Set([...PRIMITIVES, "extends", "super"]);
+/** Punctuation that may appear inside type arguments. */
+const TYPE_ARGUMENT_PUNCTUATION = new Set([
+  "<",
+  ">",
+  ".",
+  ",",
+  "?",
+  "&",
+  "[",
+  "]",
+  "@",
+  "(",
 ]);
 /** Value words that can end an expression. */
 const VALUE_WORDS = new Set(["this", "super", "null", "true", "false"]);
@@ -262,7 +304,6 @@ const BINARY_ONLY = new Set([
 ]);
 /** Tokens where an expression would have to end. */
 const TERMINATORS = new Set([";", ")", "]", "}", ",", "eof"]);
-const CLOSER_OF: Record<string, string> = { "(": ")", "[": "]", "{": "}" };
 const OPENER_OF: Record<string, string> = { ")": "(", "]": "[", "}": "{" };
 
 const BODY_CLASS = 0;
@@ -281,8 +322,10 @@ class Tokens {
   readonly problems: Problem[];
   readonly length: number;
   readonly textLength: number;
+  readonly text: string;
 
   constructor(text: string) {
+    this.text = text;
     const s = new JavaScanner(text);
     let last = 0;
     let illegal = false;
@@ -481,10 +524,55 @@ class Checker {
         this.opener[i] = o;
       }
     }
+    // Braces still open at the end: blame the blocks whose `}` sits left
+    // of their opening line (it most likely belongs to an outer brace)
+    // instead of the outermost open braces, one for one.
+    const open = stack.filter((o) => kinds[o] === "{");
+    const blamed = this.misindentedBlocks(open.length);
+    const excused = new Set(open.slice(0, blamed.length));
+    for (const o of blamed) this.report(starts[o], "unclosed `{`");
     for (const o of stack) {
-      this.report(starts[o], `unclosed \`${kinds[o]}\``);
+      if (!excused.has(o)) this.report(starts[o], `unclosed \`${kinds[o]}\``);
       this.after[o] = this.n;
     }
+  }
+
+  /** Indentation (UTF-16 units) of the line holding each token. */
+  indentations(): Int32Array {
+    const out = new Int32Array(this.n);
+    const { text, starts, newline } = this.t;
+    let indent = 0;
+    for (let i = 0; i < this.n; i++) {
+      if (i === 0 || newline[i]) {
+        let p = starts[i];
+        while (p > 0) {
+          const c = text.charCodeAt(p - 1);
+          if (c === 10 || c === 13) break;
+          p--;
+        }
+        indent = starts[i] - p;
+      }
+      out[i] = indent;
+    }
+    return out;
+  }
+
+  /**
+   * Up to `max` matched `{` whose `}` starts a line indented less than the
+   * `{`'s own line, earliest `}` first.
+   */
+  misindentedBlocks(max: number): number[] {
+    if (max === 0) return [];
+    const out: number[] = [];
+    const indent = this.indentations();
+    for (let o = 0; o < this.n; o++) {
+      if (this.t.kinds[o] !== "{" || !this.closed[o]) continue;
+      const c = this.after[o] - 1;
+      if (this.t.newline[c] && indent[c] < indent[o]) out.push(o);
+    }
+    // The first misplaced `}` shows where the missing one belongs.
+    out.sort((a, b) => this.after[a] - this.after[b]);
+    return out.slice(0, max);
   }
 
   /** Index after the annotation starting with the `@` at `i`. */
@@ -590,7 +678,7 @@ class Checker {
         if (next === "id" && this.endsCall(i)) {
           const w = words[i + 1];
           if (
-            STATEMENT_WORDS.has(w) ||
+            STATEMENT_WORDS.has(w) || AFTER_CALL_WORDS.has(w) ||
             (!RESERVED.has(w) && w !== "when" && w !== "yield")
           ) this.report(this.t.ends[i], "expected `;`");
         }
@@ -617,9 +705,21 @@ class Checker {
         const k = kinds[j];
         if (
           k === ";" || k === "," || k === ")" || k === "]" || k === "}" ||
-          k === ":" || ASSIGN_SET.has(k) || this.isWord(j, "instanceof")
+          k === ":" || ASSIGN_SET.has(k) ||
+          (k === "id" && RESERVED.has(this.t.words[j]) &&
+            !EXPRESSION_WORDS.has(this.t.words[j]))
         ) break;
-        if (this.isOperand(j) && this.isOperand(j + 1)) {
+        if (
+          k === "(" && this.closed[j] && this.endsCall(this.after[j] - 1) &&
+          this.isOperand(this.after[j]) && !this.t.afterIllegal[this.after[j]]
+        ) {
+          this.report(this.t.ends[this.after[j] - 1], "expected `;`");
+          break;
+        }
+        if (
+          this.isOperand(j) && this.isOperand(j + 1) &&
+          !this.t.afterIllegal[j + 1]
+        ) {
           this.report(this.t.ends[j], "expected `;`");
           break;
         }
@@ -642,6 +742,16 @@ class Checker {
       return q > 0 && !this.isWord(q - 1, "switch");
     }
     if (k === "->" || k === ";" || k === "}" || k === ":") return true;
+    if (this.isName(p)) {
+      // A body after a `throws` clause.
+      for (let j = p; j > 0 && j > p - 64; j--) {
+        const kj = this.t.kinds[j];
+        if (this.isWord(j, "throws")) return true;
+        if (kj !== "id" && kj !== "." && kj !== "," && kj !== ">") break;
+        if (kj === "id" && RESERVED.has(this.t.words[j])) break;
+      }
+      return false;
+    }
     return this.isWord(p, "else") || this.isWord(p, "try") ||
       this.isWord(p, "finally") || this.isWord(p, "do") ||
       this.isWord(p, "static");
@@ -658,8 +768,10 @@ class Checker {
       const k = this.t.kinds[last];
       if (
         (k === ")" && this.endsCall(last)) || this.isLiteral(last) ||
-        (this.isName(last) && !this.annotationEnd[last]) || k === "++" ||
-        k === "--"
+        k === "]" || k === "++" || k === "--" ||
+        (k === "id" && !this.annotationEnd[last] &&
+          (!RESERVED.has(this.t.words[last]) ||
+            BLOCK_END_WORDS.has(this.t.words[last])))
       ) this.report(this.t.ends[last], "expected `;`");
     }
   }
@@ -821,17 +933,21 @@ class Checker {
     return Math.max(Math.min(i, to), start + 1);
   }
 
-  /** Skips `<...>`; returns the index after it, or -1 if it is not closed. */
+  /**
+   * Skips type arguments or parameters `<...>`; returns the index after
+   * them, or -1 if they are not closed or hold a token that cannot appear
+   * there.
+   */
   skipAngles(i: number, to: number): number {
     let depth = 0;
     while (i < to) {
       const k = this.kind(i);
       if (k === "<") depth++;
       else if (k === ">") depth--;
-      else if (
-        k === ";" || k === "{" || k === "}" || k === "=" || k === ")" ||
-        k === "]"
-      ) return -1;
+      else if (k === "id") {
+        const w = this.t.words[i];
+        if (RESERVED.has(w) && !TYPE_ARGUMENT_WORDS.has(w)) return -1;
+      } else if (!TYPE_ARGUMENT_PUNCTUATION.has(k)) return -1;
       if (depth <= 0) return i + 1;
       i = this.skip(i);
     }
@@ -869,8 +985,17 @@ class Checker {
     while (this.kind(i) === "[" && this.kind(i + 1) === "]") i += 2;
     if (this.isWord(i, "throws")) {
       i++;
-      while (i < to && this.kind(i) !== "{" && this.kind(i) !== ";") {
-        i = this.skip(i);
+      for (;;) {
+        if (this.kind(i) === "@") i = this.skipAnnotation(i);
+        else if (
+          this.isName(i) || this.kind(i) === "." || this.kind(i) === ","
+        ) {
+          i++;
+        } else if (this.kind(i) === "<") {
+          const j = this.skipAngles(i, to);
+          if (j < 0) break;
+          i = j;
+        } else break;
       }
     }
     const k = this.kind(i);
@@ -924,7 +1049,7 @@ class Checker {
       } else if (
         i > first && this.t.newline[i] &&
         (this.endsExpression(i - 1) || this.isLiteral(i - 1) ||
-          this.kind(i - 1) === ")") &&
+          this.kind(i - 1) === ")" || this.kind(i - 1) === "}") &&
         ((k === "id" && MEMBER_WORDS.has(this.t.words[i])) || k === "@")
       ) return i;
       if (k === "}") return i;
@@ -945,7 +1070,10 @@ class Checker {
         this.queue(i, kind);
         return this.skip(i);
       }
-      if (k === ";" || k === "}" || k === "=") break;
+      if (
+        k === ";" || k === "}" || k === "=" ||
+        (this.startsType(i) && this.kind(i - 1) !== ".")
+      ) break;
       i = this.skip(i);
     }
     this.memberReport(this.endBefore(i), "expected `{`");
@@ -980,7 +1108,7 @@ class Checker {
   /** Anonymous class bodies and local type declarations anywhere. */
   findOtherBodies(): void {
     for (let i = 0; i < this.n; i++) {
-      if (this.kind(i) !== "id" || this.kind(i - 1) === ".") continue;
+      if (this.kind(i) !== "id") continue;
       const w = this.t.words[i];
       if (w === "new") {
         let j = i + 1;
@@ -998,7 +1126,7 @@ class Checker {
         }
       } else if (
         (w === "class" || w === "interface" || w === "enum" ||
-          w === "record") && this.startsType(i)
+          w === "record") && this.kind(i - 1) !== "." && this.startsType(i)
       ) {
         this.memberStart = this.kind(i - 1) === "@" ? i - 1 : i;
         this.parseTypeDeclaration(this.memberStart, this.n);
@@ -1091,9 +1219,12 @@ export function javaDiagnostics(
   for (const p of problems) {
     if (unique.length >= max) break;
     const prev = unique[unique.length - 1];
-    if (prev && prev.offset === p.offset && prev.message === p.message) {
-      continue;
-    }
+    if (
+      prev && prev.offset === p.offset &&
+      (prev.message === p.message ||
+        (prev.message.startsWith("expected") &&
+          p.message.startsWith("expected")))
+    ) continue; // one "expected ..." per position
     unique.push(p);
   }
   const at = positions(

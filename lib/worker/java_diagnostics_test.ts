@@ -65,6 +65,17 @@ Deno.test("javaDiagnostics(): unbalanced and mismatched delimiters", () => {
   expectExactly("class A { void f() { int[] a = new int[3; } }", [
     "unclosed `[`@0:38",
   ]);
+  // A missing `}`: blamed on the block whose `}` is left of its line.
+  expectExactly(
+    "class A {\n  void f() {\n    if (x) {\n      g();\n  }\n  void h() {}\n}\n",
+    ["unclosed `{`@2:11"],
+  );
+  expectExactly("class A {\n  void f() {\n    g();\n\n  void h() {}\n}", [
+    "unclosed `{`@1:11",
+  ]);
+  expectExactly("class A {\n  void f() {\n    g();\n  }\n", [
+    "unclosed `{`@0:8",
+  ]);
   // A missing `)`: reported at its opener; the rest of the file parses.
   expectExactly("class A {\n  void f() { if (x { y(); } }\n  int z;\n}\n", [
     "unclosed `(`@1:16",
@@ -107,6 +118,47 @@ Deno.test("javaDiagnostics(): missing `;`", () => {
     "expected `;`@1:9",
   ]);
   expectExactly("import java.util.List\nclass A {}", ["expected `;`@0:21"]);
+  // A call, then a new statement.
+  expectExactly("class A { void f() {\n  g(1)\n  x = 2;\n} }", [
+    "expected `;`@1:6",
+  ]);
+  // Two operands in a row after `=` or `return`.
+  expectExactly("class A { void f() {\n  x = y\n  z = 1;\n} }", [
+    "expected `;`@1:7",
+  ]);
+  expectExactly("class A { void f() {\n  this.a = a\n  this.b = b;\n} }", [
+    "expected `;`@1:12",
+  ]);
+  expectExactly("class A { A(int r) {\n  super(r)\n  this.r = r;\n} }", [
+    "expected `;`@1:10",
+  ]);
+  expectExactly("class A { void f() {\n  x = g(1)\n  y = 2;\n} }", [
+    "expected `;`@1:10",
+  ]);
+  expectExactly("class A { void f() {\n  int x = g()\n  assert x > 0;\n} }", [
+    "expected `;`@1:13",
+  ]);
+  expectExactly(
+    "class A {\n  Runnable r = new Runnable() { public void run() {} }\n  int y;\n}",
+    ["expected `;`@1:54"],
+  );
+  expectExactly(
+    "class A {\n  abstract void f() throws E\n  void g() {}\n}",
+    ["expected `;`@1:28"],
+  );
+  // The last statement of a block.
+  expectExactly("class A { boolean f() { return true } }", [
+    "expected `;`@0:35",
+  ]);
+  expectExactly("class A { void f() throws E { g() } }", ["expected `;`@0:33"]);
+  expectExactly("class A { void f() { while (x) { break } } }", [
+    "expected `;`@0:38",
+  ]);
+  expectExactly("class A { A(int s) { super(s) } }", ["expected `;`@0:29"]);
+  expectExactly("class A { int f() { return 1 } }", ["expected `;`@0:28"]);
+  expectExactly("class A { Runnable r = () -> { i++ }; }", [
+    "expected `;`@0:34",
+  ]);
 });
 
 Deno.test("javaDiagnostics(): tokens that cannot start a member", () => {
@@ -177,6 +229,25 @@ Deno.test("javaDiagnostics(): positions count UTF-16 units and line breaks", () 
   ]);
 });
 
+Deno.test("javaDiagnostics(): stays fast on adversarial input", () => {
+  const cases = [
+    "class A ".repeat(20000),
+    "new A<".repeat(20000),
+    "class A { void f() { " + "return a ".repeat(20000),
+    "x = ".repeat(20000),
+    "( ".repeat(20000) + "] ".repeat(20000),
+    "{ (".repeat(10000) + "} ".repeat(20000),
+    "enum E { " + "A ".repeat(20000),
+    "class A { " + "List<".repeat(20000),
+  ];
+  for (const text of cases) {
+    const t0 = performance.now();
+    const d = javaDiagnostics(text);
+    const ms = performance.now() - t0;
+    assert.ok(d.length > 0 && ms < 5000, `${text.slice(0, 20)}: ${ms} ms`);
+  }
+});
+
 Deno.test("javaDiagnostics(): validates and applies the cap; bounded nesting", () => {
   const text = "class A {" + " #".repeat(50) + " }";
   assert.equal(javaDiagnostics(text).length, 50);
@@ -231,6 +302,12 @@ Deno.test("javaDiagnostics(): valid constructs give no diagnostics", () => {
     "class A { void f() { x = a ? b : c; y = (T) z; w = -1e-5 + 0x1p+3 + .5 + 1.; } }",
     "class A { Map<String, List<int[]>> m = new HashMap<String, List<int[]>>(), n = null; }",
     "class A { void f() { foo(() -> 1, x -> { return; }, (a, b) -> a + b); } }",
+    "class A { Object o = x instanceof Foo f ? f : null; int[] a = new int[] {f(1)}; }",
+    "class A { Object f(Object o) { return switch (o) { case P(int x, int y) when x > 0 -> x; default -> 0; }; } }",
+    "class A { void f() { int y = switch (x) { case 1 -> g(1); default -> { yield (int) h(); } }; } }",
+    "enum E { A(1), B(f(2)) } class B { String[] s = list.toArray(String[]::new); }",
+    "class A { java.util.List<? super Integer> l = new java.util.ArrayList<java.util.List<? super Integer>>(); }",
+    "@Deprecated package p;\nimport java.util.*;\nclass A {}",
   ];
   for (const text of valid) assert.deepEqual(found(text), [], text);
 });

@@ -530,3 +530,35 @@ export function bytes(
   }
   return new Uint8Array(flat);
 }
+
+/**
+ * Hand-builds a request payload `{type: "request", body: {type, ...fields}}`
+ * whose field values are raw CBOR (for bytes our encoder refuses to write).
+ *
+ * @param type The request type.
+ * @param fields Further body fields: key to raw CBOR value.
+ * @returns The payload bytes.
+ *
+ * @example
+ * ```ts
+ * import { rawRequest } from "./_util.ts";
+ * const p = rawRequest("frobnicate", { arg: [0x01] });
+ * console.assert(p[0] === 0xa2 && p.at(-1) === 0x01);
+ * ```
+ */
+export function rawRequest(
+  type: string,
+  fields: Record<string, Uint8Array | number[]> = {},
+): Uint8Array {
+  const entries = Object.entries(fields);
+  return bytes(
+    [0xa2],
+    cborText("type"),
+    cborText("request"),
+    cborText("body"),
+    cborHead(5, 1 + entries.length),
+    cborText("type"),
+    cborText(type),
+    ...entries.flatMap(([key, value]) => [cborText(key), value]),
+  );
+}

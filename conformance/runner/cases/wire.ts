@@ -27,6 +27,7 @@ import {
   openChunked,
   OUTER_JAVA,
   OUTER_SYMBOLS,
+  rawRequest,
   stats,
   symbolsFor,
   WIRE,
@@ -381,17 +382,7 @@ export const LIMIT_CASES: CaseDef[] = [
     what: "a payload nested 66 levels deep",
     send: async (c) => {
       const deep = bytes(new Array(65).fill(0x81), [0x01]);
-      const p = bytes(
-        [0xa2],
-        cborText("type"),
-        cborText("request"),
-        cborText("body"),
-        [0xa2],
-        cborText("type"),
-        cborText("get_worker_stats"),
-        cborText("x"),
-        deep,
-      );
+      const p = rawRequest("get_worker_stats", { x: deep });
       await c.sendData(2, p);
     },
   }),
@@ -402,17 +393,7 @@ export const LIMIT_CASES: CaseDef[] = [
     severity: "MUST",
     async run(ctx: CaseContext) {
       const deep = bytes(new Array(60).fill(0x81), [0x01]);
-      const p = bytes(
-        [0xa2],
-        cborText("type"),
-        cborText("request"),
-        cborText("body"),
-        [0xa2],
-        cborText("type"),
-        cborText("get_worker_stats"),
-        cborText("x"),
-        deep,
-      );
+      const p = rawRequest("get_worker_stats", { x: deep });
       const conn = await open(ctx);
       await conn.sendData(2, p);
       await expectResponse(
@@ -633,17 +614,7 @@ export const LIMIT_CASES: CaseDef[] = [
     rule: `${WIRE} §4.3 (invalid UTF-8 is an error)`,
     what: "a path with invalid UTF-8",
     send: async (c) => {
-      const p = bytes(
-        [0xa2],
-        cborText("type"),
-        cborText("request"),
-        cborText("body"),
-        [0xa2],
-        cborText("type"),
-        cborText("diagnostics"),
-        cborText("path"),
-        [0x63, 0xc3, 0x28, 0x41],
-      );
+      const p = rawRequest("diagnostics", { path: [0x63, 0xc3, 0x28, 0x41] });
       await c.sendData(2, p);
     },
   }),

@@ -20,6 +20,7 @@ import {
   open,
   OUTER_JAVA,
   OUTER_SYMBOLS,
+  rawRequest,
   RW,
   simpleClass,
   simpleClassSymbols,
@@ -439,17 +440,7 @@ export const SEMANTIC_CASES: CaseDef[] = [
     severity: "MUST",
     async run(ctx: CaseContext) {
       const conn = await open(ctx);
-      const p = bytes(
-        [0xa2],
-        cborText("type"),
-        cborText("request"),
-        cborText("body"),
-        [0xa2],
-        cborText("type"),
-        cborText("frobnicate"),
-        cborText("arg"),
-        [0x01],
-      );
+      const p = rawRequest("frobnicate", { arg: [0x01] });
       await conn.sendData(2, p);
       const got = await conn.waitResponse(2, 5000);
       if (!got) {
@@ -474,15 +465,7 @@ export const SEMANTIC_CASES: CaseDef[] = [
     severity: "SHOULD",
     async run(ctx: CaseContext) {
       const conn = await open(ctx);
-      const p = bytes(
-        [0xa2],
-        cborText("type"),
-        cborText("request"),
-        cborText("body"),
-        [0xa1],
-        cborText("type"),
-        cborText("frobnicate"),
-      );
+      const p = rawRequest("frobnicate");
       await conn.sendData(2, p);
       const got = await conn.waitResponse(2, 5000);
       if (!got || got.result.status !== "err") {
