@@ -11,7 +11,7 @@ import { ProtocolError } from "../lib/wire/errors.ts";
 import { hexToBytes, toWireJson } from "../lib/wire/wire_json.ts";
 import { allChunkings } from "../lib/testing/split.ts";
 
-const FILES = ["v3_reference.jsonl", "loom_additions.jsonl"];
+const FILES = ["v3_reference.jsonl", "loom_additions.jsonl", "loom_v3_1.jsonl"];
 
 /**
  * Feeds a vector to a FrameDecoder in every chunking (whole, byte by byte,

@@ -6,18 +6,21 @@
  * - lexical errors (unterminated string, character, text-block and comment
  *   literals, illegal characters, malformed unicode escapes);
  * - unbalanced or mismatched `()`, `[]` and `{}` (the unclosed opener and
- *   the stray closer are both reported);
+ *   the stray closer are both reported; when braces are left open at the
+ *   end, the block whose `}` sits left of its opening line is blamed);
  * - a missing expression (`x = ;`, `f(, 1)`, `a + )`, `a = * b`);
- * - a missing `;` where it is unambiguous (after a field declarator, or
- *   between a finished expression and a token that can only start a new
- *   statement, such as `x = 1 return`);
+ * - a missing `;` where it is unambiguous: after a field declarator, at
+ *   the end of a block (`{ return x }`), between a finished expression and
+ *   a token that can only start a statement (`x = 1 return`, `f() g()`),
+ *   or between two operands after `=` or `return` (`x = y z = 1`);
  * - class-level tokens that cannot start a member, declarations without a
  *   name (`int = 1;`, `class {`), and type headers without a body.
  *
  * The checker favours silence over guessing: every rule only fires on token
  * patterns that no valid Java program contains, so well-formed files give an
- * empty list. Statements inside method bodies are checked by these local
- * token rules only, not parsed.
+ * empty list (it reports nothing on the JDK's own sources). Statements
+ * inside method bodies are checked by token rules only, not parsed. All
+ * passes are iterative and linear or close to it on any input.
  *
  * Deliberate differences from the reference: positions count `\r\n` and a
  * lone `\r` as line breaks like symbol positions do, unless `lfLineBreaks`

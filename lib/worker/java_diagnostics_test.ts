@@ -239,6 +239,7 @@ Deno.test("javaDiagnostics(): stays fast on adversarial input", () => {
     "{ (".repeat(10000) + "} ".repeat(20000),
     "enum E { " + "A ".repeat(20000),
     "class A { " + "List<".repeat(20000),
+    "{ ".repeat(20000) + "\n}".repeat(19999),
   ];
   for (const text of cases) {
     const t0 = performance.now();
