@@ -20,6 +20,7 @@
  */
 
 export * from "./backoff.ts";
+export * from "./command_template.ts";
 export * from "./distributed.ts";
 export * from "./fuzzy.ts";
 export * from "./layout.ts";
