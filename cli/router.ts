@@ -57,7 +57,7 @@ options:
   --listen ADDR              unix:PATH (default: private), tcp:H:P or tcp+tls:H:P
   --no-spawn                 do not spawn workers; wait for external ones
   --worker-command T         worker command template ({connect}, {shard},
-                             {cache_dir}, {token_env})
+                             {cache_dir}, {token_env}, {ca_cert})
   --cache-dir DIR            worker cache directory
   --auth-token-env NAME      bearer token for external workers, from env NAME
   --allow-insecure           allow a token over plaintext tcp: / non-loopback tcp:

@@ -44,7 +44,7 @@ options:
   --root DIR               a source root (repeatable; shard id = position)
   --workers N              split the roots into up to N shards (by subdirectory)
   --worker-command T       worker command template; placeholders {connect},
-                           {shard}, {cache_dir}, {token_env}
+                           {shard}, {cache_dir}, {token_env}, {ca_cert}
                            (default: this package's worker)
   --cache-dir DIR          worker cache directory (default: per workspace under
                            $XDG_CACHE_HOME/loom, ~/.cache/loom or the temp dir)
