@@ -162,6 +162,60 @@ export function decodeUtf8(
   return text;
 }
 
+/** The shared batch buffer is not kept between decodes above this size. */
+const KEEP_BATCH_BYTES = 16 * 1024 * 1024;
+let batchBuf = new Uint8Array(64 * 1024);
+
+/**
+ * Decodes many text ranges of `buf` with one decoder call, for lists of
+ * strings (file texts, symbol names). `ranges` holds `start, end` pairs.
+ * Returns the concatenation of all ranges when every byte is ASCII (so
+ * each range is a plain slice of the result at the same byte offsets), or
+ * `undefined` otherwise; the caller then decodes strictly, string by
+ * string, so invalid UTF-8 is still reported. One call instead of one per
+ * string saves the decoder's per-call overhead; the slices share the
+ * result's storage.
+ *
+ * @example
+ * ```ts
+ * import { decodeAsciiRanges } from "./_cbor_read.ts";
+ * const buf = new Uint8Array([0x61, 0x62, 0xff, 0x63, 0xc3, 0xa9]);
+ * console.assert(decodeAsciiRanges(buf, [0, 2, 3, 4]) === "abc");
+ * console.assert(decodeAsciiRanges(buf, [0, 2, 4, 6]) === undefined);
+ * ```
+ */
+export function decodeAsciiRanges(
+  buf: Uint8Array,
+  ranges: readonly number[],
+): string | undefined {
+  const n = ranges.length;
+  let total = 0;
+  for (let i = 0; i < n; i += 2) total += ranges[i + 1] - ranges[i];
+  let out = batchBuf;
+  if (out.length < total) {
+    let size = out.length * 2;
+    while (size < total) size *= 2;
+    out = new Uint8Array(size);
+    if (size <= KEEP_BATCH_BYTES) batchBuf = out;
+  }
+  let p = 0;
+  for (let i = 0; i < n; i += 2) {
+    const start = ranges[i];
+    const end = ranges[i + 1];
+    if (end - start < 48) {
+      for (let k = start; k < end; k++) out[p++] = buf[k];
+    } else {
+      out.set(buf.subarray(start, end), p);
+      p += end - start;
+    }
+  }
+  const text = lenient.decode(out.subarray(0, total));
+  // Every valid multi-byte sequence shortens the result and every invalid
+  // one yields U+FFFD, so equal lengths without U+FFFD mean pure ASCII.
+  if (text.length !== total || text.indexOf("\uFFFD") >= 0) return undefined;
+  return text;
+}
+
 /**
  * Reads one schema-known CBOR document.
  *
@@ -290,6 +344,22 @@ export class CborReader {
     const start = this.pos;
     this.pos = start + len;
     return decodeUtf8(this.buf, start, start + len);
+  }
+
+  /**
+   * Skips a definite text string without decoding it and returns the
+   * offset of its first byte (its end is `pos` afterwards).
+   */
+  textStart(field: string): number {
+    const ib = this.buf[this.pos];
+    if ((ib >> 5) !== 3 || (ib & 31) === 31) {
+      return schemaMismatch(`${field}: expected a definite text string`);
+    }
+    this.pos++;
+    const len = this.arg(ib & 31);
+    const start = this.pos;
+    this.pos = start + len;
+    return start;
   }
 
   /** Reads `null` (as `null`) or a definite text string. */

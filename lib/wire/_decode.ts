@@ -12,6 +12,7 @@ import { ProtocolError } from "./errors.ts";
 import {
   cborInvalid,
   type CborReader,
+  decodeAsciiRanges,
   isValidUtf8,
   keyBytes,
   schemaMismatch,
@@ -594,10 +595,62 @@ function fileText(r: CborReader, field: string): FileText {
   return { path, text };
 }
 
+/**
+ * Reads a file list. The fast pass notes every path and text as a byte
+ * range and decodes them all with one call when they are pure ASCII; on
+ * non-ASCII text or any error it rewinds and runs the strict pass, so
+ * errors and their order are exactly the strict pass's.
+ */
 function files(r: CborReader): FileText[] {
+  const start = r.pos;
+  try {
+    const out = filesAscii(r);
+    if (out) return out;
+  } catch (err) {
+    if (!(err instanceof ProtocolError)) throw err;
+  }
+  r.pos = start;
   const len = r.array("files");
   const out: FileText[] = new Array(len);
   for (let i = 0; i < len; i++) out[i] = fileText(r, "files");
+  return out;
+}
+
+function filesAscii(r: CborReader): FileText[] | undefined {
+  const len = r.array("files");
+  // path start, path end, text start, text end per file
+  const ranges: number[] = new Array(len * 4);
+  for (let i = 0; i < len; i++) {
+    const n = r.map("files");
+    let path = -1;
+    let text = -1;
+    for (let j = 0; j < n; j++) {
+      const k = r.key(FILE_KEYS, j);
+      if (k === 0) {
+        if (path >= 0) duplicate("path");
+        path = r.textStart("path");
+        ranges[i * 4] = path;
+        ranges[i * 4 + 1] = r.pos;
+      } else if (k === 1) {
+        if (text >= 0) duplicate("text");
+        text = r.textStart("text");
+        ranges[i * 4 + 2] = text;
+        ranges[i * 4 + 3] = r.pos;
+      } else r.skip();
+    }
+    if (path < 0) return missing("path");
+    if (text < 0) return missing("text");
+  }
+  const all = decodeAsciiRanges(r.buf, ranges);
+  if (all === undefined) return undefined;
+  const out: FileText[] = new Array(len);
+  let off = 0;
+  for (let i = 0; i < len; i++) {
+    const pathEnd = off + ranges[i * 4 + 1] - ranges[i * 4];
+    const textEnd = pathEnd + ranges[i * 4 + 3] - ranges[i * 4 + 2];
+    out[i] = { path: all.slice(off, pathEnd), text: all.slice(pathEnd, textEnd) };
+    off = textEnd;
+  }
   return out;
 }
 

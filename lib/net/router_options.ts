@@ -1,0 +1,250 @@
+/**
+ * The router's public option, event, progress and status types, the error
+ * an index run fails with ({@link ShardError}) and the token helper used for
+ * spawned workers. `router.ts` re-exports everything here.
+ *
+ * @example
+ * ```ts
+ * import { generateToken, type RouterOptions } from "./router_options.ts";
+ * const options: RouterOptions = { roots: ["src"], authToken: generateToken() };
+ * console.assert(options.authToken!.length === 64);
+ * ```
+ *
+ * @module
+ */
+
+import { randomBytes } from "node:crypto";
+import { ProtocolError } from "../wire/errors.ts";
+import type { U64 } from "../wire/types.ts";
+import type { Logger } from "./log.ts";
+import type {
+  FingerprintAllowlist,
+  RouterTlsOptions,
+  WorkerTlsOptions,
+} from "./router_config.ts";
+import type { RestartBackoff, SupervisorEvent } from "./supervisor.ts";
+import type { SkippedFile } from "./workspace_fs.ts";
+
+/** Options for spawning local workers. */
+export interface SpawnWorkersOptions {
+  /**
+   * Worker command template (`{connect}`, `{shard}`, `{cache_dir}`,
+   * `{token_env}`).
+   * @default {this checkout's worker run by the current Deno}
+   */
+  command?: string | readonly string[];
+  /**
+   * Cache directory passed to workers.
+   * @default {"<os tmp>/loom-cache"}
+   */
+  cacheDir?: string;
+  /** Environment variable carrying each child's token. */
+  tokenEnv?: string;
+  /** Extra environment for the children. */
+  env?: Record<string, string>;
+  /** TLS settings for workers connecting to a `tcp+tls:` router. */
+  tls?: WorkerTlsOptions;
+  /** Creates the restart backoff (50 ms doubling to 5 s by default). */
+  createBackoff?: () => RestartBackoff;
+}
+
+/** Options for {@link startRouter}. */
+export interface RouterOptions {
+  /** Source roots; the shard id is the position in this list. */
+  roots: readonly string[];
+  /**
+   * Listen address.
+   * @default {"unix:<fresh 0700 temp dir>/router.sock"}
+   */
+  listen?: string;
+  /** Bearer token for externally started workers. */
+  authToken?: string;
+  /** Permit plaintext `tcp:` with a token or on a non-loopback address. */
+  allowInsecureTcp?: boolean;
+  /** TLS for `tcp+tls:`. */
+  tls?: RouterTlsOptions;
+  /** mTLS shard authorization (needs `tls.clientCaFile`). */
+  fingerprintAllowlist?: FingerprintAllowlist;
+  /** Spawn and supervise one worker per shard. */
+  spawnWorkers?: boolean | SpawnWorkersOptions;
+  /**
+   * Largest frame/packet offered to workers, clamped to [1, 64 MiB].
+   * @default {67108864}
+   */
+  maxRpcBytes?: number;
+  /** @default {128} */
+  maxInflightHandshakes?: number;
+  /** @default {1024} */
+  maxWorkerConnections?: number;
+  /** @default {5000} */
+  handshakeTimeoutMs?: number;
+  /**
+   * Budget for sending a request.
+   * @default {30000}
+   */
+  rpcWriteTimeoutMs?: number;
+  /**
+   * Budget for a response.
+   * @default {600000}
+   */
+  rpcReadTimeoutMs?: number;
+  /**
+   * How long a call waits for its shard to have a worker.
+   * @default {20000}
+   */
+  workerWaitTimeoutMs?: number;
+  /**
+   * Shards collecting and sending snapshots at the same time.
+   * @default {2}
+   */
+  maxConcurrentSnapshots?: number;
+  /**
+   * Distributed search (protocol 3.1): offer version 3.1; a worker that
+   * negotiates it keeps its symbols (index requests carry `omit_symbols`)
+   * and answers {@link Router.searchSymbols} itself. 3.0 workers keep
+   * working through the router-local index.
+   * @default {false}
+   */
+  distributedSearch?: boolean;
+  /**
+   * Send a worker that connects with a cached index the shard's files
+   * (`LoadFiles`), so later updates rebuild from the whole shard. A one-shot
+   * query tool that never updates files can turn this off.
+   * @default {true}
+   */
+  rehydrateCachedWorkers?: boolean;
+  /** Lifecycle events (connections, restarts, worker output). */
+  onEvent?: (event: RouterEvent) => void;
+  /** Structured log sink. */
+  logger?: Logger;
+}
+
+/** Something the router observed. */
+export type RouterEvent =
+  | {
+    type: "worker_connected";
+    shard: number;
+    workerId: number;
+    cached: boolean;
+    spawned: boolean;
+  }
+  | { type: "worker_disconnected"; shard: number; workerId: number }
+  | {
+    type: "worker_rehydrated";
+    shard: number;
+    workerId: number;
+    mode: "load_files" | "index_shard";
+    files: number;
+    overlayFiles: number;
+  }
+  | { type: "cached_index"; shard: number; symbols: number; accepted: boolean }
+  | { type: "files_skipped"; shard: number; files: SkippedFile[] }
+  | { type: "supervisor"; event: SupervisorEvent };
+
+/** Progress of one shard during {@link Router.indexWorkspace}. */
+export interface ShardProgress {
+  shard: number;
+  root: string;
+  phase:
+    | "waiting"
+    | "reading"
+    | "sending"
+    | "indexing"
+    | "done"
+    | "failed"
+    | "cancelled";
+  /** Files to read, once the walk is done. */
+  filesTotal?: number;
+  filesRead: number;
+  bytesRead: number;
+  bytesSent: number;
+  symbols: number;
+}
+
+/** A progress snapshot for UIs. */
+export interface IndexProgress {
+  revision: U64;
+  shards: readonly ShardProgress[];
+  shardsDone: number;
+}
+
+/** Options for {@link Router.indexWorkspace}. */
+export interface IndexWorkspaceOptions {
+  signal?: AbortSignal;
+  /** Called (synchronously) whenever progress changes. */
+  onProgress?: (progress: IndexProgress) => void;
+  /** Index only these shards (default: all). */
+  shards?: readonly number[];
+}
+
+/** The outcome of {@link Router.indexWorkspace}. */
+export interface IndexWorkspaceResult {
+  revision: U64;
+  files: number;
+  bytes: number;
+  symbols: number;
+  skipped: SkippedFile[];
+}
+
+/** What {@link Router.shardStatus} reports per shard. */
+export interface ShardStatus {
+  shard: number;
+  root: string;
+  connected: boolean;
+  /** A cached index from a worker is loaded. */
+  warm: boolean;
+  /** Indexed or updated during this router run. */
+  indexed: boolean;
+}
+
+/** Options for calls that reach a worker. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * The error an index run fails with, naming the shard that failed; `code`
+ * is the underlying error's code.
+ *
+ * @example
+ * ```ts
+ * import { ShardError } from "./router.ts";
+ * import { ProtocolError } from "../wire/errors.ts";
+ * const err = new ShardError(2, new ProtocolError("timeout", "slow worker"));
+ * console.assert(err.shard === 2 && err.code === "timeout" && err instanceof ProtocolError);
+ * ```
+ */
+export class ShardError extends ProtocolError {
+  /** The shard that failed. */
+  readonly shard: number;
+
+  /** Wraps `cause` for `shard`. */
+  constructor(shard: number, cause: unknown) {
+    const code = cause instanceof ProtocolError ? cause.code : "io_error";
+    super(
+      code,
+      `shard ${shard}: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }`,
+      {
+        remote: cause instanceof ProtocolError ? cause.remote : false,
+        cause,
+      },
+    );
+    this.name = "ShardError";
+    this.shard = shard;
+  }
+}
+
+/**
+ * A fresh random token (32 bytes, lowercase hex), as the reference makes.
+ *
+ * @example
+ * ```ts
+ * import { generateToken } from "./router.ts";
+ * console.assert(/^[0-9a-f]{64}$/.test(generateToken()));
+ * ```
+ */
+export function generateToken(): string {
+  return randomBytes(32).toString("hex");
+}
