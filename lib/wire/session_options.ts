@@ -162,18 +162,18 @@ export interface SessionOptions {
 export interface WorkerHelloInit {
   /** The shard this worker serves. */
   shard_id: number;
-  /** @default {null} */
+  /** Bearer token the router expects. @default {null} */
   auth_token?: string | null;
-  /** @default {3.0 to 3.0} */
+  /** Versions offered. @default {3.0 to 3.0} */
   supported_versions?: SupportedVersions;
   /**
    * Overrides of {@link defaultCapabilities}; the compression list is
    * sanitised (unsupported and `"unknown"` dropped, `"none"` appended).
    */
   capabilities?: Partial<Capabilities>;
-  /** @default {null} */
+  /** The index loaded from the cache. @default {null} */
   cached_index_info?: CachedIndexInfo | null;
-  /** @default {null} */
+  /** Build identification. @default {null} */
   worker_build?: string | null;
 }
 
@@ -185,7 +185,7 @@ export interface WorkerSessionOptions extends SessionOptions {
 
 /** Options of {@link RouterSession}. */
 export interface RouterSessionOptions extends SessionOptions {
-  /** @default {3.0 to 3.0} */
+  /** Versions accepted. @default {3.0 to 3.0} */
   supportedVersions?: SupportedVersions;
   /** Overrides of {@link defaultCapabilities} (sanitised like the worker's). */
   capabilities?: Partial<Capabilities>;
@@ -195,9 +195,9 @@ export interface RouterSessionOptions extends SessionOptions {
 
 /** The router driver's acceptance of a worker. */
 export interface Admission {
-  /** @default {1} */
+  /** The id placed in `Welcome`. @default {1} */
   worker_id?: number;
-  /** @default {0} */
+  /** The revision placed in `Welcome`. @default {0} */
   revision?: U64;
 }
 

@@ -31,13 +31,17 @@ export type U64 = number | bigint;
 
 /** A protocol version; versions order by `major`, then `minor`. */
 export interface ProtocolVersion {
+  /** Major version (u32). */
   major: number;
+  /** Minor version (u32). */
   minor: number;
 }
 
 /** An inclusive range of protocol versions. */
 export interface SupportedVersions {
+  /** Lowest supported version. */
   min: ProtocolVersion;
+  /** Highest supported version. */
   max: ProtocolVersion;
 }
 
@@ -46,37 +50,55 @@ export type CompressionAlgo = "none" | "zstd" | "unknown";
 
 /** Limits and features offered in `Hello` or chosen in `Welcome`. */
 export interface Capabilities {
+  /** Largest frame, in bytes, excluding the 4-byte length prefix (u32). */
   max_frame_len: number;
+  /** Largest RPC payload, in bytes, after reassembly and decompression (u32). */
   max_packet_len: number;
   /** Ordered by preference, best first. */
   supported_compression: CompressionAlgo[];
+  /** Whether `cancel` payloads are understood. */
   supports_cancel: boolean;
+  /** Whether `packet_chunk` frames may be used. */
   supports_chunking: boolean;
 }
 
 /** Summary of the index a worker loaded from its cache. */
 export interface CachedIndexInfo {
+  /** Workspace revision (u64). */
   revision: U64;
+  /** How many successful rebuilds produced this index (u64). */
   index_generation: U64;
+  /** Number of symbols (u32, saturating). */
   symbol_count: number;
 }
 
 /** The first frame a worker sends. */
 export interface WorkerHello {
+  /** The shard (u32). */
   shard_id: number;
+  /** Bearer token, or null; never logged. */
   auth_token: string | null;
+  /** The protocol versions the worker speaks. */
   supported_versions: SupportedVersions;
+  /** The limits and features the worker offers. */
   capabilities: Capabilities;
+  /** The index loaded from the worker's cache, if any. */
   cached_index_info: CachedIndexInfo | null;
+  /** Free-form build identification, or null. */
   worker_build: string | null;
 }
 
 /** The router's acceptance of a `Hello`. */
 export interface RouterWelcome {
+  /** The id the router assigned to this connection (u32). */
   worker_id: number;
+  /** The shard (u32). */
   shard_id: number;
+  /** Workspace revision (u64). */
   revision: U64;
+  /** The negotiated version (the highest common one). */
   chosen_version: ProtocolVersion;
+  /** The negotiated limits and features, binding on both sides. */
   chosen_capabilities: Capabilities;
 }
 
@@ -90,23 +112,33 @@ export type RejectCode =
 
 /** The router's refusal of a `Hello`; the connection closes after it. */
 export interface HandshakeReject {
+  /** Machine-readable reason. */
   code: RejectCode;
+  /** Human-readable text. */
   message: string;
 }
 
 /** One whole RPC payload (possibly compressed) in a single frame. */
 export interface Packet {
+  /** Request id (u64): router ids are even, worker ids odd, 0 is reserved. */
   id: U64;
+  /** How `data` is compressed. */
   compression: CompressionAlgo;
+  /** The (possibly compressed) payload bytes. */
   data: Uint8Array;
 }
 
 /** One piece of an RPC payload that did not fit in a single frame. */
 export interface PacketChunk {
+  /** Request id (u64): router ids are even, worker ids odd, 0 is reserved. */
   id: U64;
+  /** How `data` is compressed. */
   compression: CompressionAlgo;
+  /** Position of this chunk in its stream, from 0 (u32). */
   seq: number;
+  /** True on the chunk that ends the stream. */
   last: boolean;
+  /** The (possibly compressed) payload bytes. */
   data: Uint8Array;
 }
 
@@ -121,31 +153,45 @@ export type WireFrame =
 
 /** A file's path and full text. */
 export interface FileText {
+  /** File path. */
   path: string;
+  /** Full file text (at most 8 MiB). */
   text: string;
 }
 
 /** A declared Java symbol; `line` and `column` are 0-based (UTF-16 units). */
 export interface Symbol {
+  /** Symbol name. */
   name: string;
+  /** File path. */
   path: string;
+  /** 0-based line (u32). */
   line: number;
+  /** 0-based column in UTF-16 code units (u32). */
   column: number;
 }
 
 /** The full symbol index of one shard. */
 export interface ShardIndex {
+  /** The shard (u32). */
   shard_id: number;
+  /** Workspace revision (u64). */
   revision: U64;
+  /** How many successful rebuilds produced this index (u64). */
   index_generation: U64;
+  /** The symbols, sorted and de-duplicated. */
   symbols: Symbol[];
 }
 
 /** Counters a worker reports about itself. */
 export interface WorkerStats {
+  /** The shard (u32). */
   shard_id: number;
+  /** Workspace revision (u64). */
   revision: U64;
+  /** How many successful rebuilds produced this index (u64). */
   index_generation: U64;
+  /** Number of files in the worker's memory (u32). */
   file_count: number;
 }
 
@@ -159,9 +205,13 @@ export type DiagnosticSeverity =
 
 /** One diagnostic for a file. */
 export interface RemoteDiagnostic {
+  /** How serious the diagnostic is. */
   severity: DiagnosticSeverity;
+  /** 0-based line (u32). */
   line: number;
+  /** 0-based column in UTF-16 code units (u32). */
   column: number;
+  /** Human-readable text. */
   message: string;
 }
 
@@ -221,6 +271,7 @@ export type SymbolSearchMode =
  * optional fields are omitted from the encoding when absent.
  */
 export interface SearchShardSymbolsRequest {
+  /** The request tag. */
   type: "search_shard_symbols";
   /** The query (at most 16 KiB). */
   query: string;
@@ -234,18 +285,27 @@ export interface SearchShardSymbolsRequest {
 
 /** Protocol 3.1: one ranked search result (`score` is an i32). */
 export interface RankedSymbol {
+  /** Symbol name. */
   name: string;
+  /** File path. */
   path: string;
+  /** 0-based line (u32). */
   line: number;
+  /** 0-based column in UTF-16 code units (u32). */
   column: number;
+  /** How the name matched the query. */
   kind: "prefix" | "fuzzy";
+  /** Match score (i32); higher is better within a kind. */
   score: number;
 }
 
 /** Protocol 3.1: a shard's answer to `search_shard_symbols`. */
 export interface SymbolMatches {
+  /** The shard (u32). */
   shard_id: number;
+  /** Workspace revision (u64). */
   revision: U64;
+  /** How many successful rebuilds produced this index (u64). */
   index_generation: U64;
   /** Number of symbols in the searched index (u32, saturating). */
   symbol_count: number;
@@ -263,8 +323,11 @@ export interface SymbolMatches {
 
 /** Protocol 3.1: a rebuilt index's counters, sent instead of its symbols. */
 export interface ShardSummary {
+  /** The shard (u32). */
   shard_id: number;
+  /** Workspace revision (u64). */
   revision: U64;
+  /** How many successful rebuilds produced this index (u64). */
   index_generation: U64;
   /** u32, saturating. */
   symbol_count: number;
@@ -282,9 +345,13 @@ export type RpcErrorCode =
 
 /** An error answer to a request. `details` holds a JSON string by convention. */
 export interface RpcError {
+  /** Machine-readable reason. */
   code: RpcErrorCode;
+  /** Human-readable text. */
   message: string;
+  /** Whether the same request may succeed if sent again. */
   retryable: boolean;
+  /** Extra detail, by convention a JSON string, or null. */
   details: string | null;
 }
 
