@@ -81,11 +81,29 @@ export async function waitForWorker(
   }
 }
 
+/** Options of {@link callWorker}. */
+export interface WorkerCallOptions {
+  /** Cancels the call (a `Cancel` is sent). */
+  signal?: AbortSignal;
+  /** Runs once the request is encoded and queued for writing. */
+  onSent?: () => void;
+  /** Budget for writing the request, in ms (default: `rpcWriteTimeoutMs`). */
+  writeTimeoutMs?: number;
+  /**
+   * Budget for the response once the request is written, in ms (default:
+   * `rpcReadTimeoutMs`).
+   */
+  timeoutMs?: number;
+}
+
 /**
- * One router -> worker call. The request is encoded (and queued for
- * writing) synchronously inside `call`, so `onSent` runs right after; the
- * transport has a single budget per call, which gets the read timeout
- * (the write timeout bounds the shutdown and small calls).
+ * One router -> worker call with the reference's discipline (digest 2.7):
+ * the request must be written within the write budget (30 s by default;
+ * otherwise the connection is closed), then answered within the read
+ * budget (10 min by default), which counts from the end of the write.
+ * Either timeout rejects with code `timeout` and closes the connection.
+ * The request is encoded (and queued for writing) synchronously inside
+ * `call`, so `onSent` runs right after.
  *
  * @example
  * ```ts
@@ -108,12 +126,13 @@ export async function callWorker(
   st: RouterState,
   worker: LiveWorker,
   request: Request,
-  options: { signal?: AbortSignal; onSent?: () => void; timeoutMs?: number } =
-    {},
+  options: WorkerCallOptions = {},
 ): Promise<Response> {
   try {
     const pending = worker.conn.call(request, {
       signal: options.signal,
+      writeTimeoutMs: options.writeTimeoutMs ?? st.options.rpcWriteTimeoutMs ??
+        30_000,
       timeoutMs: options.timeoutMs ?? st.options.rpcReadTimeoutMs ??
         600_000,
     });

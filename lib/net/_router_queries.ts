@@ -20,9 +20,20 @@ import {
 import type { SymbolMatch } from "../router/ranking.ts";
 
 /**
+ * Read budget of one shard's part of a distributed search, in ms (capped
+ * by `rpcReadTimeoutMs`). A search is interactive and a worker's top-k is
+ * quick, so a worker that has not answered after this long is treated as
+ * stuck (its connection is closed, like any call timeout) rather than
+ * holding the query for the 10 minute budget of index calls.
+ */
+const SEARCH_READ_TIMEOUT_MS = 30_000;
+
+/**
  * Runs {@link Router.searchSymbols}: plans a distributed search over the
  * shards whose symbols live on 3.1 workers plus the router-local shards;
- * without remote shards it is a router-local search.
+ * without remote shards it is a router-local search. Each shard's call has
+ * the usual write budget (`rpcWriteTimeoutMs`) and a read budget of at
+ * most 30 s after the write.
  *
  * @example
  * ```ts
@@ -52,7 +63,10 @@ export async function searchSymbols(
           search: async (request) => {
             const response = await callWorker(st, worker, request, {
               signal: options.signal,
-              timeoutMs: st.options.rpcWriteTimeoutMs ?? 30_000,
+              timeoutMs: Math.min(
+                st.options.rpcReadTimeoutMs ?? SEARCH_READ_TIMEOUT_MS,
+                SEARCH_READ_TIMEOUT_MS,
+              ),
             });
             if (
               response.type !== "symbol_matches" ||

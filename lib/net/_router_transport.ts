@@ -20,10 +20,12 @@ import type {
 import type { RouterTlsOptions } from "./router_config.ts";
 import { listen, type Listener, type ListenTlsOptions } from "./listen.ts";
 
-/** Per-call options. */
+/** Per-call options (see `CallOptions` of `connection.ts`). */
 export interface WorkerCallOptions {
   signal?: AbortSignal;
-  /** Budget for the whole call (write and response). */
+  /** Budget for writing the request; on expiry the connection is closed. */
+  writeTimeoutMs?: number;
+  /** Budget for the response, counted from the end of the write. */
   timeoutMs?: number;
 }
 

@@ -22,7 +22,11 @@ import type {
   WorkerHello,
 } from "../wire/types.ts";
 import type { SessionOptions } from "../wire/session.ts";
-import { type DrivableSession, SessionDriver } from "./driver.ts";
+import {
+  type DrivableSession,
+  type FlushWait,
+  SessionDriver,
+} from "./driver.ts";
 import { nodeZstdCompressor } from "./zstd.ts";
 import type { Logger } from "./log.ts";
 import type { ByteStream } from "./stream.ts";
@@ -93,11 +97,27 @@ export function sessionOptions(tuning: SessionTuning): SessionOptions {
   return out;
 }
 
-/** Options of one {@link Connection.call}. */
+/**
+ * Options of one {@link Connection.call}. A call has a write phase (until
+ * the write of the bytes holding the whole request has completed, that is,
+ * they were handed to the socket) and a read phase (until the response).
+ */
 export interface CallOptions {
   /** Aborting sends a `Cancel` and rejects with code `cancelled`. */
   signal?: AbortSignal;
-  /** Rejects with code `timeout` (and sends a `Cancel`) after this many ms. */
+  /**
+   * Budget of the write phase in ms. When it runs out the call rejects with
+   * code `timeout` and the connection is closed at once (a writer that is
+   * stuck means the peer stopped reading; other calls then fail with
+   * `connection_closed`). Unset: the write phase is not watched, at no cost.
+   */
+  writeTimeoutMs?: number;
+  /**
+   * Budget of the response in ms: the call rejects with code `timeout` (and
+   * sends a `Cancel`; the connection stays open) when it runs out. It counts
+   * from the end of the write phase when `writeTimeoutMs` is set (as the
+   * reference does), otherwise from the call.
+   */
   timeoutMs?: number;
 }
 
@@ -196,7 +216,8 @@ export interface Connection extends AsyncDisposable {
   /**
    * Sends a request and resolves to the `ok` response value. Rejects with a
    * `ProtocolError`: `remote_error` ({@link RemoteCallError}), `cancelled`,
-   * `timeout`, `connection_closed`, or a local send failure.
+   * `timeout` (write or read budget, see {@link CallOptions}),
+   * `connection_closed`, or a local send failure.
    */
   call(request: Request, options?: CallOptions): Promise<Response>;
   /** Sends a notification (throws a `ProtocolError` when closed). */
@@ -268,6 +289,15 @@ class IncomingRequest implements RequestContext {
   }
 }
 
+/** A call in its write phase (see {@link CallOptions.writeTimeoutMs}). */
+interface WriteWatch {
+  id: U64;
+  entry: PendingCall;
+  /** When the write phase times out (driver clock). */
+  deadline: number;
+  timeoutMs: number;
+}
+
 interface WaitingRequest {
   id: U64;
   request: Request;
@@ -307,6 +337,13 @@ class SessionConnection implements Connection {
   #pending = new Map<U64, PendingCall>();
   #incoming = new Map<U64, IncomingRequest>();
   #waiting: WaitingRequest[] = [];
+  /**
+   * Calls in their write phase. One timer, armed for the earliest deadline,
+   * watches them all (no timer per call).
+   */
+  #writeWatches = new Set<WriteWatch>();
+  #writeTimer: ReturnType<typeof setTimeout> | undefined;
+  #writeTimerAt = 0;
   #notifications: Notification[] = [];
   #requestHandler: RequestHandler | undefined;
   #notificationHandler: NotificationHandler | undefined;
@@ -371,9 +408,15 @@ class SessionConnection implements Connection {
     }
     const signal = options?.signal;
     const timeoutMs = options?.timeoutMs;
+    const writeTimeoutMs = options?.writeTimeoutMs;
     if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
       return Promise.reject(
         new RangeError("timeoutMs must be a non-negative number"),
+      );
+    }
+    if (writeTimeoutMs !== undefined && !(writeTimeoutMs >= 0)) {
+      return Promise.reject(
+        new RangeError("writeTimeoutMs must be a non-negative number"),
       );
     }
     if (signal?.aborted) {
@@ -390,50 +433,136 @@ class SessionConnection implements Connection {
     }
     const promise = new Promise<Response>((resolve, reject) => {
       const entry: PendingCall = { resolve, reject };
-      if (signal !== undefined || timeoutMs !== undefined) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const abandon = (error: ProtocolError): void => {
-          if (this.#pending.get(id) !== entry) return;
-          this.#pending.delete(id);
-          entry.cleanup?.();
-          if (!this.#isClosed) {
-            try {
-              this.#session.cancel(id);
-            } catch {
-              // Closing: nothing to cancel.
-            }
-            this.#session.forget?.(id);
-            this.#driver.pump();
-          }
-          reject(error);
-        };
-        const onAbort = (): void =>
-          abandon(
-            new ProtocolError(ERROR_CODES.CANCELLED, "request cancelled"),
-          );
-        signal?.addEventListener("abort", onAbort, { once: true });
-        if (timeoutMs !== undefined) {
-          timer = setTimeout(
-            () =>
-              abandon(
-                new ProtocolError(
-                  ERROR_CODES.TIMEOUT,
-                  `request timed out after ${timeoutMs} ms`,
-                ),
-              ),
-            timeoutMs,
-          );
-        }
-        entry.cleanup = () => {
-          signal?.removeEventListener("abort", onAbort);
-          if (timer !== undefined) clearTimeout(timer);
-        };
-      }
       this.#pending.set(id, entry);
+      if (
+        signal !== undefined || timeoutMs !== undefined ||
+        writeTimeoutMs !== undefined
+      ) {
+        this.#watchCall(id, entry, signal, timeoutMs, writeTimeoutMs);
+      }
     });
     // Registered first: whatever pump() delivers (even a close) sees it.
     this.#driver.pump();
     return promise;
+  }
+
+  /** Arms the cancellation and the timeouts of a pending call. */
+  #watchCall(
+    id: U64,
+    entry: PendingCall,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    writeTimeoutMs: number | undefined,
+  ): void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let flushWait: FlushWait | undefined;
+    let watch: WriteWatch | undefined;
+    const abandon = (error: ProtocolError): void => {
+      if (this.#pending.get(id) !== entry) return;
+      this.#pending.delete(id);
+      entry.cleanup?.();
+      if (!this.#isClosed) {
+        try {
+          this.#session.cancel(id);
+        } catch {
+          // Closing: nothing to cancel.
+        }
+        this.#session.forget?.(id);
+        this.#driver.pump();
+      }
+      entry.reject(error);
+    };
+    const onAbort = (): void =>
+      abandon(new ProtocolError(ERROR_CODES.CANCELLED, "request cancelled"));
+    const startRead = (): void => {
+      if (timeoutMs === undefined) return;
+      timer = setTimeout(
+        () =>
+          abandon(
+            new ProtocolError(
+              ERROR_CODES.TIMEOUT,
+              `request timed out after ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
+    };
+    entry.cleanup = () => {
+      signal?.removeEventListener("abort", onAbort);
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      flushWait?.cancel();
+      flushWait = undefined;
+      if (watch !== undefined) this.#writeWatches.delete(watch);
+      watch = undefined;
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (writeTimeoutMs === undefined) {
+      startRead();
+      return;
+    }
+    // The request is queued: its write phase ends once every byte queued so
+    // far has been written.
+    const target = this.#driver.queuedBytes;
+    const deadline = this.#driver.now() + writeTimeoutMs;
+    watch = { id, entry, deadline, timeoutMs: writeTimeoutMs };
+    this.#writeWatches.add(watch);
+    this.#armWriteTimer(deadline);
+    flushWait = this.#driver.whenFlushed(target, () => {
+      flushWait = undefined;
+      if (watch !== undefined) this.#writeWatches.delete(watch);
+      watch = undefined;
+      if (this.#pending.get(id) === entry) startRead();
+    });
+  }
+
+  /** Makes sure the write timer fires no later than `at`. */
+  #armWriteTimer(at: number): void {
+    if (this.#writeTimer !== undefined) {
+      if (this.#writeTimerAt <= at) return;
+      clearTimeout(this.#writeTimer);
+    }
+    this.#writeTimerAt = at;
+    this.#writeTimer = setTimeout(
+      () => this.#onWriteTimer(),
+      Math.max(0, Math.ceil(at - this.#driver.now())),
+    );
+  }
+
+  #onWriteTimer(): void {
+    this.#writeTimer = undefined;
+    if (this.#isClosed) return;
+    const now = this.#driver.now();
+    let next = Infinity;
+    for (const watch of this.#writeWatches) {
+      if (watch.deadline <= now) {
+        this.#writeTimedOut(watch);
+        return;
+      }
+      if (watch.deadline < next) next = watch.deadline;
+    }
+    if (next !== Infinity) this.#armWriteTimer(next);
+  }
+
+  /** A write phase ran out: the call fails and the connection closes. */
+  #writeTimedOut(watch: WriteWatch): void {
+    const { id, entry, timeoutMs: writeTimeoutMs } = watch;
+    if (this.#pending.get(id) !== entry) return;
+    this.#pending.delete(id);
+    entry.cleanup?.();
+    this.#session.forget?.(id);
+    entry.reject(
+      new ProtocolError(
+        ERROR_CODES.TIMEOUT,
+        `timed out writing a request after ${writeTimeoutMs} ms`,
+      ),
+    );
+    this.#driver.abort(
+      new ProtocolError(
+        ERROR_CODES.TIMEOUT,
+        "timed out writing a request: the peer is not reading",
+      ),
+    );
   }
 
   notify(notification: Notification): void {
@@ -720,6 +849,9 @@ class SessionConnection implements Connection {
     this.#incoming.clear();
     for (const w of this.#waiting) clearTimeout(w.timer);
     this.#waiting = [];
+    this.#writeWatches.clear();
+    if (this.#writeTimer !== undefined) clearTimeout(this.#writeTimer);
+    this.#writeTimer = undefined;
     this.#notifications = [];
   }
 }

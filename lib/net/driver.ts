@@ -10,6 +10,10 @@
  *   for many small frames); with `recycleWrites`, written buffers go back to
  *   the session (`releaseTransmit`) for reuse;
  * - a single timer is armed from `nextDeadline()` and calls `handleTimeout`;
+ * - it counts the bytes the session queued ({@link SessionDriver.queuedBytes})
+ *   and the bytes whose write completed ({@link SessionDriver.flushedBytes}),
+ *   and calls back once a given total is flushed
+ *   ({@link SessionDriver.whenFlushed}): the write phase of a call;
  * - when the session reports `closed`, the driver flushes what the session
  *   still has to send (a `Reject`, say), closes the stream, clears the timer,
  *   and resolves {@link SessionDriver.done} once every pending operation has
@@ -37,6 +41,11 @@ export interface DrivableSession<E> {
   receiveInPlace?(n: number, now: number): void;
   /** Takes back a written `pollTransmit` buffer for reuse (optional). */
   releaseTransmit?(bytes: Uint8Array): void;
+  /**
+   * Bytes queued and not yet taken by `pollTransmit` (optional; without it
+   * {@link SessionDriver.queuedBytes} counts only what was polled).
+   */
+  readonly bufferedTransmitBytes?: number;
   /** When `handleTimeout` must next be called, if ever. */
   nextDeadline(): number | undefined;
   /** Tells the session that time passed. */
@@ -71,6 +80,26 @@ export interface SessionDriverOptions<E> {
   recycleWrites?: boolean;
   /** Called with I/O errors before they close the session (for logging). */
   onIoError?(error: unknown): void;
+}
+
+/** A wait registered with {@link SessionDriver.whenFlushed}. */
+export interface FlushWait {
+  /** Drops the wait: the callback will not run. */
+  cancel(): void;
+}
+
+class FlushWaiter implements FlushWait {
+  readonly target: number;
+  callback: (() => void) | undefined;
+
+  constructor(target: number, callback: () => void) {
+    this.target = target;
+    this.callback = callback;
+  }
+
+  cancel(): void {
+    this.callback = undefined;
+  }
 }
 
 /** Frames missing at least this many bytes are read into in place. */
@@ -117,6 +146,13 @@ export class SessionDriver<E> {
   #resolveDone!: () => void;
   #finishing = false;
   #linger: ReturnType<typeof setTimeout> | undefined;
+  /** Bytes taken from `pollTransmit` so far. */
+  #polledBytes = 0;
+  /** Bytes whose write completed so far. */
+  #flushedBytes = 0;
+  /** Waits in registration order, hence in `target` order. */
+  #flushWaits: FlushWaiter[] = [];
+  #flushHead = 0;
 
   /** Resolves when the stream is closed and every loop has stopped. */
   readonly done: Promise<void>;
@@ -153,6 +189,44 @@ export class SessionDriver<E> {
   /** The monotonic clock the session sees. */
   now(): number {
     return this.#now();
+  }
+
+  /**
+   * Total bytes the session has queued for writing since the start (those
+   * already written, being written, or still waiting). It only grows while
+   * the session is open, so a value read right after queueing a frame is
+   * the total to wait for with {@link SessionDriver.whenFlushed}.
+   */
+  get queuedBytes(): number {
+    return this.#polledBytes + (this.#session.bufferedTransmitBytes ?? 0);
+  }
+
+  /** Total bytes whose write to the stream has completed. */
+  get flushedBytes(): number {
+    return this.#flushedBytes;
+  }
+
+  /**
+   * Calls `callback` once {@link SessionDriver.flushedBytes} reaches
+   * `target` (synchronously when it already has). Waits are kept in
+   * registration order, so targets must not decrease from one wait to the
+   * next (true of successive {@link SessionDriver.queuedBytes} values).
+   * Waits still pending when the driver finishes are dropped without a
+   * call. The callback must not throw.
+   *
+   * @param target A total taken from {@link SessionDriver.queuedBytes}.
+   * @param callback Runs once, in the write loop.
+   * @returns A handle to cancel the wait.
+   */
+  whenFlushed(target: number, callback: () => void): FlushWait {
+    const wait = new FlushWaiter(target, callback);
+    if (this.#flushedBytes >= target) {
+      wait.callback = undefined;
+      callback();
+    } else if (!this.#finishing) {
+      this.#flushWaits.push(wait);
+    }
+    return wait;
   }
 
   /** Starts the read loop and sends whatever the session queued already. */
@@ -208,6 +282,17 @@ export class SessionDriver<E> {
     }
   }
 
+  /**
+   * Like {@link SessionDriver.close}, but closes the stream at once instead
+   * of letting queued output linger (for a peer that stopped reading).
+   *
+   * @param error The reason.
+   */
+  abort(error: ProtocolError): void {
+    this.close(error);
+    this.#forceFinish();
+  }
+
   #scheduleFlush(): void {
     if (this.#writing || this.#flushQueued || this.#streamClosed) return;
     this.#flushQueued = true;
@@ -227,8 +312,12 @@ export class SessionDriver<E> {
         !this.#streamClosed &&
         (bytes = this.#session.pollTransmit()) !== undefined
       ) {
+        const n = bytes.length;
+        this.#polledBytes += n;
         await writeAll(this.#stream, bytes);
         if (recycle) this.#session.releaseTransmit?.(bytes);
+        this.#flushedBytes += n;
+        if (this.#flushHead < this.#flushWaits.length) this.#notifyFlushed();
       }
     } catch (err) {
       this.#writing = false;
@@ -240,6 +329,24 @@ export class SessionDriver<E> {
     }
     this.#writing = false;
     if (this.#sessionClosed) this.#finish();
+  }
+
+  #notifyFlushed(): void {
+    const waits = this.#flushWaits;
+    let head = this.#flushHead;
+    while (head < waits.length && waits[head].target <= this.#flushedBytes) {
+      const wait = waits[head++];
+      const callback = wait.callback;
+      wait.callback = undefined;
+      callback?.();
+    }
+    if (this.#flushWaits !== waits) return; // Finished meanwhile.
+    if (head === waits.length) {
+      this.#flushWaits = [];
+      this.#flushHead = 0;
+    } else {
+      this.#flushHead = head;
+    }
   }
 
   async #readLoop(): Promise<void> {
@@ -316,6 +423,8 @@ export class SessionDriver<E> {
     if (this.#linger !== undefined) clearTimeout(this.#linger);
     this.#linger = undefined;
     this.#finishing = true;
+    this.#flushWaits = [];
+    this.#flushHead = 0;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = undefined;

@@ -79,12 +79,16 @@ export interface RouterOptions {
   /** @default {5000} */
   handshakeTimeoutMs?: number;
   /**
-   * Budget for sending a request.
+   * Budget for writing a request to a worker (until its bytes are handed to
+   * the socket); when it runs out the call fails with `timeout` and the
+   * connection is closed.
    * @default {30000}
    */
   rpcWriteTimeoutMs?: number;
   /**
-   * Budget for a response.
+   * Budget for a worker's response, counted from the end of the write; when
+   * it runs out the call fails with `timeout` and the connection is closed.
+   * Distributed searches use at most 30 s.
    * @default {600000}
    */
   rpcReadTimeoutMs?: number;
