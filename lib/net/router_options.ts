@@ -72,11 +72,11 @@ export interface RouterOptions {
    * @default {67108864}
    */
   maxRpcBytes?: number;
-  /** @default {128} */
+  /** Handshakes in progress at once; more are closed. @default {128} */
   maxInflightHandshakes?: number;
-  /** @default {1024} */
+  /** Worker connections at once. @default {1024} */
   maxWorkerConnections?: number;
-  /** @default {5000} */
+  /** Time a worker has to complete its handshake. @default {5000} */
   handshakeTimeoutMs?: number;
   /**
    * Budget for writing a request to a worker (until its bytes are handed to
@@ -147,8 +147,11 @@ export type RouterEvent =
 
 /** Progress of one shard during {@link Router.indexWorkspace}. */
 export interface ShardProgress {
+  /** The shard id. */
   shard: number;
+  /** The shard's source root. */
   root: string;
+  /** Where the shard is in the run. */
   phase:
     | "waiting"
     | "reading"
@@ -159,21 +162,29 @@ export interface ShardProgress {
     | "cancelled";
   /** Files to read, once the walk is done. */
   filesTotal?: number;
+  /** Files read so far. */
   filesRead: number;
+  /** Bytes read so far. */
   bytesRead: number;
+  /** Bytes sent to the worker so far. */
   bytesSent: number;
+  /** Symbols in the shard's index once done. */
   symbols: number;
 }
 
 /** A progress snapshot for UIs. */
 export interface IndexProgress {
+  /** The run's revision. */
   revision: U64;
+  /** Per-shard progress, by shard id. */
   shards: readonly ShardProgress[];
+  /** Shards finished. */
   shardsDone: number;
 }
 
 /** Options for {@link Router.indexWorkspace}. */
 export interface IndexWorkspaceOptions {
+  /** Aborts the operation. */
   signal?: AbortSignal;
   /** Called (synchronously) whenever progress changes. */
   onProgress?: (progress: IndexProgress) => void;
@@ -183,17 +194,25 @@ export interface IndexWorkspaceOptions {
 
 /** The outcome of {@link Router.indexWorkspace}. */
 export interface IndexWorkspaceResult {
+  /** The run's revision. */
   revision: U64;
+  /** Files indexed. */
   files: number;
+  /** Bytes of text indexed. */
   bytes: number;
+  /** Symbols in the shard's index once done. */
   symbols: number;
+  /** Files left out (unreadable, not UTF-8, too large). */
   skipped: SkippedFile[];
 }
 
 /** What {@link Router.shardStatus} reports per shard. */
 export interface ShardStatus {
+  /** The shard id. */
   shard: number;
+  /** The shard's source root. */
   root: string;
+  /** Whether a worker is connected. */
   connected: boolean;
   /** A cached index from a worker is loaded. */
   warm: boolean;
@@ -203,6 +222,7 @@ export interface ShardStatus {
 
 /** Options for calls that reach a worker. */
 export interface CallOptions {
+  /** Aborts the operation. */
   signal?: AbortSignal;
 }
 
