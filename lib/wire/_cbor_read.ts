@@ -163,7 +163,7 @@ export function decodeUtf8(
 }
 
 /** The shared batch buffer is not kept between decodes above this size. */
-const KEEP_BATCH_BYTES = 16 * 1024 * 1024;
+const KEEP_BATCH_BYTES = 8 * 1024 * 1024;
 let batchBuf = new Uint8Array(64 * 1024);
 
 /**

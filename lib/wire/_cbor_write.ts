@@ -196,12 +196,14 @@ export class CborWriter {
   text(value: string, field: string): void {
     if (typeof value !== "string") encodeFailed(`${field} must be a string`);
     const len = value.length;
-    if (len < 24) {
-      // Short strings: try a plain ASCII copy with a one-byte head.
-      this.ensure(len + 1);
+    if (len < 256) {
+      // Short strings (names, paths, keys): try a plain ASCII copy with a
+      // one- or two-byte head; cheaper than a TextEncoder call.
+      const headLen = len < 24 ? 1 : 2;
+      this.ensure(len + headLen);
       const buf = this.buf;
       const start = this.pos;
-      let p = start + 1;
+      let p = start + headLen;
       let i = 0;
       for (; i < len; i++) {
         const c = value.charCodeAt(i);
@@ -209,7 +211,12 @@ export class CborWriter {
         buf[p++] = c;
       }
       if (i === len) {
-        buf[start] = 0x60 | len;
+        if (headLen === 1) {
+          buf[start] = 0x60 | len;
+        } else {
+          buf[start] = 0x78;
+          buf[start + 1] = len;
+        }
         this.pos = p;
         return;
       }

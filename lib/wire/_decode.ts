@@ -648,7 +648,10 @@ function filesAscii(r: CborReader): FileText[] | undefined {
   for (let i = 0; i < len; i++) {
     const pathEnd = off + ranges[i * 4 + 1] - ranges[i * 4];
     const textEnd = pathEnd + ranges[i * 4 + 3] - ranges[i * 4 + 2];
-    out[i] = { path: all.slice(off, pathEnd), text: all.slice(pathEnd, textEnd) };
+    out[i] = {
+      path: all.slice(off, pathEnd),
+      text: all.slice(pathEnd, textEnd),
+    };
     off = textEnd;
   }
   return out;
