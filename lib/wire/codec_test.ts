@@ -447,3 +447,47 @@ Deno.test("every decode error is a ProtocolError marked remote", () => {
     }
   }
 });
+
+function indexShard(texts: string[]): RpcPayload {
+  return {
+    type: "request",
+    body: {
+      type: "index_shard",
+      revision: 1,
+      files: texts.map((text, i) => ({ path: `/src/F${i}.java`, text })),
+    },
+  };
+}
+
+function indexOf(haystack: Uint8Array, needle: string, from = 0): number {
+  const bytes = new TextEncoder().encode(needle);
+  outer: for (let i = from; i <= haystack.length - bytes.length; i++) {
+    for (let j = 0; j < bytes.length; j++) {
+      if (haystack[i + j] !== bytes[j]) continue outer;
+    }
+    return i;
+  }
+  return -1;
+}
+
+Deno.test("file lists mixing ASCII and non-ASCII text decode exactly", () => {
+  const texts = ["class A {}", "// café ☕ 𝄞", "", "x".repeat(3000), "ü"];
+  const payload = indexShard(texts);
+  assert.deepEqual(decodeRpcPayload(encodeRpcPayload(payload)), payload);
+});
+
+Deno.test("file lists larger than the reused decode buffer decode exactly", () => {
+  const texts = ["a", "b", "c"].map((c) => c.repeat(3 * 1024 * 1024));
+  const payload = indexShard(texts);
+  assert.deepEqual(decodeRpcPayload(encodeRpcPayload(payload)), payload);
+});
+
+Deno.test("file lists: invalid UTF-8 is reported before a later duplicate key", () => {
+  const bytes = encodeRpcPayload(indexShard(["class A {}", "class B {}"]));
+  // Break the first file's text, then turn the second file's "text" key
+  // into a second "path" key.
+  bytes[indexOf(bytes, "class A")] = 0xff;
+  const second = indexOf(bytes, "text", indexOf(bytes, "/src/F1.java"));
+  bytes.set(new TextEncoder().encode("path"), second);
+  throwsCode(() => decodeRpcPayload(bytes), "cbor_invalid");
+});
