@@ -67,6 +67,10 @@ export class RouterIndexStore {
     const shard = index.shard_id;
     const built = new ShardSymbols(shard, index.symbols);
     if (options?.defer) {
+      // Work out the shard's distinct paths now, while other shards are
+      // still indexing, rather than inside `commit()` (which needs them and
+      // runs once the last shard is in).
+      void built.paths;
       this.#deferred.set(shard, built);
     } else {
       this.#deferred.delete(shard);
