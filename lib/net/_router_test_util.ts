@@ -5,14 +5,14 @@
  */
 
 import { dirname, join } from "node:path";
-import type { TlsFixtures, TlsIdentity } from "./tls_fixtures.ts";
-import { certificateFingerprint } from "./tls_fixtures.ts";
+import { defaultWorkerCommand } from "./worker_command.ts";
 
 const here = (rel: string): string =>
   decodeURIComponent(new URL(rel, import.meta.url).pathname);
 
 /** The fixture worker as a command template. */
 export function fixtureCommand(): string[] {
+  const words = defaultWorkerCommand();
   return [
     Deno.execPath(),
     "run",
@@ -21,14 +21,8 @@ export function fixtureCommand(): string[] {
     "--config",
     here("../../deno.json"),
     here("./_fixture_worker.ts"),
-    "--connect",
-    "{connect}",
-    "--shard-id",
-    "{shard}",
-    "--cache-dir",
-    "{cache_dir}",
-    "--auth-token-env",
-    "{token_env}",
+    // the placeholders, as in the default worker command
+    ...words.slice(words.indexOf("--connect")),
   ];
 }
 
@@ -106,70 +100,4 @@ export async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Mints another client certificate signed by the fixtures' CA. */
-export async function mintClient(
-  tls: TlsFixtures,
-  name: string,
-): Promise<TlsIdentity> {
-  const run = async (args: string[]): Promise<void> => {
-    const out = await new Deno.Command("openssl", {
-      args,
-      cwd: tls.dir,
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      throw new Error(
-        `openssl failed: ${new TextDecoder().decode(out.stderr)}`,
-      );
-    }
-  };
-  await Deno.writeTextFile(
-    `${tls.dir}/${name}.ext`,
-    "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
-  );
-  await run([
-    "req",
-    "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    `/CN=${name}`,
-  ]);
-  await run([
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-set_serial",
-    String(Math.floor(Math.random() * 1e9) + 1000),
-    "-days",
-    "2",
-    "-sha256",
-    "-extfile",
-    `${name}.ext`,
-    "-out",
-    `${name}.pem`,
-  ]);
-  const cert = await Deno.readTextFile(`${tls.dir}/${name}.pem`);
-  return {
-    cert,
-    key: await Deno.readTextFile(`${tls.dir}/${name}.key`),
-    certPath: `${tls.dir}/${name}.pem`,
-    keyPath: `${tls.dir}/${name}.key`,
-    fingerprint: certificateFingerprint(cert),
-  };
 }

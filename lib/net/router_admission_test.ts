@@ -3,10 +3,10 @@ import { startRouter } from "./router.ts";
 import { connect, type ConnectOptions } from "./connect.ts";
 import type { Connection } from "./connection.ts";
 import { createLogger } from "./log.ts";
-import { createTlsFixtures } from "./tls_fixtures.ts";
+import { createTlsFixtures, mintClientIdentity } from "./tls_fixtures.ts";
 import { isProtocolError, ProtocolError } from "../wire/errors.ts";
 import type { RpcResult } from "../wire/types.ts";
-import { mintClient, tempWorkspace, waitFor } from "./_router_test_util.ts";
+import { tempWorkspace, waitFor } from "./_router_test_util.ts";
 
 const quiet = createLogger({ level: "error", write: () => {} });
 
@@ -230,9 +230,9 @@ Deno.test("protocol violations: wrong-shard index, stats and cached index discon
 Deno.test("mTLS fingerprint allowlist scopes workers to shards (global list guards every shard)", async () => {
   await using tls = await createTlsFixtures();
   const [a, b, c] = await Promise.all([
-    mintClient(tls, "worker-a"),
-    mintClient(tls, "worker-b"),
-    mintClient(tls, "worker-c"),
+    mintClientIdentity(tls, "worker-a"),
+    mintClientIdentity(tls, "worker-b"),
+    mintClientIdentity(tls, "worker-c"),
   ]);
   await using ws = await tempWorkspace();
   const colon = (fp: string) => fp.toUpperCase().match(/../g)!.join(":");

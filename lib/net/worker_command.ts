@@ -16,7 +16,10 @@
  * @module
  */
 
-import { splitCommandLine } from "../router/command_template.ts";
+import {
+  COMMAND_PLACEHOLDERS,
+  splitCommandLine,
+} from "../router/command_template.ts";
 
 /** The values substituted into a template. */
 export interface WorkerCommandVars {
@@ -41,13 +44,8 @@ export interface WorkerCommandVars {
  * console.assert(TEMPLATE_PLACEHOLDERS.includes("cache_dir"));
  * ```
  */
-export const TEMPLATE_PLACEHOLDERS = [
-  "connect",
-  "shard",
-  "cache_dir",
-  "token_env",
-  "ca_cert",
-] as const;
+export const TEMPLATE_PLACEHOLDERS: typeof COMMAND_PLACEHOLDERS =
+  COMMAND_PLACEHOLDERS;
 
 /**
  * Default name of the environment variable carrying the worker token.

@@ -335,15 +335,8 @@ export class CborReader {
 
   /** Reads a definite text string. */
   text(field: string): string {
-    const ib = this.buf[this.pos];
-    if ((ib >> 5) !== 3 || (ib & 31) === 31) {
-      return schemaMismatch(`${field}: expected a definite text string`);
-    }
-    this.pos++;
-    const len = this.arg(ib & 31);
-    const start = this.pos;
-    this.pos = start + len;
-    return decodeUtf8(this.buf, start, start + len);
+    const start = this.textStart(field);
+    return decodeUtf8(this.buf, start, this.pos);
   }
 
   /**

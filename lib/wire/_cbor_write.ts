@@ -308,3 +308,21 @@ export function concatBytes(...parts: (Uint8Array | number[])[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Pre-encodes the keys of a map written in a fixed order: entry `i` is the
+ * key `names[i]`, and the first one is preceded by the map head. Fewer than
+ * 24 ASCII names only.
+ *
+ * @example
+ * ```ts
+ * import { keyTable } from "./_cbor_write.ts";
+ * const k = keyTable(["a", "b"]);
+ * console.assert(k[0].join() === "162,97,97" && k[1].join() === "97,98");
+ * ```
+ */
+export function keyTable(names: readonly string[]): Uint8Array[] {
+  return names.map((k, i) =>
+    i === 0 ? concatBytes([0xa0 | names.length], textBytes(k)) : textBytes(k)
+  );
+}

@@ -52,20 +52,80 @@ import {
   readSymbolMatches,
 } from "./_search_v31.ts";
 
-type Keys = readonly Uint8Array[];
+/** Pre-encoded map keys, matched by `CborReader.key`. */
+export type Keys = readonly Uint8Array[];
 
-function keys(...names: string[]): Keys {
+/**
+ * Pre-encodes map keys for `CborReader.key`.
+ *
+ * @example
+ * ```ts
+ * import { keys } from "./_decode.ts";
+ * console.assert(keys("a", "bc").length === 2);
+ * ```
+ */
+export function keys(...names: string[]): Keys {
   return names.map(keyBytes);
 }
 
-function duplicate(field: string): never {
+/**
+ * Throws the peer's `duplicate_key` error for a known field seen twice.
+ *
+ * @example
+ * ```ts
+ * import { duplicate } from "./_decode.ts";
+ * import { isProtocolError } from "./errors.ts";
+ * try { duplicate("name"); } catch (err) { console.assert(isProtocolError(err, "duplicate_key")); }
+ * ```
+ */
+export function duplicate(field: string): never {
   throw new ProtocolError("duplicate_key", `duplicate field \`${field}\``, {
     remote: true,
   });
 }
 
-function missing(field: string): never {
+/**
+ * Throws the peer's `schema_mismatch` error for a required field not seen.
+ *
+ * @example
+ * ```ts
+ * import { missing } from "./_decode.ts";
+ * import { isProtocolError } from "./errors.ts";
+ * try { missing("name"); } catch (err) { console.assert(isProtocolError(err, "schema_mismatch")); }
+ * ```
+ */
+export function missing(field: string): never {
   return schemaMismatch(`missing field \`${field}\``);
+}
+
+/**
+ * Reads the key of entry `i` of a map and returns its index in `table`; an
+ * unknown key's value is skipped and -1 returned. A known key whose bit is
+ * already set in `seen` is a `duplicate_key` error naming `names[k]`.
+ *
+ * @example
+ * ```ts
+ * import { entryKey, keys } from "./_decode.ts";
+ * import { CborReader } from "./_cbor_read.ts";
+ * const r = new CborReader(new Uint8Array([0xa1, 0x61, 0x61, 0x01]));
+ * const n = r.map("Example");
+ * console.assert(n === 1 && entryKey(r, keys("a"), ["a"], 0, 0) === 0);
+ * ```
+ */
+export function entryKey(
+  r: CborReader,
+  table: Keys,
+  names: readonly string[],
+  i: number,
+  seen: number,
+): number {
+  const k = r.key(table, i);
+  if (k < 0) {
+    r.skip();
+    return -1;
+  }
+  if (seen & (1 << k)) duplicate(names[k]);
+  return k;
 }
 
 /**
@@ -199,12 +259,8 @@ function capabilities(r: CborReader, field: string): Capabilities {
   let chunking = false;
   let seen = 0;
   for (let i = 0; i < n; i++) {
-    const k = r.key(CAPS_KEYS, i);
-    if (k < 0) {
-      r.skip();
-      continue;
-    }
-    if (seen & (1 << k)) duplicate(CAPS_NAMES[k]);
+    const k = entryKey(r, CAPS_KEYS, CAPS_NAMES, i, seen);
+    if (k < 0) continue;
     seen |= 1 << k;
     switch (k) {
       case 0:
@@ -247,12 +303,8 @@ function cachedIndexInfo(r: CborReader): CachedIndexInfo {
   let count = 0;
   let seen = 0;
   for (let i = 0; i < n; i++) {
-    const k = r.key(CACHED_KEYS, i);
-    if (k < 0) {
-      r.skip();
-      continue;
-    }
-    if (seen & (1 << k)) duplicate(CACHED_NAMES[k]);
+    const k = entryKey(r, CACHED_KEYS, CACHED_NAMES, i, seen);
+    if (k < 0) continue;
     seen |= 1 << k;
     if (k === 0) revision = r.u64("revision");
     else if (k === 1) generation = r.u64("index_generation");
@@ -288,12 +340,8 @@ function workerHello(r: CborReader): WorkerHello {
   let build: string | null = null;
   let seen = 0;
   for (let i = 0; i < n; i++) {
-    const k = r.key(HELLO_KEYS, i);
-    if (k < 0) {
-      r.skip();
-      continue;
-    }
-    if (seen & (1 << k)) duplicate(HELLO_NAMES[k]);
+    const k = entryKey(r, HELLO_KEYS, HELLO_NAMES, i, seen);
+    if (k < 0) continue;
     seen |= 1 << k;
     switch (k) {
       case 0:
@@ -351,12 +399,8 @@ function routerWelcome(r: CborReader): RouterWelcome {
   let caps: Capabilities | undefined;
   let seen = 0;
   for (let i = 0; i < n; i++) {
-    const k = r.key(WELCOME_KEYS, i);
-    if (k < 0) {
-      r.skip();
-      continue;
-    }
-    if (seen & (1 << k)) duplicate(WELCOME_NAMES[k]);
+    const k = entryKey(r, WELCOME_KEYS, WELCOME_NAMES, i, seen);
+    if (k < 0) continue;
     seen |= 1 << k;
     switch (k) {
       case 0:
@@ -658,6 +702,7 @@ function filesAscii(r: CborReader): FileText[] | undefined {
 }
 
 const SYMBOL_KEYS = keys("name", "path", "line", "column");
+const SYMBOL_NAMES = ["name", "path", "line", "column"];
 function symbol(r: CborReader): Symbol {
   const n = r.map("Symbol");
   let name: string | undefined;
@@ -666,12 +711,8 @@ function symbol(r: CborReader): Symbol {
   let column = 0;
   let seen = 0;
   for (let i = 0; i < n; i++) {
-    const k = r.key(SYMBOL_KEYS, i);
-    if (k < 0) {
-      r.skip();
-      continue;
-    }
-    if (seen & (1 << k)) duplicate(["name", "path", "line", "column"][k]);
+    const k = entryKey(r, SYMBOL_KEYS, SYMBOL_NAMES, i, seen);
+    if (k < 0) continue;
     seen |= 1 << k;
     switch (k) {
       case 0:
@@ -702,12 +743,8 @@ function shardIndex(r: CborReader): ShardIndex {
   let symbols: Symbol[] | undefined;
   let seen = 0;
   for (let i = 0; i < n; i++) {
-    const k = r.key(INDEX_KEYS, i);
-    if (k < 0) {
-      r.skip();
-      continue;
-    }
-    if (seen & (1 << k)) duplicate(INDEX_NAMES[k]);
+    const k = entryKey(r, INDEX_KEYS, INDEX_NAMES, i, seen);
+    if (k < 0) continue;
     seen |= 1 << k;
     switch (k) {
       case 0:
@@ -744,41 +781,50 @@ const STATS_KEYS = keys(
 );
 const STATS_NAMES = ["shard_id", "revision", "index_generation", "file_count"];
 function workerStats(r: CborReader): WorkerStats {
-  const n = r.map("WorkerStats");
-  let shard = 0;
-  let revision: U64 = 0;
-  let generation: U64 = 0;
-  let fileCount = 0;
+  const v = shardCounts(r, "WorkerStats", STATS_KEYS, STATS_NAMES);
+  return {
+    shard_id: v[0],
+    revision: v[1],
+    index_generation: v[2],
+    file_count: v[3],
+  };
+}
+
+/**
+ * Reads a map of four required fields `shard_id` (u32), `revision` and
+ * `index_generation` (u64) and a last u32 (`names[3]`); `what` names the map
+ * in errors. Unknown keys are skipped, known ones may not repeat.
+ *
+ * @example
+ * ```ts
+ * import { keys, shardCounts } from "./_decode.ts";
+ * import { CborReader } from "./_cbor_read.ts";
+ * import { CborWriter, keyTable } from "./_cbor_write.ts";
+ * const names = ["shard_id", "revision", "index_generation", "n"];
+ * const w = new CborWriter();
+ * const k = keyTable(names);
+ * for (let i = 0; i < 4; i++) { w.raw(k[i]); w.u32(i, names[i]); }
+ * const v = shardCounts(new CborReader(w.finish()), "Counts", keys(...names), names);
+ * console.assert(v.join() === "0,1,2,3");
+ * ```
+ */
+export function shardCounts(
+  r: CborReader,
+  what: string,
+  table: Keys,
+  names: readonly string[],
+): [number, U64, U64, number] {
+  const n = r.map(what);
+  const v: [number, U64, U64, number] = [0, 0, 0, 0];
   let seen = 0;
   for (let i = 0; i < n; i++) {
-    const k = r.key(STATS_KEYS, i);
-    if (k < 0) {
-      r.skip();
-      continue;
-    }
-    if (seen & (1 << k)) duplicate(STATS_NAMES[k]);
+    const k = entryKey(r, table, names, i, seen);
+    if (k < 0) continue;
     seen |= 1 << k;
-    switch (k) {
-      case 0:
-        shard = r.u32("shard_id");
-        break;
-      case 1:
-        revision = r.u64("revision");
-        break;
-      case 2:
-        generation = r.u64("index_generation");
-        break;
-      default:
-        fileCount = r.u32("file_count");
-    }
+    v[k] = k === 1 || k === 2 ? r.u64(names[k]) : r.u32(names[k]);
   }
-  for (let k = 0; k < 4; k++) if (!(seen & (1 << k))) missing(STATS_NAMES[k]);
-  return {
-    shard_id: shard,
-    revision,
-    index_generation: generation,
-    file_count: fileCount,
-  };
+  for (let k = 0; k < 4; k++) if (!(seen & (1 << k))) missing(names[k]);
+  return v;
 }
 
 const DIAG_KEYS = keys("severity", "line", "column", "message");
@@ -791,12 +837,8 @@ function remoteDiagnostic(r: CborReader): RemoteDiagnostic {
   let message = "";
   let seen = 0;
   for (let i = 0; i < n; i++) {
-    const k = r.key(DIAG_KEYS, i);
-    if (k < 0) {
-      r.skip();
-      continue;
-    }
-    if (seen & (1 << k)) duplicate(DIAG_NAMES[k]);
+    const k = entryKey(r, DIAG_KEYS, DIAG_NAMES, i, seen);
+    if (k < 0) continue;
     seen |= 1 << k;
     switch (k) {
       case 0: {
@@ -973,12 +1015,8 @@ function rpcError(r: CborReader): RpcError {
   let details: string | null = null;
   let seen = 0;
   for (let i = 0; i < n; i++) {
-    const k = r.key(RPC_ERROR_KEYS, i);
-    if (k < 0) {
-      r.skip();
-      continue;
-    }
-    if (seen & (1 << k)) duplicate(RPC_ERROR_NAMES[k]);
+    const k = entryKey(r, RPC_ERROR_KEYS, RPC_ERROR_NAMES, i, seen);
+    if (k < 0) continue;
     seen |= 1 << k;
     switch (k) {
       case 0: {

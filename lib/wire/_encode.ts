@@ -10,6 +10,7 @@ import {
   type CborWriter,
   concatBytes,
   encodeFailed,
+  keyTable,
   textBytes,
 } from "./_cbor_write.ts";
 import type {
@@ -26,6 +27,7 @@ import type {
   RpcResult,
   ShardIndex,
   Symbol,
+  U64,
   WireFrame,
   WorkerHello,
   WorkerStats,
@@ -44,7 +46,19 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;
 }
 
-function requireObject(value: unknown, what: string): void {
+/**
+ * Throws `encode_failed` unless `value` is a non-null object.
+ *
+ * @example
+ * ```ts
+ * import { requireObject } from "./_encode.ts";
+ * requireObject({}, "body");
+ * let threw = false;
+ * try { requireObject(null, "body"); } catch { threw = true; }
+ * console.assert(threw);
+ * ```
+ */
+export function requireObject(value: unknown, what: string): void {
   if (!isObject(value)) encodeFailed(`${what} must be an object`);
 }
 
@@ -294,7 +308,7 @@ function writeCompression(w: CborWriter, algo: CompressionAlgo): void {
 
 // Payloads --------------------------------------------------------------------
 
-const K_FILE = [concatBytes([0xa2], t("path")), t("text")];
+const K_FILE = keyTable(["path", "text"]);
 function writeFile(w: CborWriter, f: FileText): void {
   requireObject(f, "file");
   w.raw(K_FILE[0]);
@@ -381,71 +395,97 @@ function writeRequest(w: CborWriter, req: Request): void {
   }
 }
 
-const K_SYMBOL = [
-  concatBytes([0xa4], t("name")),
-  t("path"),
-  t("line"),
-  t(
-    "column",
-  ),
-];
+const K_SYMBOL = keyTable(["name", "path", "line", "column"]);
 function writeShardIndex(w: CborWriter, index: ShardIndex): void {
   requireObject(index, "shard index");
-  w.raw(K_INDEX[0]);
-  w.u32(index.shard_id, "shard_id");
-  w.raw(K_INDEX[1]);
-  w.u64(index.revision, "revision");
-  w.raw(K_INDEX[2]);
-  w.u64(index.index_generation, "index_generation");
+  writeShardIds(w, index, K_INDEX);
   w.raw(K_INDEX[3]);
   const symbols = index.symbols;
   if (!Array.isArray(symbols)) encodeFailed("symbols must be an array");
   w.head(4, symbols.length);
-  for (let i = 0; i < symbols.length; i++) writeSymbol(w, symbols[i]);
+  for (let i = 0; i < symbols.length; i++) {
+    writeSymbol(w, symbols[i], K_SYMBOL, "symbol");
+  }
 }
-const K_INDEX = [
-  concatBytes([0xa4], t("shard_id")),
-  t("revision"),
-  t("index_generation"),
-  t("symbols"),
-];
+const K_INDEX = keyTable([
+  "shard_id",
+  "revision",
+  "index_generation",
+  "symbols",
+]);
 
-function writeSymbol(w: CborWriter, s: Symbol): void {
-  requireObject(s, "symbol");
-  w.raw(K_SYMBOL[0]);
+/**
+ * Writes `shard_id` (u32), `revision` and `index_generation` (u64), each
+ * after its pre-encoded key `keys[0..2]` (the first carries the map head).
+ *
+ * @example
+ * ```ts
+ * import { writeShardIds } from "./_encode.ts";
+ * import { CborWriter, keyTable } from "./_cbor_write.ts";
+ * const w = new CborWriter();
+ * const keys = keyTable(["shard_id", "revision", "index_generation"]);
+ * writeShardIds(w, { shard_id: 1, revision: 2, index_generation: 3 }, keys);
+ * console.assert(w.finish()[0] === 0xa3);
+ * ```
+ */
+export function writeShardIds(
+  w: CborWriter,
+  b: { shard_id: number; revision: U64; index_generation: U64 },
+  keys: readonly Uint8Array[],
+): void {
+  w.raw(keys[0]);
+  w.u32(b.shard_id, "shard_id");
+  w.raw(keys[1]);
+  w.u64(b.revision, "revision");
+  w.raw(keys[2]);
+  w.u64(b.index_generation, "index_generation");
+}
+
+/**
+ * Writes the `name`, `path`, `line` and `column` entries of a symbol-like
+ * map after the keys `keys[0..3]` (by default a whole `Symbol` map); `what`
+ * names the value in the error when it is not an object.
+ *
+ * @example
+ * ```ts
+ * import { writeSymbol } from "./_encode.ts";
+ * import { CborWriter } from "./_cbor_write.ts";
+ * const w = new CborWriter();
+ * writeSymbol(w, { name: "Foo", path: "F.java", line: 0, column: 6 });
+ * console.assert(w.finish()[0] === 0xa4);
+ * ```
+ */
+export function writeSymbol(
+  w: CborWriter,
+  s: Symbol,
+  keys: readonly Uint8Array[] = K_SYMBOL,
+  what = "symbol",
+): void {
+  requireObject(s, what);
+  w.raw(keys[0]);
   w.text(s.name, "name");
-  w.raw(K_SYMBOL[1]);
+  w.raw(keys[1]);
   w.text(s.path, "path");
-  w.raw(K_SYMBOL[2]);
+  w.raw(keys[2]);
   w.u32(s.line, "line");
-  w.raw(K_SYMBOL[3]);
+  w.raw(keys[3]);
   w.u32(s.column, "column");
 }
 
-const K_STATS = [
-  concatBytes([0xa4], t("shard_id")),
-  t("revision"),
-  t("index_generation"),
-  t("file_count"),
-];
+const K_STATS = keyTable([
+  "shard_id",
+  "revision",
+  "index_generation",
+  "file_count",
+]);
 function writeStats(w: CborWriter, s: WorkerStats): void {
   requireObject(s, "worker stats");
-  w.raw(K_STATS[0]);
-  w.u32(s.shard_id, "shard_id");
-  w.raw(K_STATS[1]);
-  w.u64(s.revision, "revision");
-  w.raw(K_STATS[2]);
-  w.u64(s.index_generation, "index_generation");
+  writeShardIds(w, s, K_STATS);
   w.raw(K_STATS[3]);
   w.u32(s.file_count, "file_count");
 }
 
-const K_DIAG = [
-  concatBytes([0xa4], t("severity")),
-  t("line"),
-  t("column"),
-  t("message"),
-];
+const K_DIAG = keyTable(["severity", "line", "column", "message"]);
 function writeDiagnostic(w: CborWriter, d: RemoteDiagnostic): void {
   requireObject(d, "diagnostic");
   w.raw(K_DIAG[0]);

@@ -20,9 +20,12 @@ import {
   type CborWriter,
   concatBytes,
   encodeFailed,
+  keyTable,
   textBytes,
 } from "./_cbor_write.ts";
-import { type CborReader, keyBytes, schemaMismatch } from "./_cbor_read.ts";
+import { type CborReader, schemaMismatch } from "./_cbor_read.ts";
+import { entryKey, keys, missing, shardCounts } from "./_decode.ts";
+import { requireObject, writeShardIds, writeSymbol } from "./_encode.ts";
 import { ProtocolError } from "./errors.ts";
 import type {
   RankedSymbol,
@@ -43,22 +46,6 @@ const MODES: readonly SymbolSearchMode[] = [
   "scan",
   "none",
 ];
-
-function duplicate(field: string): never {
-  throw new ProtocolError("duplicate_key", `duplicate field \`${field}\``, {
-    remote: true,
-  });
-}
-
-function missing(field: string): never {
-  return schemaMismatch(`missing field \`${field}\``);
-}
-
-function requireObject(value: unknown, what: string): void {
-  if (typeof value !== "object" || value === null) {
-    encodeFailed(`${what} must be an object`);
-  }
-}
 
 function writeI32(w: CborWriter, value: number, field: string): void {
   if (
@@ -212,7 +199,7 @@ export function writeSearchShardSymbols(
 }
 
 const SEARCH_KEYS = ["type", "query", "limit", "mode", "scan_count"];
-const SEARCH_KEY_BYTES = SEARCH_KEYS.map(keyBytes);
+const SEARCH_KEY_BYTES = keys(...SEARCH_KEYS);
 
 /**
  * Reads the fields of a `search_shard_symbols` request whose map head (`n` pairs)
@@ -240,12 +227,8 @@ export function readSearchShardSymbols(
   let scanCount: number | undefined;
   let seen = 0;
   for (let i = 0; i < n; i++) {
-    const k = r.key(SEARCH_KEY_BYTES, i);
-    if (k < 0) {
-      r.skip();
-      continue;
-    }
-    if (seen & (1 << k)) duplicate(SEARCH_KEYS[k]);
+    const k = entryKey(r, SEARCH_KEY_BYTES, SEARCH_KEYS, i, seen);
+    if (k < 0) continue;
     seen |= 1 << k;
     switch (k) {
       case 0:
@@ -289,26 +272,14 @@ const MATCHES_KEYS = [
   "trigrams",
   "matches",
 ];
-const MATCHES_KEY_BYTES = MATCHES_KEYS.map(keyBytes);
-const K_MATCHES = MATCHES_KEYS.map((k, i) =>
-  i === 0 ? concatBytes([0xa9], t(k)) : t(k)
-);
+const MATCHES_KEY_BYTES = keys(...MATCHES_KEYS);
+const K_MATCHES = keyTable(MATCHES_KEYS);
 const RANKED_KEYS = ["name", "path", "line", "column", "kind", "score"];
-const RANKED_KEY_BYTES = RANKED_KEYS.map(keyBytes);
-const K_RANKED = RANKED_KEYS.map((k, i) =>
-  i === 0 ? concatBytes([0xa6], t(k)) : t(k)
-);
+const RANKED_KEY_BYTES = keys(...RANKED_KEYS);
+const K_RANKED = keyTable(RANKED_KEYS);
 
 function writeRanked(w: CborWriter, m: RankedSymbol): void {
-  requireObject(m, "match");
-  w.raw(K_RANKED[0]);
-  w.text(m.name, "name");
-  w.raw(K_RANKED[1]);
-  w.text(m.path, "path");
-  w.raw(K_RANKED[2]);
-  w.u32(m.line, "line");
-  w.raw(K_RANKED[3]);
-  w.u32(m.column, "column");
+  writeSymbol(w, m, K_RANKED, "match");
   w.raw(K_RANKED[4]);
   if (m.kind !== "prefix" && m.kind !== "fuzzy") {
     encodeFailed("kind: unknown value");
@@ -330,12 +301,8 @@ function readRanked(r: CborReader): RankedSymbol {
   };
   let seen = 0;
   for (let i = 0; i < n; i++) {
-    const k = r.key(RANKED_KEY_BYTES, i);
-    if (k < 0) {
-      r.skip();
-      continue;
-    }
-    if (seen & (1 << k)) duplicate(RANKED_KEYS[k]);
+    const k = entryKey(r, RANKED_KEY_BYTES, RANKED_KEYS, i, seen);
+    if (k < 0) continue;
     seen |= 1 << k;
     switch (k) {
       case 0:
@@ -384,12 +351,7 @@ function readRanked(r: CborReader): RankedSymbol {
  */
 export function writeSymbolMatches(w: CborWriter, b: SymbolMatches): void {
   requireObject(b, "symbol_matches body");
-  w.raw(K_MATCHES[0]);
-  w.u32(b.shard_id, "shard_id");
-  w.raw(K_MATCHES[1]);
-  w.u64(b.revision, "revision");
-  w.raw(K_MATCHES[2]);
-  w.u64(b.index_generation, "index_generation");
+  writeShardIds(w, b, K_MATCHES);
   w.raw(K_MATCHES[3]);
   w.u32(b.symbol_count, "symbol_count");
   w.raw(K_MATCHES[4]);
@@ -433,12 +395,8 @@ export function readSymbolMatches(r: CborReader): SymbolMatches {
   let matches: RankedSymbol[] = [];
   let seen = 0;
   for (let i = 0; i < n; i++) {
-    const k = r.key(MATCHES_KEY_BYTES, i);
-    if (k < 0) {
-      r.skip();
-      continue;
-    }
-    if (seen & (1 << k)) duplicate(MATCHES_KEYS[k]);
+    const k = entryKey(r, MATCHES_KEY_BYTES, MATCHES_KEYS, i, seen);
+    if (k < 0) continue;
     seen |= 1 << k;
     switch (k) {
       case 0:
@@ -495,10 +453,8 @@ const SUMMARY_KEYS = [
   "index_generation",
   "symbol_count",
 ];
-const SUMMARY_KEY_BYTES = SUMMARY_KEYS.map(keyBytes);
-const K_SUMMARY = SUMMARY_KEYS.map((k, i) =>
-  i === 0 ? concatBytes([0xa4], t(k)) : t(k)
-);
+const SUMMARY_KEY_BYTES = keys(...SUMMARY_KEYS);
+const K_SUMMARY = keyTable(SUMMARY_KEYS);
 
 /**
  * Writes a `shard_summary` body.
@@ -515,12 +471,7 @@ const K_SUMMARY = SUMMARY_KEYS.map((k, i) =>
  */
 export function writeShardSummary(w: CborWriter, b: ShardSummary): void {
   requireObject(b, "shard_summary body");
-  w.raw(K_SUMMARY[0]);
-  w.u32(b.shard_id, "shard_id");
-  w.raw(K_SUMMARY[1]);
-  w.u64(b.revision, "revision");
-  w.raw(K_SUMMARY[2]);
-  w.u64(b.index_generation, "index_generation");
+  writeShardIds(w, b, K_SUMMARY);
   w.raw(K_SUMMARY[3]);
   w.u32(b.symbol_count, "symbol_count");
 }
@@ -538,20 +489,7 @@ export function writeShardSummary(w: CborWriter, b: ShardSummary): void {
  * ```
  */
 export function readShardSummary(r: CborReader): ShardSummary {
-  const n = r.map("ShardSummary");
-  const v: [number, U64, U64, number] = [0, 0, 0, 0];
-  let seen = 0;
-  for (let i = 0; i < n; i++) {
-    const k = r.key(SUMMARY_KEY_BYTES, i);
-    if (k < 0) {
-      r.skip();
-      continue;
-    }
-    if (seen & (1 << k)) duplicate(SUMMARY_KEYS[k]);
-    seen |= 1 << k;
-    v[k] = k === 1 || k === 2 ? r.u64(SUMMARY_KEYS[k]) : r.u32(SUMMARY_KEYS[k]);
-  }
-  for (let k = 0; k < 4; k++) if (!(seen & (1 << k))) missing(SUMMARY_KEYS[k]);
+  const v = shardCounts(r, "ShardSummary", SUMMARY_KEY_BYTES, SUMMARY_KEYS);
   return {
     shard_id: v[0],
     revision: v[1],

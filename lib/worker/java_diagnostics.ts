@@ -289,19 +289,7 @@ const NEEDS_OPERAND = new Set([...ASSIGN, ...BINARY, "!", "~", "->"]);
 /** Tokens that cannot start an expression. */
 const BINARY_ONLY = new Set([
   ...ASSIGN,
-  "*",
-  "/",
-  "%",
-  "==",
-  "!=",
-  "<=",
-  ">=",
-  "&&",
-  "||",
-  "&",
-  "|",
-  "^",
-  "<<",
+  ...BINARY.filter((op) => op !== "+" && op !== "-"), // unary too
   "->",
   "::",
 ]);

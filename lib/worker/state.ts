@@ -37,6 +37,10 @@ import type {
   WorkerStats,
 } from "../wire/types.ts";
 import { MAX_DIAGNOSTICS_PER_MESSAGE } from "../wire/limits.ts";
+import {
+  CANCELLED_ERROR,
+  UNKNOWN_REQUEST_ERROR,
+} from "../wire/session_options.ts";
 import { compareUtf8, replaceFileSymbols } from "./symbol_order.ts";
 import { sanitizeErrorText } from "./sanitize.ts";
 import { omitSymbols, WorkerSearch } from "./search.ts";
@@ -89,37 +93,9 @@ interface FileEntry {
   symbols: Symbol[] | undefined;
 }
 
-/**
- * The `cancelled` error, exactly as the reference sends it.
- *
- * @example
- * ```ts
- * import { CANCELLED_ERROR } from "./state.ts";
- * console.assert(CANCELLED_ERROR.code === "cancelled" && CANCELLED_ERROR.retryable);
- * ```
- */
-export const CANCELLED_ERROR: Readonly<RpcError> = Object.freeze({
-  code: "cancelled",
-  message: "request cancelled",
-  retryable: true,
-  details: null,
-});
-
-/**
- * The error for requests this worker does not know.
- *
- * @example
- * ```ts
- * import { UNKNOWN_REQUEST_ERROR } from "./state.ts";
- * console.assert(UNKNOWN_REQUEST_ERROR.message === "unknown request");
- * ```
- */
-export const UNKNOWN_REQUEST_ERROR: Readonly<RpcError> = Object.freeze({
-  code: "invalid_request",
-  message: "unknown request",
-  retryable: false,
-  details: null,
-});
+// The `cancelled` and unknown-request errors, exactly as the reference
+// sends them, are the session layer's.
+export { CANCELLED_ERROR, UNKNOWN_REQUEST_ERROR };
 
 function errorChain(err: unknown): string {
   const parts: string[] = [];
