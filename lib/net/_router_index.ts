@@ -13,7 +13,12 @@ import {
   ShardError,
   type ShardProgress,
 } from "./router_options.ts";
-import { collectJavaFiles, type SkippedFile } from "./workspace_fs.ts";
+import {
+  collectJavaFiles,
+  listJavaFiles,
+  readJavaFiles,
+  type SkippedFile,
+} from "./workspace_fs.ts";
 import {
   acceptIndex,
   callWorker,
@@ -26,6 +31,12 @@ import {
   type RouterState,
   type ShardSlot,
 } from "./_router_state.ts";
+
+/**
+ * Fewest files worth handing to the reading thread (below this, the round
+ * trip costs more than it saves).
+ */
+const THREAD_READ_MIN_FILES = 256;
 
 /** Options for {@link snapshot}. */
 export interface SnapshotOptions {
@@ -44,8 +55,8 @@ export interface ShardSnapshot {
 }
 
 /**
- * Disk snapshot of a shard with the overlay applied (one shard reads the
- * disk at a time).
+ * Disk snapshot of a shard with the overlay applied (one shard reads on the
+ * router's thread at a time, a second one on the reading thread).
  *
  * @example
  * ```ts ignore
@@ -60,17 +71,52 @@ export async function snapshot(
   options: SnapshotOptions = {},
 ): Promise<ShardSnapshot> {
   const { signal, onFile, onListed } = options;
-  const release = await st.reads.acquire(signal);
+  const collect = {
+    signal,
+    onFile: onFile && ((_p: string, b: number) => onFile(b)),
+  };
+  // The router's thread reads one shard at a time. A large shard arriving
+  // while it is busy is read on the reading thread instead (listed here);
+  // small ones, and any further shard, wait for the router's thread.
+  let release = st.reads.tryAcquire();
   let snap;
-  try {
-    snap = await collectJavaFiles(shard.root, {
-      exclude: shard.exclude,
-      signal,
-      onListed,
-      onFile: onFile && ((_p, b) => onFile(b)),
-    });
-  } finally {
-    release();
+  if (release === undefined) {
+    const threadRelease = st.threadReads.tryAcquire();
+    if (threadRelease !== undefined) {
+      let paths;
+      try {
+        paths = await listJavaFiles(shard.root, {
+          exclude: shard.exclude,
+          signal,
+        });
+        if (paths.length >= THREAD_READ_MIN_FILES) {
+          onListed?.(paths.length);
+          snap = await st.readThread.read(paths, collect);
+        }
+      } finally {
+        threadRelease();
+      }
+      if (snap === undefined) {
+        release = await st.reads.acquire(signal);
+        try {
+          onListed?.(paths.length);
+          snap = await readJavaFiles(paths, collect);
+        } finally {
+          release();
+        }
+      }
+    } else release = await st.reads.acquire(signal);
+  }
+  if (snap === undefined) {
+    try {
+      snap = await collectJavaFiles(shard.root, {
+        ...collect,
+        exclude: shard.exclude,
+        onListed,
+      });
+    } finally {
+      release!();
+    }
   }
   if (snap.skipped.length > 0) {
     st.log.warn("skipped files", {

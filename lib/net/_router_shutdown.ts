@@ -43,6 +43,7 @@ export async function shutdown(
     shard.pending = undefined;
     shard.worker = undefined;
   }
+  st.readThread.close();
   await st.supervisor?.stop(2000);
   await st.listener?.close();
   await Promise.all(st.acceptLoops);
@@ -66,6 +67,7 @@ export async function shutdown(
  * ```
  */
 export async function abandonStart(st: RouterState): Promise<void> {
+  st.readThread.close();
   await st.listener?.close();
   if (st.tempDir !== undefined) {
     await Deno.remove(st.tempDir, { recursive: true }).catch(() => {});

@@ -17,6 +17,7 @@ import type { NormalizedAllowlist } from "./router_config.ts";
 import type { RouterEvent, RouterOptions } from "./router_options.ts";
 import type { WorkerSupervisor } from "./supervisor.ts";
 import { RouterIndexStore } from "./_router_core.ts";
+import { ThreadReader } from "./_router_reader.ts";
 import type { WorkerConnection, WorkerListener } from "./_router_transport.ts";
 import { WorkspaceLayout } from "../router/layout.ts";
 import { UnsavedOverlay } from "../router/overlay.ts";
@@ -63,6 +64,7 @@ export interface ShardSlot {
  * import { Semaphore } from "./_router_state.ts";
  * const s = new Semaphore(1);
  * const release = await s.acquire();
+ * console.assert(s.tryAcquire() === undefined);
  * const second = s.acquire();
  * release();
  * (await second)();
@@ -75,6 +77,13 @@ export class Semaphore {
   constructor(n: number) {
     this.#free = n;
   }
+  /** A permit if one is free right now (its release function), else undefined. */
+  tryAcquire(): (() => void) | undefined {
+    if (this.#free === 0) return undefined;
+    this.#free--;
+    return this.#releaser();
+  }
+
   /** Waits for a permit; resolves to its (idempotent) release function. */
   async acquire(signal?: AbortSignal): Promise<() => void> {
     signal?.throwIfAborted();
@@ -95,6 +104,10 @@ export class Semaphore {
         this.#queue.push(grant);
       });
     }
+    return this.#releaser();
+  }
+
+  #releaser(): () => void {
     let released = false;
     return () => {
       if (released) return;
@@ -178,8 +191,15 @@ export class RouterState {
   allowlist: NormalizedAllowlist;
   /** Shards collecting and sending snapshots at the same time. */
   snapshots: Semaphore;
-  /** Disk reads run one shard at a time so the first shard ships sooner. */
+  /** Disk reads on the router's thread run one shard at a time. */
   reads: Semaphore = new Semaphore(1);
+  /**
+   * A second shard, arriving while the router's thread is reading, is read
+   * on the reading thread instead of waiting.
+   */
+  threadReads: Semaphore = new Semaphore(1);
+  /** The reading thread (started on first use, stopped at shutdown). */
+  readThread: ThreadReader = new ThreadReader();
   /** The next worker id handed out at admission. */
   nextWorkerId = 1;
   /** Revision gate plus the global symbol index. */

@@ -148,6 +148,9 @@ export async function listJavaFiles(
   return out.sort();
 }
 
+/** Options for {@link readJavaFiles}. */
+export type ReadOptions = Omit<CollectOptions, "exclude" | "onListed">;
+
 /**
  * Reads the `.java` snapshot of a shard: every file of
  * {@link listJavaFiles}, decoded as strict UTF-8 (a byte-order mark is kept
@@ -166,6 +169,25 @@ export async function collectJavaFiles(
 ): Promise<ShardSnapshot> {
   const paths = await listJavaFiles(root, options);
   options.onListed?.(paths.length);
+  return await readJavaFiles(paths, options);
+}
+
+/**
+ * Reads listed files (see {@link listJavaFiles}) as a snapshot: strict UTF-8
+ * (a byte-order mark is kept as text), files that vanished left out, files
+ * that are too large or not UTF-8 reported in `skipped`.
+ *
+ * @example
+ * ```ts
+ * import { readJavaFiles } from "./workspace_fs.ts";
+ * const snap = await readJavaFiles(["/definitely/not/here/A.java"]);
+ * console.assert(snap.files.length === 0 && snap.skipped.length === 0);
+ * ```
+ */
+export async function readJavaFiles(
+  paths: readonly string[],
+  options: ReadOptions = {},
+): Promise<ShardSnapshot> {
   const maxBytes = options.maxFileBytes ?? MAX_SNAPSHOT_FILE_BYTES;
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   const slots: (FileText | SkippedFile | undefined)[] = new Array(
