@@ -140,3 +140,11 @@ export async function readToEnd(
     clearTimeout(timer);
   }
 }
+
+/** Resolves once `signal` aborts (at once if it already has). */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { isProtocolError, ProtocolError } from "../wire/errors.ts";
-import { createWorkerSession } from "../wire/session.ts";
+import { CANCELLED_ERROR, createWorkerSession } from "../wire/session.ts";
 import type { Request, Response } from "../wire/types.ts";
 import { formatAddress } from "./address.ts";
 import { SessionDriver } from "./driver.ts";
@@ -15,7 +15,7 @@ import type { Connection } from "./connection.ts";
 import { listen } from "./listen.ts";
 import type { ByteStream } from "./stream.ts";
 import { writeAll } from "./stream.ts";
-import { memoryLogger, openPair } from "./_test_util.ts";
+import { memoryLogger, openPair, untilAborted } from "./_test_util.ts";
 import { callWorker } from "./_router_calls.ts";
 import { searchSymbols } from "./_router_queries.ts";
 import { type LiveWorker, RouterState } from "./_router_state.ts";
@@ -243,19 +243,8 @@ Deno.test("read timeout: counts after the write and keeps the connection", async
     const { router, worker } = pair;
     worker.setRequestHandler(async (request, { signal }) => {
       if (request.type === "diagnostics" && request.path === "slow") {
-        await new Promise<void>((resolve) => {
-          if (signal.aborted) resolve();
-          signal.addEventListener("abort", () => resolve(), { once: true });
-        });
-        return {
-          status: "err",
-          error: {
-            code: "cancelled",
-            message: "request cancelled",
-            retryable: true,
-            details: null,
-          },
-        };
+        await untilAborted(signal);
+        return { status: "err", error: CANCELLED_ERROR };
       }
       return ACK;
     });

@@ -11,7 +11,9 @@ import {
   openPair,
   type TestTransport,
   transportOptions,
+  untilAborted,
 } from "./_test_util.ts";
+import { CANCELLED_ERROR } from "../wire/session.ts";
 
 const ACK: RpcResult = { status: "ok", value: { type: "ack" } };
 
@@ -347,20 +349,9 @@ Deno.test("calls: remote errors, cancellation by signal, timeouts and handler si
         throw new Error("secret detail");
       }
       if (request.type === "diagnostics" && request.path === "slow") {
-        await new Promise<void>((resolve) => {
-          if (signal.aborted) resolve();
-          signal.addEventListener("abort", () => resolve(), { once: true });
-        });
+        await untilAborted(signal);
         aborted.push(signal.reason);
-        return {
-          status: "err",
-          error: {
-            code: "cancelled",
-            message: "request cancelled",
-            retryable: true,
-            details: null,
-          },
-        };
+        return { status: "err", error: CANCELLED_ERROR };
       }
       return ACK;
     });
