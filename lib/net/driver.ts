@@ -102,6 +102,23 @@ class FlushWaiter implements FlushWait {
   }
 }
 
+/**
+ * Events delivered from one read before the driver lets what their handlers
+ * queued leave (see {@link yieldToHandlers}).
+ */
+const SLICE_EVENTS = 16;
+
+/**
+ * Resolves after the microtasks queued so far, and those they queue in turn,
+ * have run: time for a caller awaiting a response just delivered to send its
+ * next request, and for the flush that request schedules.
+ */
+function yieldToHandlers(): Promise<void> {
+  return new Promise((resolve) =>
+    queueMicrotask(() => queueMicrotask(resolve))
+  );
+}
+
 /** Frames missing at least this many bytes are read into in place. */
 const DIRECT_READ_MIN = 65_536;
 
@@ -141,6 +158,7 @@ export class SessionDriver<E> {
   #streamClosed = false;
   #started = false;
   #pumping = false;
+  #slicing = false;
   #readDone: Promise<void> = Promise.resolve();
   #writeDone: Promise<void> = Promise.resolve();
   #resolveDone!: () => void;
@@ -242,11 +260,28 @@ export class SessionDriver<E> {
    * the timer. Call it after every command given to the session.
    */
   pump(): void {
-    if (this.#pumping) return;
+    if (this.#slicing) {
+      // The read loop delivers the rest of its read, in order.
+      this.#scheduleFlush();
+      this.#armTimer();
+      return;
+    }
+    this.#pumpSlice(Infinity);
+  }
+
+  /**
+   * Delivers at most `max` events, then flushes (at once when it stopped
+   * short, else in a microtask), re-arms the timer and finishes a closed
+   * session. Returns true when it stopped short and the session is open.
+   */
+  #pumpSlice(max: number): boolean {
+    if (this.#pumping) return false;
     this.#pumping = true;
+    let left = max;
     try {
-      let event: E | undefined;
-      while ((event = this.#session.pollEvent()) !== undefined) {
+      for (; left > 0; left--) {
+        const event = this.#session.pollEvent();
+        if (event === undefined) break;
         if (this.#options.isClosed(event)) this.#sessionClosed = true;
         try {
           this.#options.onEvent(event);
@@ -262,9 +297,17 @@ export class SessionDriver<E> {
     } finally {
       this.#pumping = false;
     }
-    this.#scheduleFlush();
+    const more = left === 0;
+    if (more) this.#flushNow();
+    else this.#scheduleFlush();
     this.#armTimer();
     if (this.#sessionClosed) this.#finish();
+    return more && !this.#sessionClosed;
+  }
+
+  #flushNow(): void {
+    if (this.#writing || this.#streamClosed) return;
+    this.#writeDone = this.#writeLoop();
   }
 
   /**
@@ -381,7 +424,18 @@ export class SessionDriver<E> {
       }
       // The session borrows the bytes only for the call: reuse the buffer.
       this.#session.receive(buffer.subarray(0, n), this.#now());
-      this.pump();
+      if (this.#pumpSlice(SLICE_EVENTS)) {
+        this.#slicing = true;
+        try {
+          do {
+            await yieldToHandlers();
+            this.#flushNow();
+          } while (!this.#streamClosed && this.#pumpSlice(SLICE_EVENTS));
+        } finally {
+          this.#slicing = false;
+        }
+        this.pump();
+      }
       if (n === buffer.length && buffer.length < max) {
         buffer = new Uint8Array(Math.min(max, buffer.length * 4));
       }

@@ -198,3 +198,69 @@ Deno.test("SessionDriver closes the stream under a peer that stops reading", asy
   assert.ok(performance.now() - t0 < 1000);
   assert.ok(stream.closed);
 });
+
+/** One `data` event per byte received (a read carrying many frames). */
+class ByteEventSession extends FakeSession {
+  override receive(bytes: Uint8Array): void {
+    this.received += bytes.length;
+    for (let i = 0; i < bytes.length; i++) {
+      this.events.push({ type: "data", bytes: bytes[i] });
+    }
+  }
+}
+
+Deno.test("SessionDriver delivers a read of many frames in slices, sending handler output between them", async () => {
+  const session = new ByteEventSession();
+  const stream = new FakeStream();
+  const seen: number[] = [];
+  const seenAtWrite: number[] = [];
+  const write = stream.write.bind(stream);
+  stream.write = (bytes) => {
+    seenAtWrite.push(seen.length);
+    return write(bytes);
+  };
+  const driver: SessionDriver<Ev> = new SessionDriver<Ev>(session, stream, {
+    onEvent: (e) => {
+      if (e.type !== "data") return;
+      seen.push(e.bytes);
+      // Like a caller whose awaited response just arrived: the next request
+      // is sent from a microtask.
+      void Promise.resolve().then(() => {
+        session.send(new Uint8Array([e.bytes]));
+        driver.pump();
+      });
+    },
+    isClosed: (e) => e.type === "closed",
+  });
+  driver.start();
+  stream.feed(Uint8Array.from({ length: 40 }, (_, i) => i));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(seen, Array.from({ length: 40 }, (_, i) => i));
+  // Output of the first slice left before the last events were delivered.
+  assert.ok(stream.writes.length >= 2);
+  assert.ok(seenAtWrite[0] < 40);
+  const sent = stream.writes.flatMap((w) => [...w]);
+  assert.deepEqual(sent, Array.from({ length: 40 }, (_, i) => i));
+  driver.close();
+  await driver.done;
+});
+
+Deno.test("SessionDriver reports a close made during a sliced delivery", async () => {
+  const session = new ByteEventSession();
+  const stream = new FakeStream();
+  const seen: Ev[] = [];
+  const driver: SessionDriver<Ev> = new SessionDriver<Ev>(session, stream, {
+    onEvent: (e) => {
+      seen.push(e);
+      if (e.type === "data" && e.bytes === 20) {
+        void Promise.resolve().then(() => driver.close());
+      }
+    },
+    isClosed: (e) => e.type === "closed",
+  });
+  driver.start();
+  stream.feed(new Uint8Array(40).map((_, i) => i));
+  await driver.done;
+  assert.equal(seen.at(-1)?.type, "closed");
+  assert.ok(driver.isClosed && stream.closed);
+});

@@ -162,6 +162,67 @@ export function decodeUtf8(
   return text;
 }
 
+/** Trailing bytes of a text that {@link TextInterner} hashes. */
+const INTERN_HASH_BYTES = 24;
+
+/**
+ * Decodes repeated texts of one input once: a text whose bytes equal an
+ * earlier one's (same input buffer) gets the earlier string back. For the
+ * paths of a symbol list, where every symbol of a file repeats its path:
+ * one string per file instead of one per symbol, and hashing it later (a
+ * `Set` of paths) happens once. A text is hashed (FNV-1a over its length and
+ * last {@link INTERN_HASH_BYTES} bytes) and compared with the earlier text of
+ * that hash; texts whose hash is taken by another text are decoded as usual.
+ *
+ * @example
+ * ```ts
+ * import { CborReader, TextInterner } from "./_cbor_read.ts";
+ * // [ "a/B.java", "a/B.java" ]
+ * const path = [0x68, ...new TextEncoder().encode("a/B.java")];
+ * const r = new CborReader(new Uint8Array([0x82, ...path, ...path]));
+ * const interner = new TextInterner();
+ * r.array("paths");
+ * const first = interner.text(r, "path");
+ * console.assert(interner.text(r, "path") === first && first === "a/B.java");
+ * ```
+ */
+export class TextInterner {
+  #seen = new Map<number, { start: number; end: number; value: string }>();
+
+  /**
+   * Reads a definite text string, reusing the string of an earlier equal
+   * text read through this interner from the same buffer.
+   *
+   * @param r The reader (positioned at the text).
+   * @param field The field name, for errors.
+   * @returns The string.
+   */
+  text(r: CborReader, field: string): string {
+    const start = r.textStart(field);
+    const end = r.pos;
+    const buf = r.buf;
+    // Paths tend to differ near their end (the file name): hashing the
+    // last bytes is enough to tell them apart, and equal texts always agree.
+    let h = 0x811c9dc5 ^ (end - start);
+    for (let i = Math.max(start, end - INTERN_HASH_BYTES); i < end; i++) {
+      h = Math.imul(h ^ buf[i], 0x01000193);
+    }
+    const hit = this.#seen.get(h);
+    if (hit !== undefined && hit.end - hit.start === end - start) {
+      let i = start;
+      let j = hit.start;
+      while (i < end && buf[i] === buf[j]) {
+        i++;
+        j++;
+      }
+      if (i === end) return hit.value;
+    }
+    const value = decodeUtf8(buf, start, end);
+    if (hit === undefined) this.#seen.set(h, { start, end, value });
+    return value;
+  }
+}
+
 /** The shared batch buffer is not kept between decodes above this size. */
 const KEEP_BATCH_BYTES = 8 * 1024 * 1024;
 let batchBuf = new Uint8Array(64 * 1024);

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { ProtocolError } from "./errors.ts";
+import { LimitExceededError, ProtocolError } from "./errors.ts";
+import { MAX_FILE_TEXT_BYTES, MAX_SMALL_STRING_BYTES } from "./limits.ts";
 import type { U64 } from "./types.ts";
 
 const TWO_32 = 0x1_0000_0000;
@@ -33,6 +34,73 @@ let scratch = new Uint8Array(8192);
  */
 export function encodeFailed(message: string): never {
   throw new ProtocolError("encode_failed", message);
+}
+
+/**
+ * The cap a peer's decoder applies to a text field: the most UTF-8 bytes it
+ * accepts there, and the snake_case name reported when an encoder meets a
+ * longer value.
+ */
+export interface TextCap {
+  /** The limit's name, reported as `LimitExceededError.limit`. */
+  readonly limit: string;
+  /** The most UTF-8 bytes allowed. */
+  readonly max: number;
+}
+
+/**
+ * The decoder's default text cap (8 MiB, `max_file_text_bytes`): file text and
+ * every text field without a smaller cap.
+ *
+ * @example
+ * ```ts
+ * import { FILE_TEXT_CAP } from "./_cbor_write.ts";
+ * console.assert(FILE_TEXT_CAP.max === 8 * 1024 * 1024);
+ * ```
+ */
+export const FILE_TEXT_CAP: TextCap = Object.freeze({
+  limit: "max_file_text_bytes",
+  max: MAX_FILE_TEXT_BYTES,
+});
+
+/**
+ * The cap of paths, names, messages, details, tokens, build strings and
+ * queries (16 KiB, `max_small_string_bytes`).
+ *
+ * @example
+ * ```ts
+ * import { SMALL_TEXT_CAP } from "./_cbor_write.ts";
+ * console.assert(SMALL_TEXT_CAP.limit === "max_small_string_bytes");
+ * ```
+ */
+export const SMALL_TEXT_CAP: TextCap = Object.freeze({
+  limit: "max_small_string_bytes",
+  max: MAX_SMALL_STRING_BYTES,
+});
+
+/** The UTF-8 length TextEncoder gives (a lone surrogate becomes 3 bytes). */
+function utf8Length(value: string): number {
+  let n = 0;
+  const len = value.length;
+  for (let i = 0; i < len; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (
+      c >= 0xd800 && c < 0xdc00 && i + 1 < len &&
+      (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+function textTooLong(cap: TextCap, actual: number): never {
+  throw new LimitExceededError(cap.limit, cap.max, actual, {
+    code: "encode_failed",
+  });
 }
 
 /**
@@ -192,10 +260,20 @@ export class CborWriter {
     this.pos = p;
   }
 
-  /** Writes a definite text string. */
-  text(value: string, field: string): void {
+  /**
+   * Writes a definite text string of at most `cap.max` UTF-8 bytes: the cap
+   * the peer's decoder applies to this field (by default the decoder's
+   * default, {@link FILE_TEXT_CAP}). A longer value throws a
+   * `LimitExceededError` with code `encode_failed`, and `actual` its UTF-8
+   * length; the position is left unchanged.
+   */
+  text(value: string, field: string, cap: TextCap = FILE_TEXT_CAP): void {
     if (typeof value !== "string") encodeFailed(`${field} must be a string`);
     const len = value.length;
+    // UTF-8 never takes fewer bytes than UTF-16 code units, so this refuses
+    // a hopeless value before allocating room for it; it also covers the
+    // ASCII path below, where bytes = units.
+    if (len > cap.max) textTooLong(cap, utf8Length(value));
     if (len < 256) {
       // Short strings (names, paths, keys): try a plain ASCII copy with a
       // one- or two-byte head; cheaper than a TextEncoder call.
@@ -221,10 +299,10 @@ export class CborWriter {
         return;
       }
     }
-    this.#textSlow(value);
+    this.#textSlow(value, cap);
   }
 
-  #textSlow(value: string): void {
+  #textSlow(value: string, cap: TextCap): void {
     const max = value.length * 3;
     const headLen = max < 24 ? 1 : max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
     this.ensure(headLen + max);
@@ -238,6 +316,7 @@ export class CborWriter {
     if (written !== value.length && !value.isWellFormed()) {
       encodeFailed("text contains a lone surrogate (not valid Unicode)");
     }
+    if (written > cap.max) textTooLong(cap, written);
     const need = written < 24
       ? 1
       : written < 0x100

@@ -16,6 +16,7 @@ import {
   isValidUtf8,
   keyBytes,
   schemaMismatch,
+  TextInterner,
 } from "./_cbor_read.ts";
 import type {
   CachedIndexInfo,
@@ -703,7 +704,7 @@ function filesAscii(r: CborReader): FileText[] | undefined {
 
 const SYMBOL_KEYS = keys("name", "path", "line", "column");
 const SYMBOL_NAMES = ["name", "path", "line", "column"];
-function symbol(r: CborReader): Symbol {
+function symbol(r: CborReader, paths: TextInterner): Symbol {
   const n = r.map("Symbol");
   let name: string | undefined;
   let path: string | undefined;
@@ -719,7 +720,7 @@ function symbol(r: CborReader): Symbol {
         name = r.text("name");
         break;
       case 1:
-        path = r.text("path");
+        path = paths.text(r, "path");
         break;
       case 2:
         line = r.u32("line");
@@ -759,7 +760,8 @@ function shardIndex(r: CborReader): ShardIndex {
       default: {
         const len = r.array("symbols");
         symbols = new Array(len);
-        for (let j = 0; j < len; j++) symbols[j] = symbol(r);
+        const paths = new TextInterner();
+        for (let j = 0; j < len; j++) symbols[j] = symbol(r, paths);
       }
     }
   }

@@ -3,6 +3,13 @@
  * field declaration order, `null` for absent options, the tag first, the
  * `body` key omitted for unit variants. Private to `lib/wire`.
  *
+ * Every text value is written under the cap the peer's preflight applies to
+ * its key (`SMALL_TEXT_CAP` for `path`, `name`, `message`, `details`,
+ * `auth_token`, `worker_build` and `query`; `FILE_TEXT_CAP`, the decoder's
+ * default, elsewhere), so a value a decoder would refuse fails here instead.
+ * Tag values (`type`, `compression`, enums) are fixed constants far under
+ * the 64-byte tag cap.
+ *
  * @module
  */
 
@@ -10,7 +17,9 @@ import {
   type CborWriter,
   concatBytes,
   encodeFailed,
+  FILE_TEXT_CAP,
   keyTable,
+  SMALL_TEXT_CAP,
   textBytes,
 } from "./_cbor_write.ts";
 import type {
@@ -113,9 +122,14 @@ function writeEnum(
   w.raw(bytes);
 }
 
-function writeOptText(w: CborWriter, value: unknown, field: string): void {
+/** An optional token, build string or details: 16 KiB when present. */
+function writeOptSmallText(
+  w: CborWriter,
+  value: unknown,
+  field: string,
+): void {
   if (value === null || value === undefined) w.nil();
-  else w.text(value as string, field);
+  else w.text(value as string, field, SMALL_TEXT_CAP);
 }
 
 // Handshake -------------------------------------------------------------------
@@ -178,7 +192,7 @@ function writeHello(w: CborWriter, h: WorkerHello): void {
   w.raw(K_HELLO[0]);
   w.u32(h.shard_id, "shard_id");
   w.raw(K_HELLO[1]);
-  writeOptText(w, h.auth_token, "auth_token");
+  writeOptSmallText(w, h.auth_token, "auth_token");
   w.raw(K_HELLO[2]);
   const versions = h.supported_versions;
   requireObject(versions, "supported_versions");
@@ -202,7 +216,7 @@ function writeHello(w: CborWriter, h: WorkerHello): void {
     w.u32(cached.symbol_count, "symbol_count");
   }
   w.raw(K_HELLO[5]);
-  writeOptText(w, h.worker_build, "worker_build");
+  writeOptSmallText(w, h.worker_build, "worker_build");
 }
 
 const K_WELCOME = [
@@ -265,7 +279,7 @@ export function writeWireFrame(w: CborWriter, frame: WireFrame): void {
       w.raw(K_REJECT[0]);
       writeEnum(w, REJECT_CODES, b.code, "code");
       w.raw(K_REJECT[1]);
-      w.text(b.message, "message");
+      w.text(b.message, "message", SMALL_TEXT_CAP);
       return;
     }
     case "packet": {
@@ -312,9 +326,9 @@ const K_FILE = keyTable(["path", "text"]);
 function writeFile(w: CborWriter, f: FileText): void {
   requireObject(f, "file");
   w.raw(K_FILE[0]);
-  w.text(f.path, "path");
+  w.text(f.path, "path", SMALL_TEXT_CAP);
   w.raw(K_FILE[1]);
-  w.text(f.text, "text");
+  w.text(f.text, "text", FILE_TEXT_CAP);
 }
 
 function writeFiles(w: CborWriter, files: FileText[]): void {
@@ -379,7 +393,7 @@ function writeRequest(w: CborWriter, req: Request): void {
       return;
     case "diagnostics":
       w.raw(K_REQ_DIAG);
-      w.text(req.path, "path");
+      w.text(req.path, "path", SMALL_TEXT_CAP);
       return;
     case "get_worker_stats":
       w.raw(REQ_STATS);
@@ -463,9 +477,9 @@ export function writeSymbol(
 ): void {
   requireObject(s, what);
   w.raw(keys[0]);
-  w.text(s.name, "name");
+  w.text(s.name, "name", SMALL_TEXT_CAP);
   w.raw(keys[1]);
-  w.text(s.path, "path");
+  w.text(s.path, "path", SMALL_TEXT_CAP);
   w.raw(keys[2]);
   w.u32(s.line, "line");
   w.raw(keys[3]);
@@ -495,7 +509,7 @@ function writeDiagnostic(w: CborWriter, d: RemoteDiagnostic): void {
   w.raw(K_DIAG[2]);
   w.u32(d.column, "column");
   w.raw(K_DIAG[3]);
-  w.text(d.message, "message");
+  w.text(d.message, "message", SMALL_TEXT_CAP);
 }
 
 const RESP_ACK = unitVariant("ack");
@@ -568,11 +582,11 @@ function writeRpcError(w: CborWriter, e: RpcError): void {
   w.raw(K_RPC_ERROR[0]);
   writeEnum(w, RPC_ERROR_CODES, e.code, "code");
   w.raw(K_RPC_ERROR[1]);
-  w.text(e.message, "message");
+  w.text(e.message, "message", SMALL_TEXT_CAP);
   w.raw(K_RPC_ERROR[2]);
   w.bool(e.retryable, "retryable");
   w.raw(K_RPC_ERROR[3]);
-  writeOptText(w, e.details, "details");
+  writeOptSmallText(w, e.details, "details");
 }
 
 function writeResult(w: CborWriter, result: RpcResult): void {

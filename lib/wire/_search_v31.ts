@@ -21,6 +21,7 @@ import {
   concatBytes,
   encodeFailed,
   keyTable,
+  SMALL_TEXT_CAP,
   textBytes,
 } from "./_cbor_write.ts";
 import { type CborReader, schemaMismatch } from "./_cbor_read.ts";
@@ -185,7 +186,7 @@ export function writeSearchShardSymbols(
     (req.scan_count !== undefined ? 1 : 0);
   w.head(5, n);
   w.raw(K_SEARCH);
-  w.text(req.query, "query");
+  w.text(req.query, "query", SMALL_TEXT_CAP);
   w.raw(K_LIMIT);
   w.u32(req.limit, "limit");
   if (req.mode !== undefined) {

@@ -58,8 +58,10 @@ const ALGO_TEXT: Readonly<Record<CompressionAlgo, Uint8Array>> = {
 };
 
 const TWO_32 = 0x1_0000_0000;
-/** The largest released buffer {@link TransmitQueue} keeps for reuse. */
+/** Bytes of released buffers {@link TransmitQueue} keeps for reuse. */
 const KEEP_SPARE_BYTES = 4 * 1024 * 1024;
+/** Buffers of large frames are allocated in multiples of this. */
+const SPARE_ROUNDING = 65_536;
 
 /**
  * Bytes of a CBOR unsigned-integer head for `value` (shortest form).
@@ -210,7 +212,11 @@ export class TransmitQueue {
       next = new Uint8Array(this.#arenaBytes);
     } else {
       // A frame of its own: it fills `next`, so it is polled whole.
-      next = this.#takeSpare(n) ?? new Uint8Array(n);
+      // Rounded up, so that the next frames of about this size (a request
+      // whose id or revision grew by a byte) fit the buffer once released.
+      next = this.#takeSpare(n) ??
+        new Uint8Array(Math.ceil(n / SPARE_ROUNDING) * SPARE_ROUNDING)
+          .subarray(0, n);
     }
     this.#arena = next;
     this.#start = 0;
@@ -320,8 +326,7 @@ export class TransmitQueue {
     for (let i = 0; i < spares.length; i++) {
       const spare = spares[i];
       if (spare.length < n) continue;
-      spares[i] = spares[spares.length - 1];
-      spares.pop();
+      spares.splice(i, 1);
       this.#spareBytes -= spare.length;
       return spare.subarray(0, n);
     }
@@ -331,8 +336,9 @@ export class TransmitQueue {
   /**
    * Gives back a buffer returned by {@link TransmitQueue.poll} that the
    * caller has finished with (written out, no view of it kept), once. Only
-   * buffers of frames larger than an arena are kept, `KEEP_SPARE_BYTES` in
-   * total, to carry the next such frames without allocating.
+   * buffers of frames larger than an arena are kept, the newest
+   * `KEEP_SPARE_BYTES` of them, to carry the next such frames without
+   * allocating.
    *
    * @param bytes A polled buffer.
    */
@@ -341,7 +347,7 @@ export class TransmitQueue {
     if (
       bytes.byteOffset !== 0 || bytes.length <= this.#arenaBytes ||
       !(buffer instanceof ArrayBuffer) ||
-      this.#spareBytes + buffer.byteLength > KEEP_SPARE_BYTES
+      buffer.byteLength > KEEP_SPARE_BYTES
     ) {
       return;
     }
@@ -357,7 +363,13 @@ export class TransmitQueue {
     for (let i = this.#readyHead; i < this.#ready.length; i++) {
       if (this.#ready[i].buffer === buffer) return;
     }
-    this.#spares.push(new Uint8Array(buffer));
+    // The newest buffers fit the frames being sent now: make room for this
+    // one by dropping the oldest.
+    const spares = this.#spares;
+    while (this.#spareBytes + buffer.byteLength > KEEP_SPARE_BYTES) {
+      this.#spareBytes -= spares.shift()!.length;
+    }
+    spares.push(new Uint8Array(buffer));
     this.#spareBytes += buffer.byteLength;
   }
 

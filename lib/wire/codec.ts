@@ -29,7 +29,8 @@
  * Errors are always `ProtocolError`s: `unexpected_eof`,
  * `trailing_bytes`, `cbor_invalid`, `limit_exceeded` (and `frame_too_large` /
  * `packet_too_large` for inputs over 64 MiB), `schema_mismatch`,
- * `duplicate_key`, `integer_out_of_range`; encoders throw `encode_failed`.
+ * `duplicate_key`, `integer_out_of_range`; encoders throw `encode_failed`
+ * (also for a text over the cap the decoder applies to its field).
  *
  * @module
  */
@@ -46,9 +47,14 @@ import type { RpcPayload, WireFrame } from "./types.ts";
 /**
  * Encodes a `WireFrame` as CBOR (without the length prefix).
  *
+ * Text values obey the same per-field caps as {@link encodeRpcPayload}:
+ * `auth_token`, `worker_build` and the reject `message` at most 16 KiB of
+ * UTF-8 (limit `max_small_string_bytes`).
+ *
  * @param frame The frame.
  * @returns Fresh bytes.
- * @throws {ProtocolError} `encode_failed` for a value that cannot be encoded.
+ * @throws {ProtocolError} `encode_failed` for a value that cannot be encoded,
+ * including a text over its field's cap (a {@link LimitExceededError}).
  *
  * @example
  * ```ts
@@ -89,15 +95,38 @@ export function decodeWireFrame(bytes: Uint8Array): WireFrame {
 /**
  * Encodes an `RpcPayload` (the CBOR carried in `Packet.data`).
  *
+ * Every text value must fit the cap the peer's decoder (the preflight
+ * validator) applies to its field, counted in UTF-8 bytes, so whatever this
+ * encodes also decodes: `path`, `name`, `message`, `details` and `query`
+ * are capped at 16 KiB (limit `max_small_string_bytes`), file `text` and
+ * every other text at 8 MiB (limit `max_file_text_bytes`). A longer value
+ * throws a `LimitExceededError` with code `encode_failed`, `limit` as
+ * above, `max` the cap and `actual` the value's UTF-8 length.
+ *
  * @param payload The payload.
  * @returns Fresh bytes.
- * @throws {ProtocolError} `encode_failed` for a value that cannot be encoded.
+ * @throws {ProtocolError} `encode_failed` for a value that cannot be encoded,
+ * including a text over its field's cap (a {@link LimitExceededError}).
  *
  * @example
  * ```ts
  * import { encodeRpcPayload } from "./codec.ts";
  * const hex = Array.from(encodeRpcPayload({ type: "cancel" }), (b) => b.toString(16).padStart(2, "0")).join("");
  * console.assert(hex === "a164747970656663616e63656c");
+ * ```
+ *
+ * @example A path over 16 KiB is refused before anything is sent
+ * ```ts
+ * import { encodeRpcPayload } from "./codec.ts";
+ * import { LimitExceededError } from "./errors.ts";
+ * try {
+ *   encodeRpcPayload({ type: "request", body: { type: "diagnostics", path: "é".repeat(8193) } });
+ *   throw new Error("unreachable");
+ * } catch (err) {
+ *   if (!(err instanceof LimitExceededError)) throw err;
+ *   console.assert(err.code === "encode_failed" && err.limit === "max_small_string_bytes");
+ *   console.assert(err.max === 16384 && err.actual === 16386);
+ * }
  * ```
  */
 export function encodeRpcPayload(payload: RpcPayload): Uint8Array {

@@ -12,8 +12,16 @@ import {
 } from "./errors.ts";
 import { MAX_FILE_TEXT_BYTES, MAX_MESSAGE_BYTES } from "./limits.ts";
 import type { RpcPayload, WireFrame, WorkerHello } from "./types.ts";
-import { bytesToHex, hexToBytes } from "./wire_json.ts";
+import { bytesToHex, hexToBytes, type JsonValue } from "./wire_json.ts";
 import { plainEncode } from "../testing/plain_cbor.ts";
+
+/**
+ * Encodes a message with the independent plain encoder, which (unlike the
+ * codec's encoder) writes texts over their field caps: decoder-limit input.
+ */
+function unchecked(message: RpcPayload | WireFrame): Uint8Array {
+  return plainEncode(message as unknown as JsonValue);
+}
 
 /** Hex of a CBOR text string (ASCII, < 24 bytes). */
 function t(s: string): string {
@@ -163,27 +171,27 @@ Deno.test("inputs over 64 MiB are rejected before anything else", () => {
   throwsCode(() => decodeRpcPayload(big), "packet_too_large");
 });
 
-/** Builds a LoadFiles request payload with one file of `n` bytes of text. */
-function loadFiles(n: number): Uint8Array {
-  return encodeRpcPayload({
+/** A LoadFiles request payload with one file of `n` bytes of text. */
+function loadFiles(n: number): RpcPayload {
+  return {
     type: "request",
     body: {
       type: "load_files",
       revision: 1,
       files: [{ path: "a", text: "x".repeat(n) }],
     },
-  });
+  };
 }
 
 Deno.test("D70-D73: 8 MiB text is accepted, 8 MiB + 1 is rejected", () => {
-  const ok = decodeRpcPayload(loadFiles(MAX_FILE_TEXT_BYTES));
+  const ok = decodeRpcPayload(encodeRpcPayload(loadFiles(MAX_FILE_TEXT_BYTES)));
   assert.ok(ok.type === "request" && ok.body.type === "load_files");
   assert.equal(ok.body.files[0].text.length, MAX_FILE_TEXT_BYTES);
-  throwsCode(
-    () => decodeRpcPayload(loadFiles(MAX_FILE_TEXT_BYTES + 1)),
-    "limit_exceeded",
-  );
-  const update = encodeRpcPayload({
+  const tooLong = loadFiles(MAX_FILE_TEXT_BYTES + 1);
+  throwsCode(() => decodeRpcPayload(unchecked(tooLong)), "limit_exceeded");
+  // The encoder refuses what the decoder would (see encode_caps_test.ts).
+  throwsCode(() => encodeRpcPayload(tooLong), "encode_failed");
+  const update = unchecked({
     type: "request",
     body: {
       type: "update_file",
@@ -197,38 +205,36 @@ Deno.test("D70-D73: 8 MiB text is accepted, 8 MiB + 1 is rejected", () => {
 });
 
 Deno.test("D67-D69, D74-D76: 16 KiB small-string limits", () => {
-  const index = (name: string) =>
-    encodeRpcPayload({
-      type: "response",
-      body: {
-        status: "ok",
-        value: {
-          type: "shard_index",
-          body: {
-            shard_id: 1,
-            revision: 2,
-            index_generation: 3,
-            symbols: [{ name, path: "Foo.java", line: 0, column: 0 }],
-          },
+  const index = (name: string): RpcPayload => ({
+    type: "response",
+    body: {
+      status: "ok",
+      value: {
+        type: "shard_index",
+        body: {
+          shard_id: 1,
+          revision: 2,
+          index_generation: 3,
+          symbols: [{ name, path: "Foo.java", line: 0, column: 0 }],
         },
       },
-    });
-  decodeRpcPayload(index("a".repeat(16_384)));
+    },
+  });
+  decodeRpcPayload(encodeRpcPayload(index("a".repeat(16_384))));
   throwsCode(
-    () => decodeRpcPayload(index("a".repeat(16_385))),
+    () => decodeRpcPayload(unchecked(index("a".repeat(16_385)))),
     "limit_exceeded",
   );
-  const path = (n: number) =>
-    encodeRpcPayload({
-      type: "request",
-      body: {
-        type: "load_files",
-        revision: 1,
-        files: [{ path: "a".repeat(n), text: "x" }],
-      },
-    });
-  decodeRpcPayload(path(16_384));
-  throwsCode(() => decodeRpcPayload(path(16_385)), "limit_exceeded");
+  const path = (n: number): RpcPayload => ({
+    type: "request",
+    body: {
+      type: "load_files",
+      revision: 1,
+      files: [{ path: "a".repeat(n), text: "x" }],
+    },
+  });
+  decodeRpcPayload(encodeRpcPayload(path(16_384)));
+  throwsCode(() => decodeRpcPayload(unchecked(path(16_385))), "limit_exceeded");
   const hello = (
     field: "auth_token" | "worker_build",
     n: number,
@@ -256,7 +262,7 @@ Deno.test("D67-D69, D74-D76: 16 KiB small-string limits", () => {
   for (const field of ["auth_token", "worker_build"] as const) {
     decodeWireFrame(encodeWireFrame(hello(field, 16_384)));
     throwsCode(
-      () => decodeWireFrame(encodeWireFrame(hello(field, 16_385))),
+      () => decodeWireFrame(unchecked(hello(field, 16_385))),
       "limit_exceeded",
     );
   }
@@ -490,4 +496,29 @@ Deno.test("file lists: invalid UTF-8 is reported before a later duplicate key", 
   const second = indexOf(bytes, "text", indexOf(bytes, "/src/F1.java"));
   bytes.set(new TextEncoder().encode("path"), second);
   throwsCode(() => decodeRpcPayload(bytes), "cbor_invalid");
+});
+
+Deno.test("decodeRpcPayload: shard_index paths that share a hash slot stay distinct", () => {
+  // Same length and same trailing bytes (what the path interner hashes),
+  // different first byte: the second must not get the first's string.
+  const tail = "/com/example/m5/AccountAccount2040.java";
+  const paths = [`a${tail}`, `b${tail}`, `a${tail}`, `b${tail}`, "Z.java"];
+  const symbols = paths.map((path, i) => ({
+    name: `S${i}`,
+    path,
+    line: i,
+    column: 0,
+  }));
+  const payload: RpcPayload = {
+    type: "response",
+    body: {
+      status: "ok",
+      value: {
+        type: "shard_index",
+        body: { shard_id: 1, revision: 2, index_generation: 3, symbols },
+      },
+    },
+  };
+  const back = decodeRpcPayload(encodeRpcPayload(payload));
+  assert.deepEqual(back, payload);
 });

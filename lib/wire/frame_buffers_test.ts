@@ -197,3 +197,28 @@ Deno.test("TransmitQueue keeps several released large buffers, each once", () =>
   assert.equal(again.filter((b) => reused.has(b.buffer)).length, 3);
   assert.equal(new Set(again.map((b) => b.buffer)).size, 4);
 });
+
+Deno.test("TransmitQueue reuses a released buffer for a slightly larger frame, and keeps the newest", () => {
+  const q = new TransmitQueue(1024);
+  const send = (size: number): Uint8Array => {
+    const data = new Uint8Array(size).fill(3);
+    q.pushPacket(2, "none", data, packetFrameLen(2, "none", size));
+    return q.poll()!;
+  };
+  // A frame a few bytes larger (a revision that grew by a byte) still fits
+  // the released buffer.
+  const first = send(100_000);
+  q.release(first);
+  const grown = send(100_003);
+  assert.equal(grown.buffer, first.buffer);
+  assert.equal(grown.length, packetFrameLen(2, "none", 100_003) + 4);
+  assert.ok(grown.subarray(grown.length - 100_003).every((b) => b === 3));
+  // Released buffers over the budget (4 MiB) push out the oldest ones.
+  const old = send(1_500_000);
+  q.release(old);
+  const newer = [send(1_500_000), send(1_500_000), send(1_500_000)];
+  for (const b of newer) q.release(b);
+  const next = [send(1_500_000), send(1_500_000)];
+  assert.ok(next.every((b) => b.buffer !== old.buffer));
+  assert.ok(next.every((b) => newer.some((n) => n.buffer === b.buffer)));
+});

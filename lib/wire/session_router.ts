@@ -63,13 +63,16 @@ export class RouterSession extends Session {
    * with `handshake_rejected`. Ignored once closed.
    *
    * @param code The reject code.
-   * @param message The reason (at most 16 KiB, no secrets).
+   * @param message The reason (at most 16 KiB of UTF-8, no secrets).
    * @throws {ProtocolError} `protocol_violation` when no admission is pending.
    * @throws {RangeError} When the message is too long.
    */
   reject(code: RejectCode, message: string): void {
-    if (message.length > MAX_SMALL_STRING_BYTES) {
-      throw new RangeError("reject message is longer than 16 KiB");
+    if (
+      message.length > MAX_SMALL_STRING_BYTES ||
+      new TextEncoder().encode(message).length > MAX_SMALL_STRING_BYTES
+    ) {
+      throw new RangeError("reject message is longer than 16 KiB of UTF-8");
     }
     this.decideAdmission({ reject: { code, message } });
   }

@@ -409,6 +409,20 @@ Deno.test("handshake: the admission hook can reject; messages are sanitised", ()
   assert.ok(!closed.error?.message.includes(secret));
 });
 
+Deno.test("handshake: a reject message over 16 KiB of UTF-8 is refused locally", () => {
+  const pair = memoryPair();
+  pair.pump();
+  assert.equal(pair.router.pollEvent()?.type, "admission");
+  // 6,000 units but 18,000 bytes: counted in bytes, as the peer does.
+  assert.throws(
+    () => pair.router.reject("invalid_request", "€".repeat(6000)),
+    RangeError,
+  );
+  assert.equal(pair.router.pollTransmit(), undefined);
+  pair.router.reject("invalid_request", "€".repeat(5461)); // 16,383 bytes
+  assert.ok(transmitted(pair.router).length > 16_383);
+});
+
 Deno.test("handshake: a legacy v2 hello gets the legacy error reply", () => {
   for (
     const hex of [
