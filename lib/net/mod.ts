@@ -32,6 +32,8 @@ export {
   type AdmissionInfo,
   type CallOptions,
   type Connection,
+  type ConnectionSession,
+  type ConnectionSessionEvent,
   type NotificationHandler,
   RemoteCallError,
   type RequestContext,
@@ -49,6 +51,7 @@ export {
 } from "./connect.ts";
 export {
   type DrivableSession,
+  type FlushWait,
   SessionDriver,
   type SessionDriverOptions,
 } from "./driver.ts";
@@ -66,9 +69,19 @@ export {
   type LoggerOptions,
   type LogLevel,
 } from "./log.ts";
-export { type ByteStream, nodeSocketStream, writeAll } from "./stream.ts";
+export {
+  type ByteStream,
+  nodeSocketStream,
+  type NodeSocketStreamOptions,
+  writeAll,
+} from "./stream.ts";
+export type {
+  RestartBackoff as SupervisorBackoff,
+  SupervisorEvent,
+} from "./supervisor.ts";
 export { derFingerprint } from "./tls_server.ts";
 export { nodeZstdCompressor, ZSTD_LEVEL } from "./zstd.ts";
+export type { CallOptions as RouterCallOptions } from "./router_options.ts";
 export {
   generateToken,
   type IndexProgress,
@@ -93,6 +106,14 @@ export {
   defaultWorkerCommand,
   expandWorkerCommand,
   splitCommandLine,
+  type WorkerCommandVars,
 } from "./worker_command.ts";
-export { collectJavaFiles, listJavaFiles } from "./workspace_fs.ts";
+export {
+  collectJavaFiles,
+  type CollectOptions,
+  listJavaFiles,
+  type ShardSnapshot,
+  type SkippedFile,
+  type SkipReason,
+} from "./workspace_fs.ts";
 export { connectionSearchTarget } from "./search_target.ts";

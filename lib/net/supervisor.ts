@@ -23,7 +23,9 @@ import {
 
 /** Restart delays: `nextDelay()` in milliseconds, `reset()` after a stable run. */
 export interface RestartBackoff {
+  /** The delay before the next restart, in milliseconds. */
   nextDelay(): number;
+  /** Starts over after a stable run. */
   reset(): void;
 }
 

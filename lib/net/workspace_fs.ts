@@ -67,7 +67,9 @@ export type SkipReason = "not_utf8" | "too_large";
 
 /** A file left out of a snapshot. */
 export interface SkippedFile {
+  /** The file's path. */
   path: string;
+  /** Why it was skipped. */
   reason: SkipReason;
 }
 
