@@ -27,7 +27,7 @@ import {
 import { runSuite } from "../conformance/runner/run.ts";
 import { templatePlaceholders } from "../conformance/runner/template.ts";
 import { countResults, type RunReport } from "../conformance/runner/types.ts";
-import { createTlsFixtures } from "../lib/net/tls_fixtures.ts";
+import { prepareTlsMaterial } from "../conformance/runner/tls_material.ts";
 
 /**
  * Environment variable that carries the token to the worker.
@@ -98,6 +98,14 @@ export async function runConformance(
     if (!used.includes("connect")) {
       print("conformance: warning: the template has no {connect} placeholder");
     }
+    if (
+      opts.transport === "mtls" &&
+      !(used.includes("client_cert") && used.includes("client_key"))
+    ) {
+      print(
+        "conformance: warning: --transport mtls but the template lacks {client_cert} or {client_key}",
+      );
+    }
   } catch (err) {
     print(`conformance: bad --worker template: ${(err as Error).message}`);
     return { code: 2 };
@@ -111,18 +119,15 @@ export async function runConformance(
     Deno.exit(130);
   };
   Deno.addSignalListener("SIGINT", onInterrupt);
-  const tls = opts.transport === "tls" ? await createTlsFixtures() : undefined;
+  let tls: Awaited<ReturnType<typeof prepareTlsMaterial>> | undefined;
   try {
+    tls = await prepareTlsMaterial(opts.transport, runDir);
     const settings: HarnessSettings = {
       template,
       transport: opts.transport,
       runDir,
       tokenEnv: TOKEN_ENV,
-      tls: tls && {
-        cert: tls.server.cert,
-        key: tls.server.key,
-        caCertPath: tls.ca.certPath,
-      },
+      tls: tls.material,
     };
     print(
       `conformance: ${cases.length} cases, transport ${opts.transport}, ${opts.jobs} jobs`,
@@ -152,7 +157,7 @@ export async function runConformance(
     };
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
-    if (tls) await tls.remove();
+    await tls?.remove();
     await Deno.remove(runDir, { recursive: true }).catch(() => {});
   }
 }

@@ -17,6 +17,7 @@ import {
   MAX_MESSAGE_BYTES,
 } from "../../lib/wire/limits.ts";
 import { nodeZstdCompressor } from "../../lib/net/zstd.ts";
+import type { ByteStream } from "../../lib/net/stream.ts";
 import { concat } from "../../lib/testing/split.ts";
 import type {
   Capabilities,
@@ -141,7 +142,12 @@ export class Conn {
   onData: ((bytes: Uint8Array) => void) | undefined;
   /** Called once when the worker's stream ends. */
   onEnd: (() => void) | undefined;
-  #raw: Deno.Conn;
+  /**
+   * SHA-256 of the worker's client certificate DER (lowercase hex), when
+   * the transport asked for one (mtls).
+   */
+  readonly peerFingerprint: string | undefined;
+  #raw: ByteStream;
   #start: number;
   #nextId: number = 2;
   #closed = false;
@@ -152,12 +158,19 @@ export class Conn {
   /**
    * Wraps an accepted connection and starts reading.
    *
-   * @param raw The socket.
+   * @param raw The socket (a `Deno.Conn`, or a `node:tls` socket adapted
+   *   to a byte stream).
    * @param start The case's time origin (ms).
-   * @param options Transcript size.
+   * @param options Transcript size, and the client certificate's
+   *   fingerprint when the transport verified one.
    */
-  constructor(raw: Deno.Conn, start: number, options: ConnOptions = {}) {
+  constructor(
+    raw: ByteStream,
+    start: number,
+    options: ConnOptions & { peerFingerprint?: string } = {},
+  ) {
     this.#raw = raw;
+    this.peerFingerprint = options.peerFingerprint;
     this.#start = start;
     this.monitor = new WireMonitor({
       decompress: (algo, data, max) =>
@@ -186,6 +199,11 @@ export class Conn {
 
   async #readLoop(): Promise<void> {
     const buf = new Uint8Array(64 * 1024);
+    // Start reading on a later task, so that whoever just accepted the
+    // connection can set onData/onEnd before the first byte is delivered.
+    // A node:tls stream (mtls) may already hold the worker's Hello, and its
+    // read resolves within the current task.
+    await new Promise((r) => setTimeout(r, 0));
     try {
       while (true) {
         const n = await this.#raw.read(buf);

@@ -5,8 +5,9 @@
  * Everything a case opens is registered and torn down by
  * {@link CaseContext.cleanup}, whatever happened.
  *
- * This file (with `conn.ts` and `run.ts`) is the only part of the runner
- * that touches sockets, processes, timers and files.
+ * This file (with `conn.ts`, `listeners.ts`, `tls_material.ts` and
+ * `run.ts`) is the only part of the runner that touches sockets, processes,
+ * timers and files.
  *
  * @module
  */
@@ -14,12 +15,31 @@
 import { expandTemplate, type TemplateValues } from "./template.ts";
 import { CaseFailure, CaseSkip } from "./types.ts";
 import { Conn, type ConnOptions } from "./conn.ts";
+import {
+  type AcceptedStream,
+  type CaseListener,
+  denoCaseListener,
+  openMtlsListener,
+} from "./listeners.ts";
 import type { TranscriptEntry } from "./types.ts";
 
-/** The transports the runner can listen on. */
-export type Transport = "unix" | "tcp" | "tls";
+/**
+ * The transports the runner can listen on: `tls` authenticates the runner
+ * only; `mtls` also requires the worker's client certificate.
+ */
+export type Transport = "unix" | "tcp" | "tls" | "mtls";
 
-/** TLS material for the `tls` transport. */
+/** The client identity the worker presents under `mtls`. */
+export interface ClientIdentityFiles {
+  /** Path of the client certificate (PEM), given as `{client_cert}`. */
+  certPath: string;
+  /** Path of its private key (PEM), given as `{client_key}`. */
+  keyPath: string;
+  /** SHA-256 of the certificate's DER, lowercase hex without colons. */
+  fingerprint: string;
+}
+
+/** TLS material for the `tls` and `mtls` transports. */
 export interface TlsMaterial {
   /** Server certificate (PEM text). */
   cert: string;
@@ -27,6 +47,10 @@ export interface TlsMaterial {
   key: string;
   /** Path of the CA certificate the worker must trust. */
   caCertPath: string;
+  /** The CA certificate (PEM text) client certificates must chain to (mtls). */
+  clientCa?: string;
+  /** The client identity handed to the worker (mtls). */
+  client?: ClientIdentityFiles;
 }
 
 /** Settings shared by every case of a run. */
@@ -37,7 +61,7 @@ export interface HarnessSettings {
   transport: Transport;
   /** A private directory for this run (sockets, cache dirs). */
   runDir: string;
-  /** TLS material (required for the `tls` transport). */
+  /** TLS material (required for the `tls` and `mtls` transports). */
   tls?: TlsMaterial;
   /** Name of the environment variable that carries the token. */
   tokenEnv: string;
@@ -59,6 +83,12 @@ export interface StartWorkerOptions {
   token?: string;
   /** Address given as `{connect}`; defaults to the case's listener. */
   connect?: string;
+  /**
+   * Start the worker without its client identity: the template's words
+   * using `{client_cert}`/`{client_key}` are left out, with the flag before
+   * each. @default false
+   */
+  withoutClientIdentity?: boolean;
 }
 
 const TAIL_BYTES = 16 * 1024;
@@ -202,8 +232,6 @@ export class WorkerProcess {
   }
 }
 
-type AnyListener = Deno.Listener;
-
 /**
  * Everything one case can use. Created and cleaned up by the runner.
  *
@@ -238,8 +266,8 @@ export class CaseContext {
   checkTraffic = true;
   /** The settings of the run. */
   readonly settings: HarnessSettings;
-  #listener: AnyListener | undefined;
-  #connect = "";
+  #listener: CaseListener | undefined;
+  #listening: Promise<void> | undefined;
   #closed = false;
 
   /**
@@ -267,7 +295,15 @@ export class CaseContext {
 
   /** The address workers are told to connect to. */
   get connectAddress(): string {
-    return this.#connect;
+    return this.#listener?.connect ?? "";
+  }
+
+  /**
+   * TLS handshakes the listener saw fail (mtls only: e.g. no client
+   * certificate), as short reasons.
+   */
+  get failedHandshakes(): readonly string[] {
+    return this.#listener?.failedHandshakes ?? [];
   }
 
   #checkOpen(): void {
@@ -284,19 +320,22 @@ export class CaseContext {
   /** Opens the case's listener (once). */
   async listen(): Promise<void> {
     this.#checkOpen();
-    if (this.#listener) return;
+    this.#listening ??= this.#open();
+    await this.#listening;
+  }
+
+  async #open(): Promise<void> {
     const t = this.settings.transport;
     if (t === "unix") {
       const sockDir = `${this.dir}/s`;
       await Deno.mkdir(sockDir, { recursive: true, mode: 0o700 });
       const path = `${sockDir}/r.sock`;
-      this.#listener = Deno.listen({ transport: "unix", path });
-      this.#connect = `unix:${path}`;
+      const l = Deno.listen({ transport: "unix", path });
+      this.#listener = denoCaseListener(l, `unix:${path}`);
     } else if (t === "tcp") {
       const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      this.#listener = l;
-      this.#connect = `tcp:127.0.0.1:${l.addr.port}`;
-    } else {
+      this.#listener = denoCaseListener(l, `tcp:127.0.0.1:${l.addr.port}`);
+    } else if (t === "tls") {
       if (!this.settings.tls) {
         throw new TypeError("tls transport needs TLS material");
       }
@@ -306,8 +345,27 @@ export class CaseContext {
         cert: this.settings.tls.cert,
         key: this.settings.tls.key,
       });
+      this.#listener = denoCaseListener(
+        l,
+        `tcp+tls:localhost:${l.addr.port}`,
+      );
+    } else {
+      const tls = this.settings.tls;
+      if (!tls?.clientCa || !tls.client) {
+        throw new TypeError(
+          "mtls transport needs TLS material with a client CA and identity",
+        );
+      }
+      const l = await openMtlsListener({
+        cert: tls.cert,
+        key: tls.key,
+        clientCa: tls.clientCa,
+      });
+      if (this.#closed) {
+        await l.close();
+        this.#checkOpen();
+      }
       this.#listener = l;
-      this.#connect = `tcp+tls:localhost:${l.addr.port}`;
     }
   }
 
@@ -323,13 +381,19 @@ export class CaseContext {
     this.#checkOpen();
     await Deno.mkdir(cacheDir, { recursive: true });
     const values: TemplateValues = {
-      connect: options.connect ?? this.#connect,
+      connect: options.connect ?? this.connectAddress,
       shard: String(options.shard ?? this.shard),
       cache_dir: cacheDir,
       token_env: this.settings.tokenEnv,
       ca_cert: this.settings.tls?.caCertPath ?? "",
+      client_cert: this.settings.tls?.client?.certPath ?? "",
+      client_key: this.settings.tls?.client?.keyPath ?? "",
     };
-    const argv = expandTemplate(this.settings.template, values);
+    const argv = expandTemplate(this.settings.template, values, {
+      dropWordsWith: options.withoutClientIdentity
+        ? ["client_cert", "client_key"]
+        : [],
+    });
     this.#checkOpen();
     const env: Record<string, string> = {
       [this.settings.tokenEnv]: options.token ?? this.token,
@@ -397,8 +461,11 @@ export class CaseContext {
     }
   }
 
-  #wrap(raw: Deno.Conn, options: ConnOptions): Conn {
-    const c = new Conn(raw, this.start, options);
+  #wrap(raw: AcceptedStream, options: ConnOptions): Conn {
+    const c = new Conn(raw.stream, this.start, {
+      ...options,
+      peerFingerprint: raw.peerFingerprint,
+    });
     this.conns.push(c);
     if (this.#closed) c.close();
     return c;
@@ -473,9 +540,8 @@ export class CaseContext {
   async cleanup(): Promise<void> {
     this.#closed = true;
     for (const c of this.conns) c.close();
-    try {
-      this.#listener?.close();
-    } catch { /* already closed */ }
+    await this.#listening?.catch(() => {});
+    await this.#listener?.close();
     await Promise.all(this.workers.map((w) => w.kill()));
     await Promise.all(this.conns.map((c) => c.done));
     for (let attempt = 0; attempt < 3; attempt++) {

@@ -17,11 +17,14 @@ export { ALL_CASES } from "./cases/mod.ts";
 export { type CaseDef, defineCase, selectCases } from "./case.ts";
 export {
   CaseContext,
+  type ClientIdentityFiles,
   type HarnessSettings,
   killAllWorkers,
+  type TlsMaterial,
   type Transport,
   WorkerProcess,
 } from "./harness.ts";
+export { prepareTlsMaterial, type RunTlsMaterial } from "./tls_material.ts";
 export { Conn, type HandshakeOptions } from "./conn.ts";
 export { SessionDriver } from "./session_driver.ts";
 export { type RunOptions, runSuite } from "./run.ts";

@@ -48,7 +48,11 @@ Runs the v3 worker conformance suite against a worker command.
 Options:
   --worker '<template>'   worker command template (default: this repository's worker)
                           placeholders: {connect} {shard} {cache_dir} {token_env} {ca_cert}
-  --transport unix|tcp|tls  listener transport (default unix)
+                          {client_cert} {client_key}
+  --transport unix|tcp|tls|mtls
+                          listener transport (default unix); tls: server
+                          certificate only; mtls: the runner also requires a
+                          client certificate, given as {client_cert}/{client_key}
   --only PATTERN          run only cases whose id matches (globs, comma-separated)
   --jobs N                cases run in parallel (default 4)
   --timeout MS            per-case timeout (default 30000)
@@ -116,9 +120,9 @@ export function parseConformanceArgs(
         break;
       case "--transport": {
         const t = take();
-        if (t !== "unix" && t !== "tcp" && t !== "tls") {
+        if (t !== "unix" && t !== "tcp" && t !== "tls" && t !== "mtls") {
           throw new TypeError(
-            `--transport must be unix, tcp or tls (got "${t}")`,
+            `--transport must be unix, tcp, tls or mtls (got "${t}")`,
           );
         }
         o.transport = t;
@@ -181,7 +185,8 @@ export function quoteWord(word: string): string {
  *
  * @param denoPath The Deno executable.
  * @param repoRoot Absolute path of the repository root.
- * @param transport The transport (adds `--allow-insecure` for tcp, the CA for tls).
+ * @param transport The transport (adds `--allow-insecure` for tcp, the CA for
+ *   tls, the CA and the client identity for mtls).
  * @returns The template.
  *
  * @example
@@ -216,8 +221,14 @@ export function defaultWorkerTemplate(
     "--auth-token-env {token_env}",
   ];
   if (transport === "tcp") words.push("--allow-insecure");
-  if (transport === "tls") {
+  if (transport === "tls" || transport === "mtls") {
     words.push("--tls-ca-cert {ca_cert}", "--tls-domain localhost");
+  }
+  if (transport === "mtls") {
+    words.push(
+      "--tls-client-cert {client_cert}",
+      "--tls-client-key {client_key}",
+    );
   }
   return words.join(" ");
 }

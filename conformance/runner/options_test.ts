@@ -58,3 +58,23 @@ Deno.test("defaultWorkerTemplate quotes paths and adds transport flags", () => {
     "localhost",
   ]);
 });
+
+Deno.test("--transport mtls parses, and its default template presents a client identity", () => {
+  assert.equal(parseConformanceArgs(["--transport", "mtls"]).transport, "mtls");
+  assert.equal(parseConformanceArgs(["--transport=mtls"]).transport, "mtls");
+  assert.throws(() => parseConformanceArgs(["--transport", "MTLS"]), TypeError);
+  const words = tokenizeCommand(defaultWorkerTemplate("deno", "/r", "mtls"));
+  assert.deepEqual(words.slice(-8), [
+    "--tls-ca-cert",
+    "{ca_cert}",
+    "--tls-domain",
+    "localhost",
+    "--tls-client-cert",
+    "{client_cert}",
+    "--tls-client-key",
+    "{client_key}",
+  ]);
+  assert.equal(words.includes("--allow-insecure"), false);
+  const tls = tokenizeCommand(defaultWorkerTemplate("deno", "/r", "tls"));
+  assert.equal(tls.includes("--tls-client-cert"), false);
+});

@@ -9,7 +9,10 @@
  * - `{cache_dir}`: a fresh, empty directory the worker may use as its cache;
  * - `{token_env}`: the NAME of an environment variable that holds the auth
  *   token (the token itself never appears on the command line);
- * - `{ca_cert}`: path of the PEM CA certificate to trust (tls transport only);
+ * - `{ca_cert}`: path of the PEM CA certificate to trust (tls and mtls
+ *   transports only);
+ * - `{client_cert}`, `{client_key}`: paths of the PEM client certificate and
+ *   its private key the worker must present (mtls transport only);
  * - `{{` and `}}`: literal braces.
  *
  * Tokenising follows the simple quoting rules of a POSIX shell (one
@@ -33,13 +36,36 @@ import {
  * console.assert(PLACEHOLDERS.includes("token_env"));
  * ```
  */
-export const PLACEHOLDERS = COMMAND_PLACEHOLDERS;
+export const PLACEHOLDERS = [
+  ...COMMAND_PLACEHOLDERS,
+  "client_cert",
+  "client_key",
+] as const;
 
 /** A placeholder's name. */
 export type Placeholder = typeof PLACEHOLDERS[number];
 
-/** Values substituted for the placeholders. */
-export type TemplateValues = Record<Placeholder, string>;
+/** The placeholders that only the mtls transport fills in. */
+export type ClientIdentityPlaceholder = "client_cert" | "client_key";
+
+/**
+ * Values substituted for the placeholders. The client identity ones are
+ * optional: missing, they are replaced by an empty string.
+ */
+export type TemplateValues =
+  & Record<Exclude<Placeholder, ClientIdentityPlaceholder>, string>
+  & Partial<Record<ClientIdentityPlaceholder, string>>;
+
+/** Options for {@link expandTemplate}. */
+export interface ExpandTemplateOptions {
+  /**
+   * Leave out every word that uses one of these placeholders, and the flag
+   * word just before a word that is exactly such a placeholder (so
+   * `--tls-client-cert {client_cert}` goes away as a whole).
+   * @default []
+   */
+  dropWordsWith?: readonly Placeholder[];
+}
 
 /**
  * Splits a command line into words like a shell would (quotes and
@@ -102,7 +128,7 @@ export function substitutePlaceholders(
       if (!(PLACEHOLDERS as readonly string[]).includes(name)) {
         throw new SyntaxError(`unknown placeholder {${name}}`);
       }
-      out += values[name as Placeholder];
+      out += values[name as Placeholder] ?? "";
       i = end + 1;
     } else if (c === "}") {
       throw new SyntaxError(`unmatched "}" in "${word}"`);
@@ -119,6 +145,7 @@ export function substitutePlaceholders(
  *
  * @param template The worker command template.
  * @param values The per-case values.
+ * @param options Words to leave out.
  * @returns argv: the program followed by its arguments.
  * @throws {SyntaxError} On a malformed template or an empty command.
  *
@@ -129,15 +156,37 @@ export function substitutePlaceholders(
  *   connect: "tcp:127.0.0.1:9", shard: "0", cache_dir: "/tmp/c", token_env: "TOKEN", ca_cert: "",
  * });
  * console.assert(argv.join(" ") === "my-worker --connect tcp:127.0.0.1:9 --shard 0");
+ * const bare = expandTemplate("w --tls-client-cert {client_cert} --k={client_key} -v", {
+ *   connect: "", shard: "0", cache_dir: "", token_env: "T", ca_cert: "", client_cert: "/c",
+ * }, { dropWordsWith: ["client_cert", "client_key"] });
+ * console.assert(bare.join(" ") === "w -v");
  * ```
  */
 export function expandTemplate(
   template: string,
   values: TemplateValues,
+  options: ExpandTemplateOptions = {},
 ): string[] {
-  const argv = tokenizeCommand(template).map((w) =>
-    substitutePlaceholders(w, values)
-  );
+  let words = tokenizeCommand(template);
+  const drop = options.dropWordsWith ?? [];
+  if (drop.length > 0) {
+    const uses = (w: string): boolean =>
+      drop.some((name) => w.includes(`{${name}}`));
+    const kept: string[] = [];
+    for (const w of words) {
+      if (!uses(w)) {
+        kept.push(w);
+        continue;
+      }
+      const whole = drop.some((name) => w === `{${name}}`);
+      const prev = kept.at(-1);
+      if (whole && prev !== undefined && prev.startsWith("-")) {
+        kept.pop();
+      }
+    }
+    words = kept;
+  }
+  const argv = words.map((w) => substitutePlaceholders(w, values));
   if (argv.length === 0) throw new SyntaxError("empty worker command");
   return argv;
 }

@@ -92,3 +92,36 @@ Deno.test("property: quoteWord output tokenizes back to the same word", () => {
     ),
   );
 });
+
+Deno.test("client identity placeholders are filled in, or dropped with their flag", () => {
+  const template =
+    "w --tls-ca-cert {ca_cert} --tls-client-cert {client_cert} --tls-client-key={client_key} -q";
+  assert.deepEqual(
+    expandTemplate(template, {
+      ...VALUES,
+      client_cert: "/run/c.pem",
+      client_key: "/run/c.key",
+    }),
+    [
+      "w",
+      "--tls-ca-cert",
+      "/ca.pem",
+      "--tls-client-cert",
+      "/run/c.pem",
+      "--tls-client-key=/run/c.key",
+      "-q",
+    ],
+  );
+  assert.deepEqual(
+    expandTemplate(template, VALUES, {
+      dropWordsWith: ["client_cert", "client_key"],
+    }),
+    ["w", "--tls-ca-cert", "/ca.pem", "-q"],
+  );
+  // Missing optional values become empty strings.
+  assert.deepEqual(expandTemplate("w x{client_key}y", VALUES), ["w", "xy"]);
+  assert.deepEqual(templatePlaceholders("w {client_cert} {client_key}"), [
+    "client_cert",
+    "client_key",
+  ]);
+});

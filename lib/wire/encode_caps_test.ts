@@ -16,6 +16,7 @@ import { testHello } from "./_session_test_util.ts";
 import { createWorkerSession } from "./session.ts";
 import { drainEvents, memoryPair } from "../testing/memory_pair.ts";
 import type {
+  RankedSymbol,
   RpcPayload,
   RpcResult,
   ShardIndex,
@@ -80,6 +81,25 @@ const ok = (value: RpcResult): RpcPayload => ({
   type: "response",
   body: value,
 });
+/** A 3.1 `symbol_matches` answer holding one match. */
+const matches = (match: RankedSymbol): RpcPayload =>
+  ok({
+    status: "ok",
+    value: {
+      type: "symbol_matches",
+      body: {
+        shard_id: 1,
+        revision: 2,
+        index_generation: 3,
+        symbol_count: 1,
+        mode: "all",
+        hit: false,
+        bucket: false,
+        trigrams: [],
+        matches: [match],
+      },
+    },
+  });
 const err = (message: string, details: string | null): RpcPayload =>
   ok({
     status: "err",
@@ -212,47 +232,13 @@ const FIELDS: Field[] = [
   payloadField(
     "symbol_matches.matches.name",
     SMALL,
-    (v) =>
-      ok({
-        status: "ok",
-        value: {
-          type: "symbol_matches",
-          body: {
-            shard_id: 1,
-            revision: 2,
-            index_generation: 3,
-            symbol_count: 1,
-            mode: "all",
-            hit: false,
-            bucket: false,
-            trigrams: [],
-            matches: [{ ...symbol(v, "A"), kind: "prefix", score: 1 }],
-          },
-        },
-      }),
+    (v) => matches({ ...symbol(v, "A"), kind: "prefix", score: 1 }),
     (p) => okValue(p).matches[0].name,
   ),
   payloadField(
     "symbol_matches.matches.path",
     SMALL,
-    (v) =>
-      ok({
-        status: "ok",
-        value: {
-          type: "symbol_matches",
-          body: {
-            shard_id: 1,
-            revision: 2,
-            index_generation: 3,
-            symbol_count: 1,
-            mode: "all",
-            hit: false,
-            bucket: false,
-            trigrams: [],
-            matches: [{ ...symbol("A", v), kind: "fuzzy", score: -1 }],
-          },
-        },
-      }),
+    (v) => matches({ ...symbol("A", v), kind: "fuzzy", score: -1 }),
     (p) => okValue(p).matches[0].path,
   ),
   payloadField(

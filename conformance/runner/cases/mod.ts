@@ -9,6 +9,7 @@ import { AUTH_CASES, HANDSHAKE_CASES } from "./handshake.ts";
 import { CHUNK_CASES, ID_CASES, LIMIT_CASES, ZSTD_CASES } from "./wire.ts";
 import { SESSION_CASES } from "./session.ts";
 import { CORPUS_CASES } from "./corpus.ts";
+import { TLS_CASES } from "./tls.ts";
 import {
   CACHE_CASES,
   CANCEL_CASES,
@@ -28,6 +29,7 @@ import {
 export const ALL_CASES: readonly CaseDef[] = Object.freeze([
   ...HANDSHAKE_CASES,
   ...AUTH_CASES,
+  ...TLS_CASES,
   ...ID_CASES,
   ...LIMIT_CASES,
   ...CHUNK_CASES,
