@@ -4,13 +4,15 @@
  *
  * Plaintext `tcp:` refuses to carry an auth token unless `allowInsecure` is
  * set; plaintext without a token only logs a warning. `tcp+tls:` verifies the
- * router against the given CA certificates and the server name (the address
- * host unless `tls.serverName` overrides it), and presents a client
- * certificate when one is given.
+ * router against the given CA certificates only (pinned: no system or
+ * built-in roots) and the server name (the address host unless
+ * `tls.serverName` overrides it), and presents a client certificate when one
+ * is given.
  *
  * @module
  */
 
+import { isIP } from "node:net";
 import * as nodeTls from "node:tls";
 import { ERROR_CODES, ProtocolError } from "../wire/errors.ts";
 import type {
@@ -28,10 +30,14 @@ import {
 import { createLogger, type Logger } from "./log.ts";
 import { createWorkerSession } from "../wire/session.ts";
 import { type ByteStream, nodeSocketStream } from "./stream.ts";
+import { chainsToPinnedCa, pinnedCas } from "./tls_pin.ts";
 
 /** TLS settings of a worker. */
 export interface ConnectTlsOptions {
-  /** CA certificates (PEM) that the router's certificate must chain to. */
+  /**
+   * CA certificates (PEM; a text may hold several) that the router's
+   * certificate must chain to. Only these are trusted.
+   */
   caCerts: string | string[];
   /** Name to verify (and send as SNI). @default {the address host} */
   serverName?: string;
@@ -106,32 +112,20 @@ async function openTls(
   if ((tls.cert === undefined) !== (tls.key === undefined)) {
     throw new TypeError("tls.cert and tls.key must be given together");
   }
+  const anchors = pinnedCas(caCerts);
+  // node:tls, not Deno.connectTls: its `ca` replaces the built-in roots (a
+  // router certificate from any public CA would pass Deno.connectTls, whose
+  // `caCerts` only add to them), it separates the server name from the
+  // host, and it presents a client certificate.
   const serverName = tls.serverName ?? address.hostname;
-  if (serverName === address.hostname) {
-    const conn = await Deno.connectTls({
-      hostname: address.hostname,
-      port: address.port,
-      caCerts,
-      ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.key! } : {}),
-    });
-    try {
-      await abortable(conn.handshake(), signal, () => conn.close());
-    } catch (err) {
-      try {
-        conn.close();
-      } catch {
-        // closed
-      }
-      throw err;
-    }
-    return conn;
-  }
-  // A server name that differs from the host: Deno.connectTls cannot
-  // separate them, node:tls can (and also presents a client certificate).
   const socket = nodeTls.connect({
     host: address.hostname,
     port: address.port,
-    servername: serverName,
+    // SNI carries names only; the certificate is checked against the
+    // server name either way (an IP address against its IP entries).
+    ...(isIP(serverName) === 0 ? { servername: serverName } : {}),
+    checkServerIdentity: (_host, cert) =>
+      nodeTls.checkServerIdentity(serverName, cert),
     ca: caCerts,
     cert: tls.cert,
     key: tls.key,
@@ -144,6 +138,13 @@ async function openTls(
     signal,
     () => socket.destroy(),
   );
+  // Checked again here, so that the pin holds whatever the TLS layer trusts.
+  if (!chainsToPinnedCa(socket.getPeerCertificate(true), anchors)) {
+    socket.destroy();
+    throw new Error(
+      "the router's certificate does not chain to a pinned CA certificate",
+    );
+  }
   socket.setNoDelay(true);
   return nodeSocketStream(socket);
 }

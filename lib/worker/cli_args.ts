@@ -133,8 +133,8 @@ Options:
                             mutually exclusive.
   --allow-insecure          Allow sending a token over plaintext tcp:.
   --tls-ca-cert <path>      PEM CA bundle that verifies the router (required
-                            for tcp+tls:). Deno trusts it in addition to
-                            its built-in roots, so use a private CA.
+                            for tcp+tls:). Pinned: only these CAs are
+                            trusted, not the system or built-in roots.
   --tls-domain <name>       Server name for SNI and verification
                             (default localhost).
   --tls-client-cert <path>  PEM client certificate chain for mutual TLS.
