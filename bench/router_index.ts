@@ -11,7 +11,9 @@
  *
  * all in the same run, several rounds each (every file is edited before
  * each round, since workers reuse the symbols of unchanged texts), reporting
- * medians and the speed-up of 2 workers over 1.
+ * medians and the speed-up of 2 workers over 1. After each timed run the
+ * bench waits for that setup's workers to write their shard caches (they do
+ * so behind the reply), so that work does not land in the next timed run.
  *
  * ```sh
  * deno run -A bench/router_index.ts [--files 20000] [--rounds 5]
@@ -25,6 +27,7 @@ import { writeSampleWorkspace } from "../lib/net/sample_workspace.ts";
 import { collectJavaFiles } from "../lib/net/workspace_fs.ts";
 import { extractJavaSymbols, sortSymbols } from "../lib/worker/java_symbols.ts";
 import { flagValue, parseFlags } from "../cli/_router_cli.ts";
+import { shardCacheFileName } from "../lib/worker/shard_cache.ts";
 
 /** Appends a round marker comment to every file (a full-content change). */
 async function touchAll(
@@ -50,6 +53,28 @@ async function touchAll(
   }
 }
 
+/**
+ * Waits until the workers wrote their shard caches for a run that started at
+ * `since` (they write behind the reply): otherwise that background work would
+ * land in the next setup's timed run. Gives up after 10 s.
+ */
+async function cachesSettled(
+  cacheDir: string,
+  shards: number,
+  since: number,
+): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (let id = 0; id < shards; id++) {
+    const path = `${cacheDir}/${shardCacheFileName(id)}`;
+    while (Date.now() < deadline) {
+      const mtime = await Deno.stat(path).then((s) => s.mtime?.getTime() ?? 0)
+        .catch(() => 0);
+      if (mtime >= since) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -62,7 +87,15 @@ async function main(args: string[]): Promise<void> {
   const totalFiles = Number(flagValue(flags, "files") ?? 20_000);
   const rounds = Number(flagValue(flags, "rounds") ?? 5);
 
-  const dir = await Deno.makeTempDir({ prefix: "loom-bench-" });
+  // On a RAM file system when there is one: the edits before every round
+  // and the workers' cache writes then cause no disk write-back, which
+  // otherwise lands in the timed runs at random.
+  const dir = await Deno.makeTempDir({
+    prefix: "loom-bench-",
+    dir: await Deno.stat("/dev/shm").then((s) => s.isDirectory, () => false)
+      ? "/dev/shm"
+      : undefined,
+  });
   try {
     const ws = await writeSampleWorkspace(`${dir}/ws`, {
       roots: ["left", "right"],
@@ -122,6 +155,7 @@ async function main(args: string[]): Promise<void> {
         await touchAll(ws.paths.flat(), r);
         await timed(inProcess, inProcessRound);
         for (const [i, router] of routers.entries()) {
+          const since = Date.now() - 5;
           await timed(times[i], async () => {
             const result = await router.indexWorkspace();
             if (result.symbols !== symbolCount) {
@@ -130,6 +164,11 @@ async function main(args: string[]): Promise<void> {
               );
             }
           });
+          await cachesSettled(
+            `${dir}/cache-${i}`,
+            setups[i].roots.length,
+            since,
+          );
         }
       }
     } finally {
@@ -144,13 +183,17 @@ async function main(args: string[]): Promise<void> {
     console.log(`symbols: ${symbolCount}`);
     row("in-process", inProcess);
     setups.forEach((setup, i) => row(setup.name, times[i]));
+    // Ratios of medians, and medians of the per-round ratios (the two
+    // setups of a round ran back to back, so these follow load drift less).
     const ratio = (x: number[], y: number[]) =>
-      (median(x) / median(y)).toFixed(2);
+      `${(median(x) / median(y)).toFixed(2)}x (per round ${
+        median(x.map((v, r) => v / y[r])).toFixed(2)
+      }x)`;
     console.log(
       `speed-up 2 workers vs 1: router-local ${
         ratio(times[0], times[1])
-      }x, distributed ${ratio(times[2], times[3])}x; ` +
-        `2 distributed workers vs in-process: ${ratio(inProcess, times[3])}x`,
+      }, distributed ${ratio(times[2], times[3])}; ` +
+        `2 distributed workers vs in-process: ${ratio(inProcess, times[3])}`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
