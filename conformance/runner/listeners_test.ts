@@ -1,7 +1,19 @@
 import assert from "node:assert/strict";
-import { createTlsFixtures } from "../../lib/net/tls_fixtures.ts";
+import {
+  createTlsFixtures,
+  type TlsFixtures,
+} from "../../lib/net/tls_fixtures.ts";
 import { openMtlsListener } from "./listeners.ts";
 import { prepareTlsMaterial } from "./tls_material.ts";
+
+/** An mtls listener with the fixtures' server identity and CA. */
+function openFor(tls: TlsFixtures): ReturnType<typeof openMtlsListener> {
+  return openMtlsListener({
+    cert: tls.server.cert,
+    key: tls.server.key,
+    clientCa: tls.ca.cert,
+  });
+}
 
 function port(connect: string): number {
   return Number(connect.split(":").at(-1));
@@ -9,11 +21,7 @@ function port(connect: string): number {
 
 Deno.test("the mtls listener hands out verified streams with the client fingerprint", async () => {
   await using tls = await createTlsFixtures();
-  const listener = await openMtlsListener({
-    cert: tls.server.cert,
-    key: tls.server.key,
-    clientCa: tls.ca.cert,
-  });
+  const listener = await openFor(tls);
   try {
     assert.match(listener.connect, /^tcp\+tls:localhost:\d+$/);
     const client = await Deno.connectTls({
@@ -41,11 +49,7 @@ Deno.test("the mtls listener hands out verified streams with the client fingerpr
 
 Deno.test("the mtls listener refuses a client without a certificate", async () => {
   await using tls = await createTlsFixtures();
-  const listener = await openMtlsListener({
-    cert: tls.server.cert,
-    key: tls.server.key,
-    clientCa: tls.ca.cert,
-  });
+  const listener = await openFor(tls);
   try {
     const pending = listener.accept();
     pending.catch(() => {});

@@ -6,6 +6,7 @@ import {
   MAX_DIAGNOSTICS,
   sortSymbols,
 } from "./java_symbols.ts";
+import { OUTER_JAVA } from "../../conformance/runner/cases/_util.ts";
 
 /** Names in source order. */
 function names(text: string): string[] {
@@ -20,24 +21,7 @@ function index(text: string): string[] {
 }
 
 Deno.test("extractJavaSymbols() reproduces the digest's worked example", () => {
-  const text = [
-    "package p;",
-    "",
-    "public class Outer<T> extends Base implements Runnable {",
-    "    private int a, b;",
-    "    public Outer() {}",
-    "    Outer(int x) {}",
-    "    void run() {}",
-    "    void run(int n) {}",
-    "    static { }",
-    "    enum Color { RED, GREEN; void paint() {} }",
-    "    record Point(int x, int y) { Point { } }",
-    '    @interface Ann { String value() default ""; }',
-    "    interface Api { void call(); }",
-    "}",
-    "",
-  ].join("\n");
-  assert.deepEqual(index(text), [
+  assert.deepEqual(index(OUTER_JAVA), [
     "Ann@11:15",
     "Api@12:14",
     "Color@9:9",
