@@ -2,18 +2,24 @@
  * Distributed indexing benchmark: a generated workspace (default 20,000
  * files, about 40 MB, in two source roots) indexed
  *
- * - in-process (read, extract and sort symbols in this process, the
+ * - in-process (read, extract and sort symbols in one process, the
  *   reference's in-process mode; the baseline);
  * - by the router with 1 worker process (one shard over both roots) and
  *   with 2 (one shard per root), in router-local mode (every symbol is
  *   shipped back and indexed by the router, as in the reference) and in
  *   distributed mode (protocol 3.1: the symbols stay on the workers);
  *
- * all in the same run, several rounds each (every file is edited before
- * each round, since workers reuse the symbols of unchanged texts), reporting
- * medians and the speed-up of 2 workers over 1. After each timed run the
- * bench waits for that setup's workers to write their shard caches (they do
- * so behind the reply), so that work does not land in the next timed run.
+ * all in the same run, several runs each (every file is edited before each
+ * run, since workers reuse the symbols of unchanged texts), reporting
+ * medians and the speed-up of 2 workers over 1 (ratio of medians).
+ *
+ * Every setup runs in a process of its own (an "agent" of this script, as a
+ * router runs in production), and only one setup is alive at a time, so no
+ * setup's heap or garbage collection lands in another's timings. The setups
+ * take turns in two passes, the second in reverse order. After each timed
+ * run the agent waits for its workers to write their shard caches (they do
+ * so behind the reply), so that work does not land in the next timed run; a
+ * cache that never appears fails the bench.
  *
  * ```sh
  * deno run -A bench/router_index.ts [--files 20000] [--rounds 5]
@@ -26,8 +32,16 @@ import { startRouter } from "../lib/net/router.ts";
 import { writeSampleWorkspace } from "../lib/net/sample_workspace.ts";
 import { collectJavaFiles } from "../lib/net/workspace_fs.ts";
 import { extractJavaSymbols, sortSymbols } from "../lib/worker/java_symbols.ts";
-import { flagValue, parseFlags } from "../cli/_router_cli.ts";
+import { flagValue, lines, parseFlags } from "../cli/_router_cli.ts";
 import { shardCacheFileName } from "../lib/worker/shard_cache.ts";
+
+/** One measured setup, as handed to its agent process. */
+interface Setup {
+  name: string;
+  roots: string[];
+  /** Absent for the in-process baseline. */
+  router?: { distributed: boolean; cacheDir: string };
+}
 
 /** Appends a round marker comment to every file (a full-content change). */
 async function touchAll(
@@ -56,7 +70,8 @@ async function touchAll(
 /**
  * Waits until the workers wrote their shard caches for a run that started at
  * `since` (they write behind the reply): otherwise that background work would
- * land in the next setup's timed run. Gives up after 10 s.
+ * land in the next setup's timed run. Throws after 10 s: a worker that
+ * cannot write its cache would otherwise skew every later round unnoticed.
  */
 async function cachesSettled(
   cacheDir: string,
@@ -66,13 +81,111 @@ async function cachesSettled(
   const deadline = Date.now() + 10_000;
   for (let id = 0; id < shards; id++) {
     const path = `${cacheDir}/${shardCacheFileName(id)}`;
-    while (Date.now() < deadline) {
+    for (;;) {
       const mtime = await Deno.stat(path).then((s) => s.mtime?.getTime() ?? 0)
         .catch(() => 0);
       if (mtime >= since) break;
+      if (Date.now() > deadline) {
+        throw new Error(`no shard cache written within 10 s: ${path}`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   }
+}
+
+/** One timed run: milliseconds and the symbols indexed. */
+interface RunResult {
+  ms: number;
+  symbols: number;
+}
+
+/**
+ * The agent: prepares its setup (router and workers started, one untimed
+ * warm-up run), prints `ready`, then answers every `run` line on stdin with
+ * a JSON {@link RunResult} line until stdin ends.
+ */
+async function agent(setup: Setup): Promise<void> {
+  const router = setup.router && await startRouter({
+    roots: setup.roots,
+    distributedSearch: setup.router.distributed,
+    spawnWorkers: { cacheDir: setup.router.cacheDir },
+  });
+  const once = async (): Promise<RunResult> => {
+    const t = performance.now();
+    if (router === undefined) {
+      let symbols = 0;
+      for (const root of setup.roots) {
+        const snap = await collectJavaFiles(root);
+        symbols += sortSymbols(
+          snap.files.flatMap((f) => extractJavaSymbols(f.path, f.text)),
+        ).length;
+      }
+      return { ms: performance.now() - t, symbols };
+    }
+    const since = Date.now() - 5;
+    const { symbols } = await router.indexWorkspace();
+    const ms = performance.now() - t;
+    await cachesSettled(setup.router!.cacheDir, setup.roots.length, since);
+    return { ms, symbols };
+  };
+  const out = (line: string): Promise<number> =>
+    Deno.stdout.write(new TextEncoder().encode(`${line}\n`));
+  try {
+    await router?.waitForWorkers();
+    await once();
+    await out("ready");
+    for await (const line of lines(Deno.stdin.readable)) {
+      if (line !== "run") throw new Error(`unexpected agent input: ${line}`);
+      await out(JSON.stringify(await once()));
+    }
+  } finally {
+    await router?.shutdown();
+  }
+}
+
+/** The parent's handle on one agent process. */
+interface Agent {
+  setup: Setup;
+  /** Sends a line and returns the agent's next line of output. */
+  ask(line?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+function startAgent(setup: Setup): Agent {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-net",
+      "--allow-env",
+      "--allow-run",
+      "--allow-sys",
+      new URL(import.meta.url).pathname,
+      "--agent",
+      JSON.stringify(setup),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const input = child.stdin.getWriter();
+  const output = lines(child.stdout)[Symbol.asyncIterator]();
+  return {
+    setup,
+    async ask(line) {
+      if (line !== undefined) {
+        await input.write(new TextEncoder().encode(`${line}\n`));
+      }
+      const next = await output.next();
+      if (next.done) throw new Error(`${setup.name}: the agent exited`);
+      return next.value;
+    },
+    async close() {
+      await input.close().catch(() => {});
+      await child.status;
+    },
+  };
 }
 
 function median(xs: number[]): number {
@@ -83,21 +196,29 @@ function median(xs: number[]): number {
 
 /** Runs the benchmark and prints the table. */
 async function main(args: string[]): Promise<void> {
-  const flags = parseFlags(args, { values: ["files", "rounds"], bools: [] });
+  const flags = parseFlags(args, {
+    values: ["files", "rounds", "agent"],
+    bools: [],
+  });
+  const agentSetup = flagValue(flags, "agent");
+  if (agentSetup !== undefined) return await agent(JSON.parse(agentSetup));
   const totalFiles = Number(flagValue(flags, "files") ?? 20_000);
   const rounds = Number(flagValue(flags, "rounds") ?? 5);
 
-  // On a RAM file system when there is one: the edits before every round
-  // and the workers' cache writes then cause no disk write-back, which
-  // otherwise lands in the timed runs at random.
-  const dir = await Deno.makeTempDir({
-    prefix: "loom-bench-",
+  // The workspace goes on a RAM file system when there is one: this VM's
+  // page cache is reclaimed within seconds, so reading it from disk made
+  // the timings swing with the disk. The caches cannot go there: Deno lets
+  // only a fully privileged process write below /dev, and the workers are
+  // sandboxed.
+  const dir = await Deno.makeTempDir({ prefix: "loom-bench-" });
+  const wsDir = await Deno.makeTempDir({
+    prefix: "loom-bench-ws-",
     dir: await Deno.stat("/dev/shm").then((s) => s.isDirectory, () => false)
       ? "/dev/shm"
       : undefined,
   });
   try {
-    const ws = await writeSampleWorkspace(`${dir}/ws`, {
+    const ws = await writeSampleWorkspace(wsDir, {
       roots: ["left", "right"],
       filesPerRoot: Math.ceil(totalFiles / 2),
       seed: 7,
@@ -107,96 +228,83 @@ async function main(args: string[]): Promise<void> {
         (ws.bytes / 1e6).toFixed(1)
       } MB, ${navigator.hardwareConcurrency} CPUs, ${rounds} rounds`,
     );
-
-    // The three setups run round-robin (one round of each in turn) so a
-    // change in machine load hits all of them alike.
-    let symbolCount = -1;
-    const inProcessRound = async (): Promise<void> => {
-      let n = 0;
-      for (const root of ws.roots) {
-        const snap = await collectJavaFiles(root);
-        n += sortSymbols(
-          snap.files.flatMap((f) => extractJavaSymbols(f.path, f.text)),
-        ).length;
-      }
-      symbolCount = n;
-    };
-    // Router-local mode (the reference design: workers ship every symbol
-    // back) and distributed mode (protocol 3.1: symbols stay on the
-    // workers), each with one shard over both roots and one shard per root.
-    const setups = [
-      { name: "router, 1 worker", roots: [`${dir}/ws`], dist: false },
-      { name: "router, 2 workers", roots: ws.roots, dist: false },
-      { name: "3.1 distributed, 1 worker", roots: [`${dir}/ws`], dist: true },
-      { name: "3.1 distributed, 2 workers", roots: ws.roots, dist: true },
+    const router = (distributed: boolean, i: number) => ({
+      distributed,
+      cacheDir: `${dir}/cache-${i}`,
+    });
+    const setups: Setup[] = [
+      { name: "in-process", roots: ws.roots },
+      {
+        name: "router, 1 worker",
+        roots: [wsDir],
+        router: router(false, 1),
+      },
+      { name: "router, 2 workers", roots: ws.roots, router: router(false, 2) },
+      {
+        name: "3.1 distributed, 1 worker",
+        roots: [wsDir],
+        router: router(true, 3),
+      },
+      {
+        name: "3.1 distributed, 2 workers",
+        roots: ws.roots,
+        router: router(true, 4),
+      },
     ];
-    const routers = await Promise.all(setups.map((s, i) =>
-      startRouter({
-        roots: s.roots,
-        distributedSearch: s.dist,
-        spawnWorkers: { cacheDir: `${dir}/cache-${i}` },
-      })
-    ));
-    const times = setups.map(() => [] as number[]);
-    const inProcess: number[] = [];
-    try {
-      for (const router of routers) await router.waitForWorkers();
-      const timed = async (xs: number[], fn: () => Promise<unknown>) => {
-        const t = performance.now();
-        await fn();
-        xs.push(performance.now() - t);
-      };
-      // One untimed warm-up round each (JIT, page cache).
-      await inProcessRound();
-      for (const router of routers) await router.indexWorkspace();
-      for (let r = 0; r < rounds; r++) {
-        // Workers keep the symbols of unchanged texts, so every round edits
-        // every file (untimed) to measure full re-indexing.
-        await touchAll(ws.paths.flat(), r);
-        await timed(inProcess, inProcessRound);
-        for (const [i, router] of routers.entries()) {
-          const since = Date.now() - 5;
-          await timed(times[i], async () => {
-            const result = await router.indexWorkspace();
-            if (result.symbols !== symbolCount) {
-              throw new Error(
-                `symbol count mismatch: ${result.symbols} vs ${symbolCount}`,
-              );
-            }
-          });
-          await cachesSettled(
-            `${dir}/cache-${i}`,
-            setups[i].roots.length,
-            since,
-          );
+    // One setup is alive at a time: idle routers and workers still collect
+    // garbage now and then (V8 shrinks an idle heap some seconds after a
+    // burst), and with every setup alive that work landed in the others'
+    // timed runs. Two passes, the second in reverse order, spread slow
+    // drift in machine speed evenly over the setups.
+    const runs = setups.map(() => [] as RunResult[]);
+    const passes: [number[], number][] = [
+      [[...setups.keys()], Math.ceil(rounds / 2)],
+      [[...setups.keys()].reverse(), Math.floor(rounds / 2)],
+    ];
+    let edits = 0;
+    for (const [order, count] of passes) {
+      for (const i of count > 0 ? order : []) {
+        const agent = startAgent(setups[i]);
+        try {
+          const ready = await agent.ask();
+          if (ready !== "ready") throw new Error(`${setups[i].name}: ${ready}`);
+          for (let r = 0; r < count; r++) {
+            // Workers keep the symbols of unchanged texts, so every run
+            // follows an edit of every file (untimed): full re-indexing.
+            await touchAll(ws.paths.flat(), edits++);
+            runs[i].push(JSON.parse(await agent.ask("run")));
+          }
+        } finally {
+          await agent.close();
         }
       }
-    } finally {
-      for (const router of routers) await router.shutdown();
     }
-    const row = (name: string, xs: number[]): void =>
+    const times = runs.map((xs) => xs.map((x) => x.ms));
+    const symbols = new Set(runs.flat().map((x) => x.symbols));
+    if (symbols.size !== 1) {
+      throw new Error(`symbol counts differ: ${[...symbols].join(", ")}`);
+    }
+    console.log(`symbols: ${[...symbols][0]}`);
+    setups.forEach((setup, i) =>
       console.log(
-        `${name.padEnd(28)} median ${median(xs).toFixed(0).padStart(6)} ms  (${
-          xs.map((x) => x.toFixed(0)).join(", ")
-        })  ${(ws.bytes / 1e6 / (median(xs) / 1000)).toFixed(1)} MB/s`,
-      );
-    console.log(`symbols: ${symbolCount}`);
-    row("in-process", inProcess);
-    setups.forEach((setup, i) => row(setup.name, times[i]));
-    // Ratios of medians, and medians of the per-round ratios (the two
-    // setups of a round ran back to back, so these follow load drift less).
+        `${setup.name.padEnd(28)} median ${
+          median(times[i]).toFixed(0).padStart(6)
+        } ms  (${times[i].map((x) => x.toFixed(0)).join(", ")})  ${
+          (ws.bytes / 1e6 / (median(times[i]) / 1000)).toFixed(1)
+        } MB/s`,
+      )
+    );
     const ratio = (x: number[], y: number[]) =>
-      `${(median(x) / median(y)).toFixed(2)}x (per round ${
-        median(x.map((v, r) => v / y[r])).toFixed(2)
-      }x)`;
+      `${(median(x) / median(y)).toFixed(2)}x`;
     console.log(
       `speed-up 2 workers vs 1: router-local ${
-        ratio(times[0], times[1])
-      }, distributed ${ratio(times[2], times[3])}; ` +
-        `2 distributed workers vs in-process: ${ratio(inProcess, times[3])}`,
+        ratio(times[1], times[2])
+      }, distributed ${ratio(times[3], times[4])}; ` +
+        `2 distributed workers vs in-process: ${ratio(times[0], times[4])}`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+    await Deno.remove(wsDir, { recursive: true });
   }
 }
 

@@ -198,3 +198,35 @@ export function formatLocation(
 ): string {
   return `${symbol.path}:${symbol.line + 1}:${symbol.column + 1}`;
 }
+
+/**
+ * Splits a byte stream into UTF-8 text lines (without the `\n`); a last
+ * line without a newline is yielded unless it is blank.
+ *
+ * @param stream The bytes, e.g. `Deno.stdin.readable`.
+ * @returns The lines, in order.
+ *
+ * @example
+ * ```ts
+ * import { lines } from "./_router_cli.ts";
+ * const bytes = new TextEncoder().encode("a\nb\nc");
+ * const got: string[] = [];
+ * for await (const line of lines(ReadableStream.from([bytes]))) got.push(line);
+ * console.assert(got.join() === "a,b,c");
+ * ```
+ */
+export async function* lines(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      yield buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+    }
+  }
+  if (buf.trim() !== "") yield buf;
+}

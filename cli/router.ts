@@ -31,6 +31,7 @@ import {
   defaultCacheDir,
   flagValue,
   intFlag,
+  lines,
   parseFlags,
 } from "./_router_cli.ts";
 import { planShards } from "./_shard_plan.ts";
@@ -151,22 +152,6 @@ async function handle(
     default:
       throw new TypeError(`unknown method ${JSON.stringify(req.method)}`);
   }
-}
-
-async function* lines(
-  stream: ReadableStream<Uint8Array>,
-): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buf = "";
-  for await (const chunk of stream) {
-    buf += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-    }
-  }
-  if (buf.trim() !== "") yield buf;
 }
 
 /**

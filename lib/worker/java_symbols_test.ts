@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import type { Symbol } from "../wire/types.ts";
 import {
   extractJavaSymbols,
@@ -6,6 +7,7 @@ import {
   MAX_DIAGNOSTICS,
   sortSymbols,
 } from "./java_symbols.ts";
+import { compareSymbols } from "./symbol_order.ts";
 import { OUTER_JAVA } from "../../conformance/runner/cases/_util.ts";
 
 /** Names in source order. */
@@ -302,6 +304,26 @@ Deno.test("sortSymbols() orders by UTF-8 bytes and keeps the first per (name, pa
   ]);
   assert.deepEqual(input, copy);
   assert.deepEqual(sortSymbols([]), []);
+});
+
+Deno.test("sortSymbols() over many files equals one comparison sort (property)", () => {
+  const symbol = fc.record({
+    name: fc.constantFrom("a", "B", "run", "\u00e9", "\u{1F600}", "\uffff"),
+    path: fc.constantFrom("/A.java", "/B.java", "/\uffff.java", "/\u{1F600}"),
+    line: fc.nat({ max: 4 }),
+    column: fc.nat({ max: 4 }),
+  }, { noNullPrototype: true });
+  fc.assert(
+    fc.property(fc.array(symbol, { maxLength: 40 }), (symbols) => {
+      const sorted = [...symbols].sort(compareSymbols);
+      const expected = sorted.filter((s, i) =>
+        i === 0 || s.name !== sorted[i - 1].name ||
+        s.path !== sorted[i - 1].path
+      );
+      assert.deepEqual(sortSymbols(symbols), expected);
+    }),
+    { numRuns: 1000 },
+  );
 });
 
 Deno.test("javaDiagnostics() reports lexical and structural errors with positions", () => {

@@ -41,7 +41,7 @@ import {
   CANCELLED_ERROR,
   UNKNOWN_REQUEST_ERROR,
 } from "../wire/session_options.ts";
-import { compareUtf8, replaceFileSymbols } from "./symbol_order.ts";
+import { concatByName, replaceFileSymbols, sortUtf8 } from "./symbol_order.ts";
 import { sanitizeErrorText } from "./sanitize.ts";
 import { omitSymbols, WorkerSearch } from "./search.ts";
 
@@ -467,7 +467,7 @@ export class WorkerState {
   ): Generator<WorkerStep, Symbol[] | undefined, void> {
     if (this.#index !== undefined) {
       // Incremental: re-extract only the stale paths, then patch the index.
-      const stale = [...this.#stale.keys()].sort(compareUtf8);
+      const stale = sortUtf8([...this.#stale.keys()]);
       for (const path of stale) {
         if (isCancelled()) return undefined;
         this.#symbolsOf(path, this.#files.get(path)!);
@@ -483,27 +483,18 @@ export class WorkerState {
       this.#stale.clear();
       return index;
     }
-    // Full: visit files in path order and bucket symbols by name. Each
-    // file's list is de-duplicated per name, so every bucket is already in
-    // (path, line, column) order and only the distinct names need sorting.
-    const paths = [...this.#files.keys()].sort(compareUtf8);
-    const buckets = new Map<string, Symbol[]>();
-    for (const path of paths) {
+    // Full: visit files in path order; each file's list is sorted and has
+    // one symbol per name, so ordering by name (stable) gives the index.
+    const lists: Symbol[][] = [];
+    for (const path of sortUtf8([...this.#files.keys()])) {
       if (isCancelled()) return undefined;
       const entry = this.#files.get(path)!;
       const fresh = entry.symbols === undefined;
-      for (const symbol of this.#symbolsOf(path, entry)) {
-        const bucket = buckets.get(symbol.name);
-        if (bucket === undefined) buckets.set(symbol.name, [symbol]);
-        else bucket.push(symbol);
-      }
+      lists.push(this.#symbolsOf(path, entry));
       if (fresh) yield { type: "yield" };
     }
     if (isCancelled()) return undefined;
-    const index: Symbol[] = [];
-    for (const name of [...buckets.keys()].sort(compareUtf8)) {
-      for (const symbol of buckets.get(name)!) index.push(symbol);
-    }
+    const index = concatByName(lists);
     this.#index = index;
     this.#stale.clear();
     return index;

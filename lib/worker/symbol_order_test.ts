@@ -3,7 +3,9 @@ import fc from "fast-check";
 import {
   compareSymbols,
   compareUtf8,
+  concatByName,
   replaceFileSymbols,
+  sortUtf8,
 } from "./symbol_order.ts";
 import type { Symbol } from "../wire/types.ts";
 
@@ -69,4 +71,45 @@ Deno.test("replaceFileSymbols() equals re-sorting from scratch (property)", () =
     ),
     { numRuns: 1000 },
   );
+});
+
+Deno.test("sortUtf8() equals sorting by UTF-8 bytes (property)", () => {
+  fc.assert(
+    fc.property(fc.array(textArb, { maxLength: 20 }), (strings) => {
+      const expected = [...strings].sort(byteCompare);
+      assert.deepEqual(sortUtf8([...strings]), expected);
+      const ascii = strings.map((t) => t.replace(/[^ -~]/g, "x"));
+      assert.deepEqual(sortUtf8([...ascii]), [...ascii].sort(byteCompare));
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+Deno.test("concatByName() of per-file lists in path order equals a full sort (property)", () => {
+  const paths = fc.constantFrom("/a", "/b", "/c", "/\u{1F600}", "/\uffff");
+  fc.assert(
+    fc.property(fc.array(symbolArb(paths), { maxLength: 40 }), (symbols) => {
+      const expected = sortDedup(symbols);
+      const files = [...new Set(symbols.map((s) => s.path))].sort(compareUtf8)
+        .map((path) => sortDedup(symbols.filter((s) => s.path === path)));
+      assert.deepEqual(concatByName(files), expected);
+    }),
+    { numRuns: 1000 },
+  );
+  assert.deepEqual(concatByName([]), []);
+});
+
+Deno.test("concatByName() keeps list order within a name and copies", () => {
+  const s = (name: string, line: number): Symbol => ({
+    name,
+    path: "/p",
+    line,
+    column: 0,
+  });
+  const first = [s("b", 1), s("a", 2)];
+  const second = [s("b", 3)];
+  const merged = concatByName([first, second]);
+  assert.deepEqual(merged.map((v) => v.line), [2, 1, 3]);
+  assert.equal(merged[1], first[0]);
+  assert.deepEqual(first.map((v) => v.line), [1, 2]);
 });
