@@ -32,7 +32,7 @@ import { startRouter } from "../lib/net/router.ts";
 import { writeSampleWorkspace } from "../lib/net/sample_workspace.ts";
 import { collectJavaFiles } from "../lib/net/workspace_fs.ts";
 import { extractJavaSymbols, sortSymbols } from "../lib/worker/java_symbols.ts";
-import { flagValue, lines, parseFlags } from "../cli/_router_cli.ts";
+import { flagValue, intFlag, lines, parseFlags } from "../cli/_router_cli.ts";
 import { shardCacheFileName } from "../lib/worker/shard_cache.ts";
 
 /** One measured setup, as handed to its agent process. */
@@ -202,23 +202,15 @@ async function main(args: string[]): Promise<void> {
   });
   const agentSetup = flagValue(flags, "agent");
   if (agentSetup !== undefined) return await agent(JSON.parse(agentSetup));
-  const totalFiles = Number(flagValue(flags, "files") ?? 20_000);
-  const rounds = Number(flagValue(flags, "rounds") ?? 5);
+  const totalFiles = intFlag(flags, "files", 20_000);
+  const rounds = intFlag(flags, "rounds", 5);
 
-  // The workspace goes on a RAM file system when there is one: this VM's
-  // page cache is reclaimed within seconds, so reading it from disk made
-  // the timings swing with the disk. The caches cannot go there: Deno lets
-  // only a fully privileged process write below /dev, and the workers are
-  // sandboxed.
+  // Not below /dev (/dev/shm is tempting): Deno lets only a process with
+  // every permission touch paths there, and the agents and workers run with
+  // the narrower flags that `deno task` uses.
   const dir = await Deno.makeTempDir({ prefix: "loom-bench-" });
-  const wsDir = await Deno.makeTempDir({
-    prefix: "loom-bench-ws-",
-    dir: await Deno.stat("/dev/shm").then((s) => s.isDirectory, () => false)
-      ? "/dev/shm"
-      : undefined,
-  });
   try {
-    const ws = await writeSampleWorkspace(wsDir, {
+    const ws = await writeSampleWorkspace(`${dir}/ws`, {
       roots: ["left", "right"],
       filesPerRoot: Math.ceil(totalFiles / 2),
       seed: 7,
@@ -236,13 +228,13 @@ async function main(args: string[]): Promise<void> {
       { name: "in-process", roots: ws.roots },
       {
         name: "router, 1 worker",
-        roots: [wsDir],
+        roots: [`${dir}/ws`],
         router: router(false, 1),
       },
       { name: "router, 2 workers", roots: ws.roots, router: router(false, 2) },
       {
         name: "3.1 distributed, 1 worker",
-        roots: [wsDir],
+        roots: [`${dir}/ws`],
         router: router(true, 3),
       },
       {
@@ -304,7 +296,6 @@ async function main(args: string[]): Promise<void> {
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
-    await Deno.remove(wsDir, { recursive: true });
   }
 }
 

@@ -404,6 +404,31 @@ Deno.test("worker e2e: status 2 when the router goes away, idle with --linger, 0
   }
 });
 
+Deno.test("worker e2e: a cache it cannot write is a warning, the index still served", async () => {
+  const h = await harness("unix");
+  try {
+    // A directory below a regular file can never be created, even by root.
+    await Deno.writeTextFile(`${h.dir}/file`, "");
+    const worker = spawnWorker([
+      ...requiredArgs(h, 4).slice(0, 4),
+      "--cache-dir",
+      `${h.dir}/file/cache`,
+    ], { LOOM_LOG: "warn" });
+    const conn = await accept(h.listener);
+    const built = index(
+      await conn.call({ type: "index_shard", revision: 1, files: [ALPHA] }),
+    );
+    assert.deepEqual(names(built), ["Alpha", "run", "x"]);
+    const stderr = await shutdown(conn, worker);
+    const events = stderr.split("\n").filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l));
+    const failed = events.find((e) => e.event === "write shard cache failed");
+    assert.equal(failed?.level, "warn", stderr);
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("worker e2e: startup errors exit 1 with a clear message", async () => {
   const h = await harness("unix", {
     admit: () => ({ reject: { code: "unauthorized", message: "not today" } }),
