@@ -6,7 +6,12 @@
  * @module
  */
 
-import fc from "fast-check";
+import fc, {
+  type Arbitrary,
+  type Random,
+  type Stream,
+  type Value,
+} from "fast-check";
 import type {
   Capabilities,
   CompressionAlgo,
@@ -23,11 +28,17 @@ import type {
   WorkerStats,
 } from "../wire/types.ts";
 
+/**
+ * fast-check's generator type and the types its methods use, re-exported so
+ * the arbitraries below have a documented public type.
+ */
+export type { Arbitrary, Random, Stream, Value };
+
 /** `fc.record` with plain-prototype objects (like decoded values). */
 function rec<T extends Record<string, unknown>>(
-  model: { [K in keyof T]: fc.Arbitrary<T[K]> },
-): fc.Arbitrary<T> {
-  return fc.record(model, { noNullPrototype: true }) as fc.Arbitrary<T>;
+  model: { [K in keyof T]: Arbitrary<T[K]> },
+): Arbitrary<T> {
+  return fc.record(model, { noNullPrototype: true }) as Arbitrary<T>;
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -48,7 +59,7 @@ function normal(value: bigint): U64 {
  * }
  * ```
  */
-export const u64Arb: fc.Arbitrary<U64> = fc.oneof(
+export const u64Arb: Arbitrary<U64> = fc.oneof(
   fc.constantFrom<U64>(
     0,
     1,
@@ -79,7 +90,7 @@ export const u64Arb: fc.Arbitrary<U64> = fc.oneof(
  * console.assert(fc.sample(u32Arb, 10).every((v) => v >= 0 && v <= 0xffffffff));
  * ```
  */
-export const u32Arb: fc.Arbitrary<number> = fc.oneof(
+export const u32Arb: Arbitrary<number> = fc.oneof(
   fc.constantFrom(0, 1, 23, 24, 255, 256, 65535, 65536, 0xffff_ffff),
   fc.integer({ min: 0, max: 0xffff_ffff }),
 );
@@ -95,7 +106,7 @@ export const u32Arb: fc.Arbitrary<number> = fc.oneof(
  * console.assert(fc.sample(textArb, 10).every((s) => s.isWellFormed()));
  * ```
  */
-export const textArb: fc.Arbitrary<string> = fc.oneof(
+export const textArb: Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.string({ maxLength: 40 }) },
   {
     weight: 3,
@@ -123,7 +134,7 @@ export const textArb: fc.Arbitrary<string> = fc.oneof(
  * console.assert(fc.sample(fileTextArb, 10).every((s) => typeof s === "string"));
  * ```
  */
-export const fileTextArb: fc.Arbitrary<string> = fc.oneof(
+export const fileTextArb: Arbitrary<string> = fc.oneof(
   { weight: 5, arbitrary: textArb },
   {
     weight: 1,
@@ -135,7 +146,7 @@ export const fileTextArb: fc.Arbitrary<string> = fc.oneof(
 );
 
 const optText = fc.option(textArb, { nil: null });
-const compressionArb: fc.Arbitrary<CompressionAlgo> = fc.constantFrom(
+const compressionArb: Arbitrary<CompressionAlgo> = fc.constantFrom(
   "none",
   "zstd",
   "unknown",
@@ -148,7 +159,7 @@ const bytesArb = fc.oneof(
 );
 
 const versionArb = rec({ major: u32Arb, minor: u32Arb });
-const capsArb: fc.Arbitrary<Capabilities> = rec({
+const capsArb: Arbitrary<Capabilities> = rec({
   max_frame_len: u32Arb,
   max_packet_len: u32Arb,
   supported_compression: fc.array(compressionArb, { maxLength: 32 }),
@@ -166,7 +177,7 @@ const capsArb: fc.Arbitrary<Capabilities> = rec({
  * console.assert(fc.sample(wireFrameArb, 5).length === 5);
  * ```
  */
-export const wireFrameArb: fc.Arbitrary<WireFrame> = fc.oneof(
+export const wireFrameArb: Arbitrary<WireFrame> = fc.oneof(
   rec({
     type: fc.constant("hello" as const),
     body: rec({
@@ -225,7 +236,7 @@ export const wireFrameArb: fc.Arbitrary<WireFrame> = fc.oneof(
   fc.constant({ type: "unknown" as const }),
 );
 
-const fileArb: fc.Arbitrary<FileText> = rec({
+const fileArb: Arbitrary<FileText> = rec({
   path: textArb,
   text: fileTextArb,
 });
@@ -250,7 +261,7 @@ const filesArb = fc.oneof(
  * console.assert(fc.sample(requestArb, 5).every((r) => typeof r.type === "string"));
  * ```
  */
-export const requestArb: fc.Arbitrary<Request> = fc.oneof(
+export const requestArb: Arbitrary<Request> = fc.oneof(
   rec({
     type: fc.constant("load_files" as const),
     revision: u64Arb,
@@ -274,7 +285,7 @@ export const requestArb: fc.Arbitrary<Request> = fc.oneof(
   ),
 );
 
-const symbolArb: fc.Arbitrary<Symbol> = rec({
+const symbolArb: Arbitrary<Symbol> = rec({
   name: textArb,
   path: textArb,
   line: u32Arb,
@@ -291,7 +302,7 @@ const symbolArb: fc.Arbitrary<Symbol> = rec({
  * console.assert(fc.sample(shardIndexArb, 3).every((s) => Array.isArray(s.symbols)));
  * ```
  */
-export const shardIndexArb: fc.Arbitrary<ShardIndex> = rec({
+export const shardIndexArb: Arbitrary<ShardIndex> = rec({
   shard_id: u32Arb,
   revision: u64Arb,
   index_generation: u64Arb,
@@ -308,14 +319,14 @@ export const shardIndexArb: fc.Arbitrary<ShardIndex> = rec({
   ),
 });
 
-const statsArb: fc.Arbitrary<WorkerStats> = rec({
+const statsArb: Arbitrary<WorkerStats> = rec({
   shard_id: u32Arb,
   revision: u64Arb,
   index_generation: u64Arb,
   file_count: u32Arb,
 });
 
-const responseArb: fc.Arbitrary<Response> = fc.oneof(
+const responseArb: Arbitrary<Response> = fc.oneof(
   fc.constantFrom(
     { type: "ack" as const },
     { type: "shutdown" as const },
@@ -345,7 +356,7 @@ const responseArb: fc.Arbitrary<Response> = fc.oneof(
   rec({ type: fc.constant("worker_stats" as const), body: statsArb }),
 );
 
-const resultArb: fc.Arbitrary<RpcResult> = fc.oneof(
+const resultArb: Arbitrary<RpcResult> = fc.oneof(
   rec({ status: fc.constant("ok" as const), value: responseArb }),
   rec({
     status: fc.constant("err" as const),
@@ -367,7 +378,7 @@ const resultArb: fc.Arbitrary<RpcResult> = fc.oneof(
   fc.constant({ status: "unknown" as const }),
 );
 
-const notificationArb: fc.Arbitrary<Notification> = fc.oneof(
+const notificationArb: Arbitrary<Notification> = fc.oneof(
   rec({ type: fc.constant("cached_index" as const), body: shardIndexArb }),
   fc.constant({ type: "unknown" as const }),
 );
@@ -382,7 +393,7 @@ const notificationArb: fc.Arbitrary<Notification> = fc.oneof(
  * console.assert(fc.sample(rpcPayloadArb, 5).length === 5);
  * ```
  */
-export const rpcPayloadArb: fc.Arbitrary<RpcPayload> = fc.oneof(
+export const rpcPayloadArb: Arbitrary<RpcPayload> = fc.oneof(
   rec({ type: fc.constant("request" as const), body: requestArb }),
   rec({ type: fc.constant("response" as const), body: resultArb }),
   rec({ type: fc.constant("notification" as const), body: notificationArb }),
