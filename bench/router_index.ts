@@ -22,7 +22,7 @@
  * cache that never appears fails the bench.
  *
  * ```sh
- * deno run -A bench/router_index.ts [--files 20000] [--rounds 5]
+ * deno run -A bench/router_index.ts [--files 20000] [--rounds 9]
  * ```
  *
  * @module
@@ -203,7 +203,7 @@ async function main(args: string[]): Promise<void> {
   const agentSetup = flagValue(flags, "agent");
   if (agentSetup !== undefined) return await agent(JSON.parse(agentSetup));
   const totalFiles = intFlag(flags, "files", 20_000);
-  const rounds = intFlag(flags, "rounds", 5);
+  const rounds = intFlag(flags, "rounds", 9);
 
   // Not below /dev (/dev/shm is tempting): Deno lets only a process with
   // every permission touch paths there, and the agents and workers run with
