@@ -161,7 +161,7 @@ function startAgent(setup: Setup): Agent {
       "--allow-env",
       "--allow-run",
       "--allow-sys",
-      new URL(import.meta.url).pathname,
+      import.meta.url,
       "--agent",
       JSON.stringify(setup),
     ],
