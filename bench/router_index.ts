@@ -145,7 +145,6 @@ async function agent(setup: Setup): Promise<void> {
 
 /** The parent's handle on one agent process. */
 interface Agent {
-  setup: Setup;
   /** Sends a line and returns the agent's next line of output. */
   ask(line?: string): Promise<string>;
   close(): Promise<void>;
@@ -172,7 +171,6 @@ function startAgent(setup: Setup): Agent {
   const input = child.stdin.getWriter();
   const output = lines(child.stdout)[Symbol.asyncIterator]();
   return {
-    setup,
     async ask(line) {
       if (line !== undefined) {
         await input.write(new TextEncoder().encode(`${line}\n`));
