@@ -88,7 +88,7 @@ export function fnv1aU16Mod(input: string, modulus: number): number {
  * @example
  * ```ts
  * import { scanCursorSeed } from "./hash.ts";
- * console.assert(scanCursorSeed("worker-a", 100) === 97);
+ * console.assert(scanCursorSeed("worker-a", 100) === 65);
  * ```
  */
 export function scanCursorSeed(instanceId: string, partitions: number): number {
