@@ -12,6 +12,8 @@
  * | `./router` | shard layout, fuzzy symbol search, index store, backoff |
  * | `./net` | Deno bindings: unix/tcp/tls/mTLS listeners and connections, router runtime |
  * | `./testing` | test doubles: in-memory session pairs, fake clock, split helpers |
+ * | `./caps` | worker capabilities, the connect preamble plan, registry, claims and leases (pure, embedded backend) |
+ * | `./caps/runtime` | the caps plan run against Valkey/Redis, and the worker loop |
  *
  * @example Encode and decode a frame
  * ```ts

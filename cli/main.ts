@@ -42,6 +42,10 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
       "test a worker implementation against the v3 protocol and worker contract",
     run: async (a) => (await import("./conformance.ts")).conformanceCommand(a),
   },
+  caps: {
+    summary: "capability-routed workers and jobs (worker, submit, list, demo)",
+    run: async (a) => (await import("./caps.ts")).runCaps(a),
+  },
   demo: {
     summary: "a guided local tour: index, search, overlay, worker restart",
     run: async (a) => (await import("./demo.ts")).runDemo(a),

@@ -78,6 +78,9 @@ function fail(
  * ```ts
  * import { EmbeddedCapsBackend } from "./embedded_backend.ts";
  * const b = new EmbeddedCapsBackend();
+ * await b.registerWorker({
+ *   namespace: "ns", workerInstanceId: "gpu-1", workerId: "w", lanesCsv: "default", capabilitiesCsv: "gpu", ttlMs: 60000,
+ * });
  * const e = await b.submit({ namespace: "ns", lane: "default", requiredCapabilities: ["gpu"] });
  * const partitions = Array.from({ length: 256 }, (_, i) => i);
  * const base = { namespace: "ns", workerId: "w", lane: "default", leaseTtlMs: 1000, max: 1, partitions };

@@ -15,6 +15,7 @@ export const WRONGTYPE_MESSAGE =
 
 /** A sorted set: members by score, kept in (score, member) order. */
 export class SortedSet {
+  /** Member → score (read-only for callers; use add/remove). */
   readonly scores: Map<string, number> = new Map();
   readonly #order: string[] = [];
 

@@ -850,9 +850,8 @@ if (mode === "fail") {
 async function observeMonitor(
   monitorBackend: RedisCapsBackend,
 ): Promise<() => Promise<string[]>> {
-  const mon = await monitorBackend.client.monitor();
   const seen: string[] = [];
-  mon.on("monitor", (_time: string, args: string[]) => {
+  const stop = await monitorBackend.monitor((args) => {
     seen.push(args.join(" "));
   });
   return async () => {
@@ -864,7 +863,7 @@ async function observeMonitor(
       if (seen.length === last) break;
       last = seen.length;
     }
-    mon.disconnect();
+    stop();
     return seen.filter((line) =>
       !/^(EVALSHA|SCRIPT|TIME|FLUSHALL)\b/i.test(line)
     );

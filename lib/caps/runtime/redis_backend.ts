@@ -84,8 +84,7 @@ function backendError(context: string, cause: unknown): CapsError {
 export class RedisCapsBackend implements CapsBackend {
   /** Always `redis`. */
   readonly kind = "redis" as const;
-  /** The client (tests use it for `MONITOR`-free inspection). */
-  readonly client: Redis;
+  readonly #client: Redis;
   readonly #now: (() => number) | undefined;
   readonly #shas = new Map<CapsScriptName, string>();
   #partitions: number | undefined;
@@ -97,7 +96,7 @@ export class RedisCapsBackend implements CapsBackend {
    * @param now The injected clock, if any.
    */
   constructor(client: Redis, now?: () => number) {
-    this.client = client;
+    this.#client = client;
     this.#now = now;
   }
 
@@ -108,13 +107,13 @@ export class RedisCapsBackend implements CapsBackend {
   /** Runs one raw command. */
   async command(command: ServerCommand): Promise<ServerReply> {
     const [name, ...args] = command;
-    return await this.client.call(name, ...args) as ServerReply;
+    return await this.#client.call(name, ...args) as ServerReply;
   }
 
   /** The injected clock, else server `TIME`. */
   async now(): Promise<number> {
     if (this.#now !== undefined) return this.#now();
-    const [s, us] = await this.client.call("TIME") as [string, string];
+    const [s, us] = await this.#client.call("TIME") as [string, string];
     return Number(s) * 1000 + Math.floor(Number(us) / 1000);
   }
 
@@ -128,14 +127,14 @@ export class RedisCapsBackend implements CapsBackend {
       let sha = this.#shas.get(name);
       try {
         if (sha === undefined) {
-          sha = await this.client.call(
+          sha = await this.#client.call(
             "SCRIPT",
             "LOAD",
             CAPS_SCRIPTS[name],
           ) as string;
           this.#shas.set(name, sha);
         }
-        reply = await this.client.evalsha(sha, keys.length, ...keys, ...args);
+        reply = await this.#client.evalsha(sha, keys.length, ...keys, ...args);
         break;
       } catch (err) {
         if (
@@ -367,12 +366,27 @@ export class RedisCapsBackend implements CapsBackend {
       : executionRecordFromHash(fields);
   }
 
+  /**
+   * Streams every command the server runs (`MONITOR` on a second
+   * connection) until the returned function is called.
+   *
+   * @param onCommand Gets each command as its arguments.
+   * @returns Stops the stream.
+   */
+  async monitor(
+    onCommand: (args: readonly string[]) => void,
+  ): Promise<() => void> {
+    const mon = await this.#client.monitor();
+    mon.on("monitor", (_time: string, args: string[]) => onCommand(args));
+    return () => mon.disconnect();
+  }
+
   /** Closes the connection. */
   async close(): Promise<void> {
     try {
-      await this.client.quit();
+      await this.#client.quit();
     } catch {
-      this.client.disconnect();
+      this.#client.disconnect();
     }
   }
 }
