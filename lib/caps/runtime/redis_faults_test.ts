@@ -48,7 +48,7 @@ redisTest(
     try {
       const steps: string[] = [];
       const result = await runPreamble(backend, CONFIG, {
-        beforeCommand: async (command, state) => {
+        beforeCommand: async (_command, state) => {
           steps.push(state);
           if (state === "partitions") await server.restart();
         },
