@@ -28,11 +28,12 @@ import {
   UNBLOCK_BATCH,
   type WorkerPage,
 } from "./backend.ts";
-import { capabilitiesSatisfy } from "./capabilities.ts";
+import { capabilitiesSatisfy, parseCapabilityCsv } from "./capabilities.ts";
 import { CapsError } from "./errors.ts";
 import { prepareExecution } from "./execution.ts";
 import {
   executionCoreKey,
+  type LaneIndex,
   laneIndexKey,
   LANES_INDEX_KEY,
   leaseCurrentKey,
@@ -62,6 +63,26 @@ export interface EmbeddedCapsBackendOptions {
   readonly randomUUID?: () => string;
   /** Observes every raw command. */
   readonly onCommand?: (command: ServerCommand) => void;
+}
+
+/** Whether every non-empty token of `required` is in `have`. */
+function tokensCovered(required: string, have: ReadonlySet<string>): boolean {
+  if (required === "") return true;
+  let start = 0;
+  for (;;) {
+    const comma = required.indexOf(",", start);
+    const end = comma < 0 ? required.length : comma;
+    if (end > start && !have.has(required.slice(start, end))) return false;
+    if (comma < 0) return true;
+    start = comma + 1;
+  }
+}
+
+function setFields(
+  map: Map<string, string>,
+  fields: Record<string, string>,
+): void {
+  for (const f in fields) map.set(f, fields[f]);
 }
 
 function fail(
@@ -109,6 +130,46 @@ export class EmbeddedCapsBackend implements CapsBackend {
     this.keyspace = options.keyspace ??
       new MemoryKeyspace({ now: options.now, onCommand: options.onCommand });
     this.#randomUUID = options.randomUUID ?? (() => crypto.randomUUID());
+  }
+
+  readonly #execKeys = new Map<
+    string,
+    { core: string; lease: string; partition?: number }
+  >();
+  readonly #laneKeys = new Map<string, Map<string, string[]>>();
+  readonly #expiryKeys: string[] = [];
+
+  #keys(eid: string): { core: string; lease: string; partition?: number } {
+    let keys = this.#execKeys.get(eid);
+    if (keys === undefined) {
+      keys = { core: executionCoreKey(eid), lease: leaseCurrentKey(eid) };
+      this.#execKeys.set(eid, keys);
+    }
+    return keys;
+  }
+
+  #partitionOf(eid: string): number {
+    const keys = this.#keys(eid);
+    keys.partition ??= parseExecutionId(eid).partition;
+    return keys.partition;
+  }
+
+  #laneKey(partition: number, lane: string, which: LaneIndex): string {
+    let byLane = this.#laneKeys.get(which);
+    if (byLane === undefined) {
+      byLane = new Map();
+      this.#laneKeys.set(which, byLane);
+    }
+    let byPartition = byLane.get(lane);
+    if (byPartition === undefined) {
+      byPartition = [];
+      byLane.set(lane, byPartition);
+    }
+    return byPartition[partition] ??= laneIndexKey(partition, lane, which);
+  }
+
+  #expiryKey(partition: number): string {
+    return this.#expiryKeys[partition] ??= leaseExpiryKey(partition);
   }
 
   #open(): void {
@@ -210,14 +271,11 @@ export class EmbeddedCapsBackend implements CapsBackend {
   }
 
   #numFlowPartitions(): number {
-    try {
-      const fields = Object.fromEntries(
-        this.keyspace.hash(PARTITIONS_CONFIG_KEY) ?? [],
-      );
-      return parsePartitionConfig(fields).numFlowPartitions;
-    } catch {
+    const hash = this.keyspace.hash(PARTITIONS_CONFIG_KEY);
+    if (hash === undefined || hash.size === 0) {
       return DEFAULT_PARTITION_CONFIG.numFlowPartitions;
     }
+    return parsePartitionConfig(Object.fromEntries(hash)).numFlowPartitions;
   }
 
   /** Creates an execution. */
@@ -229,7 +287,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
         this.#randomUUID(),
       );
       const ks = this.keyspace;
-      const core = executionCoreKey(p.executionId);
+      const core = this.#keys(p.executionId).core;
       if (ks.exists(core)) {
         fail("execution_exists", `execution exists: ${p.executionId}`);
       }
@@ -261,7 +319,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
         result: "",
       });
       ks.zadd(
-        laneIndexKey(p.partition, p.lane, "eligible"),
+        this.#laneKey(p.partition, p.lane, "eligible"),
         eligibleScore(p.priority, now),
         p.executionId,
       );
@@ -308,10 +366,11 @@ export class EmbeddedCapsBackend implements CapsBackend {
       const leases: Lease[] = [];
       const blocked: string[] = [];
       const cache = new Map<string, (string | null)[]>();
+      const have = new Set(parseCapabilityCsv(request.capabilitiesCsv));
       let mismatched = 0;
       for (const p of request.partitions) {
         if (leases.length >= request.max) break;
-        const eligibleKey = laneIndexKey(p, request.lane, "eligible");
+        const eligibleKey = this.#laneKey(p, request.lane, "eligible");
         const candidates = ks.zset(eligibleKey)?.rangeByScore(
           -Infinity,
           Infinity,
@@ -320,7 +379,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
         ) ?? [];
         for (const eid of candidates) {
           if (leases.length >= request.max) break;
-          const core = ks.hash(executionCoreKey(eid));
+          const core = ks.hash(this.#keys(eid).core);
           if (core === undefined) {
             ks.zrem(eligibleKey, eid);
             continue;
@@ -331,7 +390,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
             core.get("eligibility_state") !== "eligible_now"
           ) continue;
           const required = core.get("required_capabilities") ?? "";
-          if (!capabilitiesSatisfy(required, request.capabilitiesCsv)) {
+          if (!tokensCovered(required, have)) {
             mismatched++;
             core.set("last_capability_mismatch_at", String(now));
             if (
@@ -342,7 +401,11 @@ export class EmbeddedCapsBackend implements CapsBackend {
               core.set("blocking_detail", ROUTE_BLOCK_DETAIL);
               core.set("public_state", "rate_limited");
               ks.zrem(eligibleKey, eid);
-              ks.zadd(laneIndexKey(p, request.lane, "blocked:route"), now, eid);
+              ks.zadd(
+                this.#laneKey(p, request.lane, "blocked:route"),
+                now,
+                eid,
+              );
               blocked.push(eid);
             }
             continue;
@@ -352,36 +415,36 @@ export class EmbeddedCapsBackend implements CapsBackend {
           const expiresAt = now + request.leaseTtlMs;
           const renewal = now + Math.floor(request.leaseTtlMs * 2 / 3);
           const leaseId = `${base}-${leases.length}`;
-          ks.hset(executionCoreKey(eid), {
-            lifecycle_phase: "active",
-            eligibility_state: "not_applicable",
-            ownership_state: "leased",
-            public_state: "active",
-            blocking_reason: "",
-            blocking_detail: "",
-            current_lease_id: leaseId,
-            current_lease_epoch: String(epoch),
-            current_worker_instance_id: request.workerInstanceId,
-            current_worker_id: request.workerId,
-            lease_expires_at: String(expiresAt),
-            lease_renewal_deadline: String(renewal),
-            attempts: String(attempt),
-          });
-          ks.del(leaseCurrentKey(eid));
-          ks.hset(leaseCurrentKey(eid), {
-            lease_id: leaseId,
-            lease_epoch: String(epoch),
-            execution_id: eid,
-            worker_id: request.workerId,
-            worker_instance_id: request.workerInstanceId,
-            acquired_at: String(now),
-            expires_at: String(expiresAt),
-            renewal_deadline: String(renewal),
-            attempt: String(attempt),
-          });
+          core.set("lifecycle_phase", "active");
+          core.set("eligibility_state", "not_applicable");
+          core.set("ownership_state", "leased");
+          core.set("public_state", "active");
+          core.set("blocking_reason", "");
+          core.set("blocking_detail", "");
+          core.set("current_lease_id", leaseId);
+          core.set("current_lease_epoch", String(epoch));
+          core.set("current_worker_instance_id", request.workerInstanceId);
+          core.set("current_worker_id", request.workerId);
+          core.set("lease_expires_at", String(expiresAt));
+          core.set("lease_renewal_deadline", String(renewal));
+          core.set("attempts", String(attempt));
+          ks.putHash(
+            this.#keys(eid).lease,
+            new Map([
+              ["lease_id", leaseId],
+              ["lease_epoch", String(epoch)],
+              ["execution_id", eid],
+              ["worker_id", request.workerId],
+              ["worker_instance_id", request.workerInstanceId],
+              ["acquired_at", String(now)],
+              ["expires_at", String(expiresAt)],
+              ["renewal_deadline", String(renewal)],
+              ["attempt", String(attempt)],
+            ]),
+          );
           ks.zrem(eligibleKey, eid);
-          ks.zadd(laneIndexKey(p, request.lane, "active"), expiresAt, eid);
-          ks.zadd(leaseExpiryKey(p), expiresAt, eid);
+          ks.zadd(this.#laneKey(p, request.lane, "active"), expiresAt, eid);
+          ks.zadd(this.#expiryKey(p), expiresAt, eid);
           ks.sadd(workerLeasesKey(p, request.workerInstanceId), eid);
           leases.push({
             executionId: eid,
@@ -399,7 +462,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
   }
 
   #checkLease(lease: LeaseRef, now: number): Map<string, string> {
-    const core = this.keyspace.hash(executionCoreKey(lease.executionId));
+    const core = this.keyspace.hash(this.#keys(lease.executionId).core);
     if (core === undefined) {
       fail("execution_not_found", `no execution ${lease.executionId}`);
     }
@@ -426,15 +489,15 @@ export class EmbeddedCapsBackend implements CapsBackend {
 
   #releaseLease(eid: string, core: Map<string, string>): number {
     const ks = this.keyspace;
-    const p = parseExecutionId(eid).partition;
+    const p = this.#partitionOf(eid);
     const lane = core.get("lane_id") ?? "";
-    ks.zrem(laneIndexKey(p, lane, "active"), eid);
-    ks.zrem(leaseExpiryKey(p), eid);
+    ks.zrem(this.#laneKey(p, lane, "active"), eid);
+    ks.zrem(this.#expiryKey(p), eid);
     ks.srem(
       workerLeasesKey(p, core.get("current_worker_instance_id") ?? ""),
       eid,
     );
-    ks.del(leaseCurrentKey(eid));
+    ks.del(this.#keys(eid).lease);
     return p;
   }
 
@@ -445,7 +508,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
     note: string,
   ): void {
     const ks = this.keyspace;
-    ks.hset(executionCoreKey(eid), {
+    setFields(core, {
       lifecycle_phase: "runnable",
       eligibility_state: "eligible_now",
       ownership_state: "unowned",
@@ -458,7 +521,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
       result: note,
     });
     ks.zadd(
-      laneIndexKey(p, core.get("lane_id") ?? "", "eligible"),
+      this.#laneKey(p, core.get("lane_id") ?? "", "eligible"),
       eligibleScore(
         Number(core.get("priority") ?? "0"),
         Number(core.get("created_at") ?? "0"),
@@ -476,7 +539,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
   ): void {
     const ks = this.keyspace;
     const now = ks.now();
-    ks.hset(executionCoreKey(eid), {
+    setFields(core, {
       lifecycle_phase: "terminal",
       eligibility_state: "not_applicable",
       ownership_state: "unowned",
@@ -489,7 +552,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
       result,
       completed_at: String(now),
     });
-    ks.zadd(laneIndexKey(p, core.get("lane_id") ?? "", "terminal"), now, eid);
+    ks.zadd(this.#laneKey(p, core.get("lane_id") ?? "", "terminal"), now, eid);
   }
 
   /** Extends a lease. */
@@ -498,19 +561,19 @@ export class EmbeddedCapsBackend implements CapsBackend {
       const ks = this.keyspace;
       const now = ks.now();
       const core = this.#checkLease(lease, now);
-      const p = parseExecutionId(lease.executionId).partition;
+      const p = this.#partitionOf(lease.executionId);
       const expiresAt = now + ttlMs;
       const renewal = String(now + Math.floor(ttlMs * 2 / 3));
       core.set("lease_expires_at", String(expiresAt));
       core.set("lease_renewal_deadline", renewal);
-      ks.hset(leaseCurrentKey(lease.executionId), {
+      ks.hset(this.#keys(lease.executionId).lease, {
         expires_at: String(expiresAt),
         renewal_deadline: renewal,
         last_renewed_at: String(now),
       });
-      ks.zadd(leaseExpiryKey(p), expiresAt, lease.executionId);
+      ks.zadd(this.#expiryKey(p), expiresAt, lease.executionId);
       ks.zadd(
-        laneIndexKey(p, core.get("lane_id") ?? "", "active"),
+        this.#laneKey(p, core.get("lane_id") ?? "", "active"),
         expiresAt,
         lease.executionId,
       );
@@ -555,12 +618,12 @@ export class EmbeddedCapsBackend implements CapsBackend {
       const moved: string[] = [];
       const failed: string[] = [];
       for (let p = 0; p < numFlowPartitions; p++) {
-        const key = leaseExpiryKey(p);
+        const key = this.#expiryKey(p);
         const due =
           ks.zset(key)?.rangeByScore(-Infinity, now, 0, EXPIRY_BATCH) ??
             [];
         for (const eid of due) {
-          const core = ks.hash(executionCoreKey(eid));
+          const core = ks.hash(this.#keys(eid).core);
           if (
             core === undefined || core.get("ownership_state") !== "leased" ||
             core.get("lifecycle_phase") !== "active"
@@ -594,7 +657,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
       const lanes = [...(ks.members(LANES_INDEX_KEY) ?? [])];
       for (let p = 0; p < numFlowPartitions; p++) {
         for (const lane of lanes) {
-          const key = laneIndexKey(p, lane, "blocked:route");
+          const key = this.#laneKey(p, lane, "blocked:route");
           const ids = ks.zset(key)?.rangeByScore(
             -Infinity,
             Infinity,
@@ -602,7 +665,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
             UNBLOCK_BATCH,
           ) ?? [];
           for (const eid of ids) {
-            const core = ks.hash(executionCoreKey(eid));
+            const core = ks.hash(this.#keys(eid).core);
             if (core === undefined) {
               ks.zrem(key, eid);
               continue;
@@ -620,7 +683,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
             core.set("public_state", "waiting");
             ks.zrem(key, eid);
             ks.zadd(
-              laneIndexKey(p, lane, "eligible"),
+              this.#laneKey(p, lane, "eligible"),
               eligibleScore(
                 Number(core.get("priority") ?? "0"),
                 Number(core.get("created_at") ?? "0"),
@@ -638,7 +701,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
   /** Reads an execution. */
   getExecution(executionId: string): Promise<ExecutionRecord | undefined> {
     return this.#sync(() => {
-      const core = this.keyspace.hash(executionCoreKey(executionId));
+      const core = this.keyspace.hash(this.#keys(executionId).core);
       return core === undefined
         ? undefined
         : executionRecordFromHash(Object.fromEntries(core));

@@ -314,11 +314,24 @@ export class MemoryKeyspace {
   hset(key: string, fields: Record<string, string>): number {
     const map = this.#create(key, "hash").value;
     let added = 0;
-    for (const [f, v] of Object.entries(fields)) {
+    for (const f in fields) {
       if (!map.has(f)) added++;
-      map.set(f, v);
+      map.set(f, fields[f]);
     }
     return added;
+  }
+
+  /**
+   * Replaces a key with a hash (dropping any TTL).
+   *
+   * @param key The key.
+   * @param fields The hash's fields (kept by reference).
+   */
+  putHash(key: string, fields: Map<string, string>): void {
+    this.#entries.set(key, {
+      data: { type: "hash", value: fields },
+      expiresAt: undefined,
+    });
   }
 
   /**
