@@ -36,7 +36,6 @@ import {
   type LaneIndex,
   laneIndexKey,
   LANES_INDEX_KEY,
-  leaseCurrentKey,
   leaseExpiryKey,
   PARTITIONS_CONFIG_KEY,
   workerAliveKey,
@@ -134,15 +133,15 @@ export class EmbeddedCapsBackend implements CapsBackend {
 
   readonly #execKeys = new Map<
     string,
-    { core: string; lease: string; partition?: number }
+    { core: string; partition?: number }
   >();
   readonly #laneKeys = new Map<string, Map<string, string[]>>();
   readonly #expiryKeys: string[] = [];
 
-  #keys(eid: string): { core: string; lease: string; partition?: number } {
+  #keys(eid: string): { core: string; partition?: number } {
     let keys = this.#execKeys.get(eid);
     if (keys === undefined) {
-      keys = { core: executionCoreKey(eid), lease: leaseCurrentKey(eid) };
+      keys = { core: executionCoreKey(eid) };
       this.#execKeys.set(eid, keys);
     }
     return keys;
@@ -428,20 +427,6 @@ export class EmbeddedCapsBackend implements CapsBackend {
           core.set("lease_expires_at", String(expiresAt));
           core.set("lease_renewal_deadline", String(renewal));
           core.set("attempts", String(attempt));
-          ks.putHash(
-            this.#keys(eid).lease,
-            new Map([
-              ["lease_id", leaseId],
-              ["lease_epoch", String(epoch)],
-              ["execution_id", eid],
-              ["worker_id", request.workerId],
-              ["worker_instance_id", request.workerInstanceId],
-              ["acquired_at", String(now)],
-              ["expires_at", String(expiresAt)],
-              ["renewal_deadline", String(renewal)],
-              ["attempt", String(attempt)],
-            ]),
-          );
           ks.zrem(eligibleKey, eid);
           ks.zadd(this.#laneKey(p, request.lane, "active"), expiresAt, eid);
           ks.zadd(this.#expiryKey(p), expiresAt, eid);
@@ -497,7 +482,6 @@ export class EmbeddedCapsBackend implements CapsBackend {
       workerLeasesKey(p, core.get("current_worker_instance_id") ?? ""),
       eid,
     );
-    ks.del(this.#keys(eid).lease);
     return p;
   }
 
@@ -566,11 +550,6 @@ export class EmbeddedCapsBackend implements CapsBackend {
       const renewal = String(now + Math.floor(ttlMs * 2 / 3));
       core.set("lease_expires_at", String(expiresAt));
       core.set("lease_renewal_deadline", renewal);
-      ks.hset(this.#keys(lease.executionId).lease, {
-        expires_at: String(expiresAt),
-        renewal_deadline: renewal,
-        last_renewed_at: String(now),
-      });
       ks.zadd(this.#expiryKey(p), expiresAt, lease.executionId);
       ks.zadd(
         this.#laneKey(p, core.get("lane_id") ?? "", "active"),

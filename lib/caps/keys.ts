@@ -93,22 +93,6 @@ export function executionCoreKey(executionId: string): string {
   return `ff:exec:${executionId}:core`;
 }
 
-/**
- * An execution's current lease HASH.
- *
- * @param executionId The execution id.
- * @returns The key.
- *
- * @example
- * ```ts
- * import { leaseCurrentKey } from "./keys.ts";
- * console.assert(leaseCurrentKey("{fp:3}:u") === "ff:exec:{fp:3}:u:lease:current");
- * ```
- */
-export function leaseCurrentKey(executionId: string): string {
-  return `ff:exec:${executionId}:lease:current`;
-}
-
 /** The per-lane index sets of one partition. */
 export type LaneIndex =
   | "eligible"

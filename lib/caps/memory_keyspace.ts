@@ -184,6 +184,10 @@ export class MemoryKeyspace {
       this.#entries.delete(key);
       return undefined;
     }
+    // An emptied container is kept for reuse but does not exist, as in Redis.
+    if (entry.data.type !== "string" && entry.data.value.size === 0) {
+      return undefined;
+    }
     return entry;
   }
 
@@ -203,6 +207,11 @@ export class MemoryKeyspace {
   ): Extract<KeyspaceValue, { type: T }> {
     const existing = this.#typed(key, type);
     if (existing !== undefined) return existing;
+    const kept = this.#entries.get(key);
+    if (kept !== undefined && kept.data.type === type && type !== "string") {
+      kept.expiresAt = undefined;
+      return kept.data as Extract<KeyspaceValue, { type: T }>;
+    }
     const data =
       (type === "hash"
         ? { type, value: new Map() }
@@ -216,9 +225,12 @@ export class MemoryKeyspace {
   }
 
   #dropIfEmpty(key: string): void {
-    const data = this.#entries.get(key)?.data;
-    if (data === undefined || data.type === "string") return;
-    if (data.value.size === 0) this.#entries.delete(key);
+    // Emptied containers stay in the map (invisible to every reader) so a
+    // set that empties and refills does not churn the keyspace.
+    const entry = this.#entries.get(key);
+    if (entry !== undefined && entry.data.type !== "string") {
+      if (entry.data.value.size === 0) entry.expiresAt = undefined;
+    }
   }
 
   /**

@@ -35,7 +35,6 @@ local function satisfies(required, worker_csv)
   return true
 end
 local function core_key(eid) return 'ff:exec:' .. eid .. ':core' end
-local function lease_key(eid) return 'ff:exec:' .. eid .. ':lease:current' end
 local function lane_key(p, lane, which)
   return 'ff:idx:{fp:' .. p .. '}:lane:' .. lane .. ':' .. which
 end
@@ -97,7 +96,6 @@ local function release(eid, p, c)
   redis.call('ZREM', lane_key(p, c.lane, 'active'), eid)
   redis.call('ZREM', expiry_key(p), eid)
   redis.call('SREM', leases_key(p, c.iid), eid)
-  redis.call('DEL', lease_key(eid))
 end
 local function requeue(eid, p, c, note)
   redis.call('HSET', core_key(eid), 'lifecycle_phase', 'runnable',
@@ -231,12 +229,6 @@ for p in string.gmatch(ARGV[11], '[^,]+') do
           'current_worker_instance_id', iid, 'current_worker_id', wid,
           'lease_expires_at', int(expires), 'lease_renewal_deadline', int(renewal),
           'attempts', int(attempt))
-        local lk = lease_key(eid)
-        redis.call('DEL', lk)
-        redis.call('HSET', lk, 'lease_id', lease_id, 'lease_epoch', int(epoch),
-          'execution_id', eid, 'worker_id', wid, 'worker_instance_id', iid,
-          'acquired_at', int(now), 'expires_at', int(expires),
-          'renewal_deadline', int(renewal), 'attempt', int(attempt))
         redis.call('ZREM', ekey, eid)
         redis.call('ZADD', lane_key(p, lane, 'active'), expires, eid)
         redis.call('ZADD', expiry_key(p), expires, eid)
@@ -262,8 +254,6 @@ local expires = now + ttl
 local renewal = now + math.floor(ttl * 2 / 3)
 redis.call('HSET', core_key(ARGV[1]), 'lease_expires_at', int(expires),
   'lease_renewal_deadline', int(renewal))
-redis.call('HSET', lease_key(ARGV[1]), 'expires_at', int(expires),
-  'renewal_deadline', int(renewal), 'last_renewed_at', int(now))
 redis.call('ZADD', expiry_key(p), expires, ARGV[1])
 redis.call('ZADD', lane_key(p, c.lane, 'active'), expires, ARGV[1])
 return {1, 'OK', expires}
