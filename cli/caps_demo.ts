@@ -52,6 +52,17 @@ async function until(
   }
 }
 
+/** The URL without its password (never print secrets). */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "<redacted>";
+    return parsed.toString();
+  } catch {
+    return "<unparseable URL>";
+  }
+}
+
 /**
  * Runs the demo.
  *
@@ -93,7 +104,7 @@ export async function runCapsDemo(args: readonly string[]): Promise<number> {
     : `demo-${crypto.randomUUID().slice(0, 8)}`;
   say(
     `backend: ${
-      url === undefined ? "embedded (in memory)" : `${url}`
+      url === undefined ? "embedded (in memory)" : redactUrl(url)
     }, namespace ${namespace}, lease TTL ${LEASE_TTL_MS} ms`,
   );
 

@@ -113,6 +113,20 @@ Deno.test("caps: bad inputs exit with a status and one line, no stack trace", as
   });
 });
 
+Deno.test("canary: a password in the redis URL never reaches the output", async () => {
+  const url = "redis://user:canary-s3cret-7f@127.0.0.1:1";
+  const runs = await Promise.all([
+    caps(["worker", "--caps", "gpu", "--redis", url]),
+    caps(["submit", "--requires", "gpu", "--redis", url]),
+    caps(["list", "--redis", url]),
+    caps(["demo", "--redis", url]),
+  ]);
+  for (const run of runs) {
+    assert.equal(run.code, 1, run.stderr);
+    assert.ok(!(run.stdout + run.stderr).includes("canary-s3cret"), run.stderr);
+  }
+});
+
 Deno.test("caps worker on the embedded backend runs the jobs fed on stdin", async () => {
   const jobs = [
     { requires: ["gpu"], payload: "a" },
