@@ -50,7 +50,7 @@ import {
 } from "./partition.ts";
 import type { ServerCommand, ServerReply } from "./preamble.ts";
 import { checkDeadReason, listWorkersVia } from "./registry.ts";
-import { MemoryKeyspace } from "./memory_keyspace.ts";
+import { MemoryKeyspace, type SortedSet } from "./memory_keyspace.ts";
 
 /** Options for {@link EmbeddedCapsBackend}. */
 export interface EmbeddedCapsBackendOptions {
@@ -370,12 +370,12 @@ export class EmbeddedCapsBackend implements CapsBackend {
       for (const p of request.partitions) {
         if (leases.length >= request.max) break;
         const eligibleKey = this.#laneKey(p, request.lane, "eligible");
-        const candidates = ks.zset(eligibleKey)?.rangeByScore(
-          -Infinity,
-          Infinity,
-          0,
-          depth,
-        ) ?? [];
+        const eligible = ks.zset(eligibleKey);
+        if (eligible === undefined) continue;
+        const candidates = eligible.rangeByScore(-Infinity, Infinity, 0, depth);
+        let active: SortedSet | undefined;
+        let expiry: SortedSet | undefined;
+        let held: Set<string> | undefined;
         for (const eid of candidates) {
           if (leases.length >= request.max) break;
           const core = ks.hash(this.#keys(eid).core);
@@ -427,10 +427,13 @@ export class EmbeddedCapsBackend implements CapsBackend {
           core.set("lease_expires_at", String(expiresAt));
           core.set("lease_renewal_deadline", String(renewal));
           core.set("attempts", String(attempt));
-          ks.zrem(eligibleKey, eid);
-          ks.zadd(this.#laneKey(p, request.lane, "active"), expiresAt, eid);
-          ks.zadd(this.#expiryKey(p), expiresAt, eid);
-          ks.sadd(workerLeasesKey(p, request.workerInstanceId), eid);
+          eligible.remove(eid);
+          active ??= ks.zsetForWrite(this.#laneKey(p, request.lane, "active"));
+          active.add(eid, expiresAt);
+          expiry ??= ks.zsetForWrite(this.#expiryKey(p));
+          expiry.add(eid, expiresAt);
+          held ??= ks.setForWrite(workerLeasesKey(p, request.workerInstanceId));
+          held.add(eid);
           leases.push({
             executionId: eid,
             leaseId,

@@ -17,7 +17,8 @@ export const WRONGTYPE_MESSAGE =
 export class SortedSet {
   /** Member → score (read-only for callers; use add/remove). */
   readonly scores: Map<string, number> = new Map();
-  readonly #order: string[] = [];
+  readonly #members: string[] = [];
+  readonly #order: number[] = [];
 
   /** Number of members. */
   get size(): number {
@@ -25,13 +26,14 @@ export class SortedSet {
   }
 
   #position(member: string, score: number): number {
+    const scores = this.#order;
+    const members = this.#members;
     let lo = 0;
-    let hi = this.#order.length;
+    let hi = scores.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const other = this.#order[mid];
-      const s = this.scores.get(other)!;
-      if (s < score || (s === score && other < member)) lo = mid + 1;
+      const s = scores[mid];
+      if (s < score || (s === score && members[mid] < member)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -59,7 +61,16 @@ export class SortedSet {
   #insert(member: string, score: number): void {
     const at = this.#position(member, score);
     this.scores.set(member, score);
-    this.#order.splice(at, 0, member);
+    const members = this.#members;
+    const scores = this.#order;
+    members.push(member);
+    scores.push(score);
+    for (let i = members.length - 1; i > at; i--) {
+      members[i] = members[i - 1];
+      scores[i] = scores[i - 1];
+    }
+    members[at] = member;
+    scores[at] = score;
   }
 
   /**
@@ -72,7 +83,15 @@ export class SortedSet {
     const score = this.scores.get(member);
     if (score === undefined) return 0;
     const at = this.#position(member, score);
-    this.#order.splice(at, 1);
+    const members = this.#members;
+    const scores = this.#order;
+    const last = members.length - 1;
+    for (let i = at; i < last; i++) {
+      members[i] = members[i + 1];
+      scores[i] = scores[i + 1];
+    }
+    members.pop();
+    scores.pop();
     this.scores.delete(member);
     return 1;
   }
@@ -89,17 +108,14 @@ export class SortedSet {
    */
   rangeByScore(min: number, max: number, offset = 0, count = -1): string[] {
     const out: string[] = [];
-    let skipped = 0;
-    for (const member of this.#order) {
-      const score = this.scores.get(member)!;
-      if (score < min) continue;
-      if (score > max) break;
-      if (skipped < offset) {
-        skipped++;
-        continue;
-      }
+    const scores = this.#order;
+    let i = min === -Infinity ? 0 : this.#position("", min);
+    while (i < scores.length && scores[i] < min) i++;
+    i += offset;
+    for (; i < scores.length; i++) {
+      if (scores[i] > max) break;
       if (count >= 0 && out.length >= count) break;
-      out.push(member);
+      out.push(this.#members[i]);
     }
     return out;
   }
@@ -399,6 +415,28 @@ export class MemoryKeyspace {
    */
   zset(key: string): SortedSet | undefined {
     return this.#typed(key, "zset")?.value;
+  }
+
+  /**
+   * A sorted set, created empty when absent (a live view).
+   *
+   * @param key The key.
+   * @returns The sorted set.
+   * @throws {Error} `WRONGTYPE` when the key holds another type.
+   */
+  zsetForWrite(key: string): SortedSet {
+    return this.#create(key, "zset").value;
+  }
+
+  /**
+   * A set, created empty when absent (a live view).
+   *
+   * @param key The key.
+   * @returns The set.
+   * @throws {Error} `WRONGTYPE` when the key holds another type.
+   */
+  setForWrite(key: string): Set<string> {
+    return this.#create(key, "set").value;
   }
 
   /**
