@@ -62,6 +62,11 @@ export interface EmbeddedCapsBackendOptions {
   readonly randomUUID?: () => string;
   /** Observes every raw command. */
   readonly onCommand?: (command: ServerCommand) => void;
+  /**
+   * Write `ff:config:partitions` (256/32/32) into a new keyspace, as the
+   * server side does at boot. @default {true}
+   */
+  readonly seedPartitionConfig?: boolean;
 }
 
 /** Whether every non-empty token of `required` is in `have`. */
@@ -128,6 +133,19 @@ export class EmbeddedCapsBackend implements CapsBackend {
   constructor(options: EmbeddedCapsBackendOptions = {}) {
     this.keyspace = options.keyspace ??
       new MemoryKeyspace({ now: options.now, onCommand: options.onCommand });
+    if (
+      options.keyspace === undefined && options.seedPartitionConfig !== false
+    ) {
+      this.keyspace.hset(PARTITIONS_CONFIG_KEY, {
+        num_flow_partitions: String(DEFAULT_PARTITION_CONFIG.numFlowPartitions),
+        num_budget_partitions: String(
+          DEFAULT_PARTITION_CONFIG.numBudgetPartitions,
+        ),
+        num_quota_partitions: String(
+          DEFAULT_PARTITION_CONFIG.numQuotaPartitions,
+        ),
+      });
+    }
     this.#randomUUID = options.randomUUID ?? (() => crypto.randomUUID());
   }
 

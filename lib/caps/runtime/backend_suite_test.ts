@@ -748,6 +748,69 @@ const CASES: Case[] = [
       }
     },
   ],
+  [
+    "runtime: 4 workers with random capability sets run 1,000 jobs, each once by a capable worker",
+    async (ctx) => {
+      const b = ctx.backend;
+      const rand = prng(99);
+      const universe = ["gpu", "cuda", "cpu", "fpga", "arm"];
+      const sets = Array.from({ length: 4 }, (_, i) => [
+        ...new Set([universe[i], ...universe.filter(() => rand() < 0.4)]),
+      ]);
+      const done = new Map<string, string>();
+      const problems: string[] = [];
+      const workers = [];
+      for (let i = 0; i < 4; i++) {
+        const iid = `rt${i}`;
+        workers.push(
+          await startCapsWorker(
+            b,
+            worker(iid, sets[i], {
+              claimPollIntervalMs: 5,
+              maxConcurrentTasks: 8,
+              leaseTtlMs: 60_000,
+            }),
+            {
+              partitionsPerPoll: 256,
+              handler: () => Promise.resolve({ status: "done", result: iid }),
+              onFinished: (task, outcome) => {
+                if (outcome !== "done") {
+                  problems.push(`${outcome} ${task.lease.executionId}`);
+                }
+                if (done.has(task.lease.executionId)) {
+                  problems.push(`twice ${task.lease.executionId}`);
+                }
+                if (
+                  !capabilitiesSatisfy(task.lease.requiredCapabilities, sets[i])
+                ) {
+                  problems.push(`incapable ${iid}`);
+                }
+                done.set(task.lease.executionId, iid);
+              },
+            },
+          ),
+        );
+      }
+      try {
+        for (let i = 0; i < 1000; i++) {
+          const owner = sets[Math.floor(rand() * 4)];
+          await b.submit({
+            namespace: "ns",
+            lane: "default",
+            requiredCapabilities: owner.filter(() => rand() < 0.5),
+          });
+        }
+        const deadline = Date.now() + 60_000;
+        while (done.size < 1000 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.deepEqual(problems, []);
+        assert.equal(done.size, 1000);
+      } finally {
+        for (const w of workers) await w.stop();
+      }
+    },
+  ],
 ];
 
 function defineSuite(
