@@ -185,6 +185,17 @@ export class EmbeddedCapsBackend implements CapsBackend {
     return byPartition[partition] ??= laneIndexKey(partition, lane, which);
   }
 
+  readonly #heldKeys = new Map<string, string[]>();
+
+  #heldKey(partition: number, instanceId: string): string {
+    let byPartition = this.#heldKeys.get(instanceId);
+    if (byPartition === undefined) {
+      byPartition = [];
+      this.#heldKeys.set(instanceId, byPartition);
+    }
+    return byPartition[partition] ??= workerLeasesKey(partition, instanceId);
+  }
+
   #expiryKey(partition: number): string {
     return this.#expiryKeys[partition] ??= leaseExpiryKey(partition);
   }
@@ -450,7 +461,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
           active.add(eid, expiresAt);
           expiry ??= ks.zsetForWrite(this.#expiryKey(p));
           expiry.add(eid, expiresAt);
-          held ??= ks.setForWrite(workerLeasesKey(p, request.workerInstanceId));
+          held ??= ks.setForWrite(this.#heldKey(p, request.workerInstanceId));
           held.add(eid);
           leases.push({
             executionId: eid,
@@ -500,7 +511,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
     ks.zrem(this.#laneKey(p, lane, "active"), eid);
     ks.zrem(this.#expiryKey(p), eid);
     ks.srem(
-      workerLeasesKey(p, core.get("current_worker_instance_id") ?? ""),
+      this.#heldKey(p, core.get("current_worker_instance_id") ?? ""),
       eid,
     );
     return p;
