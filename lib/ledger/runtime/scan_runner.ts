@@ -1,0 +1,455 @@
+/**
+ * The local scan (`--mode=direct`): walks a directory or a git
+ * repository's blobs, skips every item the done-ledger already has under the
+ * same policy hash, scans the rest, and writes done rows and findings in
+ * one transaction per batch. Budgets stop the scan cleanly between items.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import type { LocalScanConfig } from "../config.ts";
+import { DEFAULT_DECODE_DEPTH, ScanEngine } from "../engine.ts";
+import { LedgerError } from "../errors.ts";
+import {
+  deriveId,
+  fsOvid,
+  gitOvid,
+  ID_CONTEXTS,
+  policyHash as computePolicyHash,
+  ruleFingerprint,
+  secretHash,
+  stableItemId,
+} from "../ids.ts";
+import { type ItemScanResult, scanItem } from "../item_scan.ts";
+import type { CoordinationRecorder } from "../recorder.ts";
+import {
+  type BudgetStop,
+  type GitProvenance,
+  type ScanFinding,
+  type ScanReport,
+  secretDigest,
+} from "../report.ts";
+import type { RuleSet } from "../rules.ts";
+import {
+  DONE_STATUS,
+  type DoneLedgerRecord,
+  type FindingRecord,
+  type LedgerBackend,
+  type ObservationRecord,
+  type OccurrenceRecord,
+} from "../store.ts";
+import { GitBlobReader, listGitBlobs } from "./git_source.ts";
+
+/** The tenant id of local scans (32 zero bytes). */
+export const LOCAL_TENANT_ID: Uint8Array = new Uint8Array(32);
+
+/** Dependencies of {@link runLocalScan}. */
+export interface LocalScanDeps {
+  /** The rules. */
+  readonly rules: RuleSet;
+  /** The ledger, or null to scan everything and record nothing. */
+  readonly ledger: LedgerBackend | null;
+  /** The key of the secret hashes stored in the ledger (32 bytes). */
+  readonly secretKey: Uint8Array;
+  /** Telemetry. */
+  readonly recorder: CoordinationRecorder;
+  /** Milliseconds since the epoch. */
+  readonly now?: () => number;
+  /** Items per ledger batch. @default {256} */
+  readonly batchItems?: number;
+  /** Bytes per batch of file reads. @default {33554432} */
+  readonly batchBytes?: number;
+}
+
+interface Candidate {
+  path: string;
+  ovid: Uint8Array;
+  bytes: Uint8Array | null;
+  size: number;
+  git: GitProvenance | null;
+}
+
+const SHARD = "local";
+
+function hex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+async function* walk(root: string, rel = ""): AsyncGenerator<string> {
+  const dir = rel === "" ? root : `${root}/${rel}`;
+  const entries: Deno.DirEntry[] = [];
+  for await (const e of Deno.readDir(dir)) entries.push(e);
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const path = rel === "" ? e.name : `${rel}/${e.name}`;
+    if (e.isDirectory) {
+      if (e.name === ".git") continue;
+      yield* walk(root, path);
+    } else if (e.isFile) {
+      yield path;
+    }
+  }
+}
+
+/**
+ * Runs a local scan.
+ *
+ * @param config The resolved direct launch.
+ * @param deps Rules, ledger, key, recorder.
+ * @returns The report.
+ * @throws {LedgerError} `source_failed` / `store_failed` on run-time failures.
+ */
+export async function runLocalScan(
+  config: LocalScanConfig,
+  deps: LocalScanDeps,
+): Promise<ScanReport> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const depth = config.scan.decodeDepth ?? DEFAULT_DECODE_DEPTH;
+  const engine = new ScanEngine({
+    rules: deps.rules,
+    anchorMode: config.scan.anchorMode,
+    decodeDepth: depth,
+  });
+  const policy = computePolicyHash(deps.rules, config.scan, depth);
+  const runId = BigInt(started);
+  const fingerprints = deps.rules.rules.map((r) =>
+    ruleFingerprint(r.id, r.regexSource)
+  );
+  const ruleIndex = new Map(deps.rules.rules.map((r, i) => [r.id, i]));
+  const batchItems = deps.batchItems ?? 256;
+  const batchBytes = deps.batchBytes ?? 32 * 1024 * 1024;
+
+  const findings: ScanFinding[] = [];
+  let items = 0;
+  let bytes = 0;
+  let unchanged = 0;
+  let previous = 0;
+  let binary = 0;
+  let members = 0;
+  let failed = 0;
+  let stoppedBy: BudgetStop | null = null;
+
+  const diagnostic = (level: string, message: string): void =>
+    deps.recorder.recordCore(SHARD, { kind: "diagnostic", level, message });
+
+  /** Filters out items the ledger already has; returns the rest. */
+  const filterDone = async (batch: Candidate[]): Promise<Candidate[]> => {
+    if (deps.ledger === null || batch.length === 0) return batch;
+    const rows = await deps.ledger.done.batchGetDone(
+      LOCAL_TENANT_ID,
+      policy,
+      batch.map((c) => c.ovid),
+    );
+    const todo: Candidate[] = [];
+    batch.forEach((c, i) => {
+      const row = rows[i];
+      if (row !== undefined && row.status >= DONE_STATUS.FAILED_PERMANENT) {
+        unchanged++;
+        previous += row.findingsCount;
+      } else todo.push(c);
+    });
+    return todo;
+  };
+
+  /** Scans loaded candidates and records them; false when a budget stopped it. */
+  const scanBatch = async (batch: Candidate[]): Promise<boolean> => {
+    const done: DoneLedgerRecord[] = [];
+    const fRows: FindingRecord[] = [];
+    const oRows: OccurrenceRecord[] = [];
+    const bRows: ObservationRecord[] = [];
+    let keepGoing = true;
+    for (const c of batch) {
+      if (c.bytes === null) continue;
+      if (items + 1 > config.budgets.maxItems) {
+        stoppedBy = "max_items";
+        keepGoing = false;
+        break;
+      }
+      if (bytes + c.bytes.length > config.budgets.maxBytes) {
+        stoppedBy = "max_bytes";
+        keepGoing = false;
+        break;
+      }
+      const t0 = now();
+      let result: ItemScanResult;
+      try {
+        result = engine.pathAllowed(c.path)
+          ? {
+            findings: [],
+            membersScanned: 0,
+            bytesScanned: 0,
+            skippedBinary: false,
+            notes: [],
+          }
+          : scanItem(c.bytes, c.path, {
+            engine,
+            scanBinary: config.scan.scanBinary,
+            skipArchives: config.scan.skipArchives,
+          });
+      } catch (error) {
+        failed++;
+        diagnostic(
+          "warn",
+          `${c.path}: ${(error as Error).message ?? "scan failed"}`,
+        );
+        continue;
+      }
+      items++;
+      bytes += c.bytes.length;
+      members += result.membersScanned;
+      for (const note of result.notes) diagnostic("warn", note);
+      if (result.skippedBinary) binary++;
+      const item = stableItemId(config.source, c.path);
+      for (const f of result.findings) {
+        const digest = secretDigest(f.secret);
+        const finding: ScanFinding = {
+          ruleId: f.ruleId,
+          description: f.description,
+          path: c.path,
+          member: f.member,
+          line: f.line,
+          column: f.column,
+          start: f.start,
+          end: f.end,
+          encodings: f.encodings,
+          secretDigest: digest,
+          secret: f.secret,
+          git: c.git,
+        };
+        findings.push(finding);
+        deps.recorder.recordCore(SHARD, {
+          kind: "finding",
+          ruleId: ruleIndex.get(f.ruleId) ?? -1,
+          ruleName: f.ruleId,
+          objectPath: new TextEncoder().encode(
+            f.member === null ? c.path : `${c.path}!${f.member}`,
+          ),
+          changeKind: null,
+          commitId: c.git?.commit || null,
+          sizeHint: c.bytes.length,
+          confidenceScore: 1,
+        });
+        if (deps.ledger === null) continue;
+        const memberItem = f.member === null
+          ? item
+          : stableItemId(config.source, `${c.path}!${f.member}`);
+        const findingId = deriveId(ID_CONTEXTS.finding, [
+          LOCAL_TENANT_ID,
+          memberItem,
+          fingerprints[f.ruleIndex],
+          secretHash(deps.secretKey, f.secret),
+        ]);
+        const memberVersion = f.member === null
+          ? c.ovid
+          : deriveId(ID_CONTEXTS.ovid, [c.ovid, f.member]);
+        const length = BigInt(Math.max(1, f.end - f.start));
+        const occurrenceId = deriveId(ID_CONTEXTS.occurrence, [
+          LOCAL_TENANT_ID,
+          findingId,
+          memberVersion,
+          f.start,
+          length,
+        ]);
+        fRows.push({
+          tenantId: LOCAL_TENANT_ID,
+          findingId,
+          stableItemId: memberItem,
+          ruleFingerprint: fingerprints[f.ruleIndex],
+          secretHash: secretHash(deps.secretKey, f.secret),
+        });
+        oRows.push({
+          tenantId: LOCAL_TENANT_ID,
+          occurrenceId,
+          findingId,
+          objectVersionId: memberVersion,
+          byteOffset: BigInt(f.start),
+          byteLength: length,
+        });
+        const display = `${
+          f.member === null ? c.path : `${c.path}!${f.member}`
+        }:${f.line}:${f.column}`;
+        bRows.push({
+          tenantId: LOCAL_TENANT_ID,
+          observationId: deriveId(ID_CONTEXTS.observation, [
+            LOCAL_TENANT_ID,
+            policy,
+            occurrenceId,
+          ]),
+          occurrenceId,
+          policyHash: policy,
+          ovidHash: c.ovid,
+          runId,
+          shardId: 0n,
+          fenceEpoch: 0n,
+          seenAt: BigInt(now()),
+          locationDisplay: new TextEncoder().encode(display).length <= 4096
+            ? display
+            : null,
+          locationUrl: null,
+        });
+      }
+      const count = result.findings.length;
+      done.push({
+        tenantId: LOCAL_TENANT_ID,
+        policyHash: policy,
+        ovidHash: c.ovid,
+        status: result.skippedBinary
+          ? DONE_STATUS.SKIPPED
+          : count > 0
+          ? DONE_STATUS.SCANNED_WITH_FINDINGS
+          : DONE_STATUS.SCANNED_CLEAN,
+        bytesScanned: BigInt(result.bytesScanned),
+        findingsCount: Math.min(count, 0x7fffffff),
+        fenceEpoch: 0n,
+        startedAt: BigInt(t0),
+        finishedAt: BigInt(Math.max(t0, now())),
+        runId,
+        shardId: 0n,
+        errorCode: result.skippedBinary ? "binary" : null,
+      });
+    }
+    if (deps.ledger !== null && done.length > 0) {
+      // Dedupe rows that repeat within the batch (same content twice).
+      await deps.ledger.findings.writeFindings({
+        findings: uniqueBy(fRows, (r) => hex(r.findingId)),
+        occurrences: uniqueBy(oRows, (r) => hex(r.occurrenceId)),
+        observations: uniqueBy(bRows, (r) => hex(r.occurrenceId)),
+      });
+      await deps.ledger.done.upsertDone(done);
+    }
+    deps.recorder.recordCore(SHARD, {
+      kind: "progress",
+      stage: "scan",
+      itemsScanned: items,
+      bytesScanned: bytes,
+      throughputMibS: bytes / 1048576 /
+        Math.max(0.001, (now() - started) / 1000),
+    });
+    return keepGoing;
+  };
+
+  const root = config.path;
+  if (config.source === "fs") {
+    let stat: Deno.FileInfo;
+    try {
+      stat = await Deno.stat(root);
+    } catch (error) {
+      throw new LedgerError(
+        "source_failed",
+        `cannot read ${root}: ${(error as Error).message}`,
+      );
+    }
+    const paths: AsyncIterable<string> | string[] = stat.isFile
+      ? [root.split("/").pop()!]
+      : walk(root);
+    const base = stat.isFile
+      ? root.slice(0, root.lastIndexOf("/")) || "/"
+      : root;
+    let loaded: Candidate[] = [];
+    let loadedBytes = 0;
+    const flush = async (): Promise<boolean> => {
+      const batch = loaded;
+      loaded = [];
+      loadedBytes = 0;
+      return await scanBatch(await filterDone(batch));
+    };
+    let going = true;
+    for await (const rel of paths) {
+      let data: Uint8Array;
+      try {
+        data = await Deno.readFile(`${base}/${rel}`);
+      } catch (error) {
+        failed++;
+        diagnostic("warn", `${rel}: ${(error as Error).name}`);
+        continue;
+      }
+      const contentHash = createHash("sha256").update(data).digest();
+      loaded.push({
+        path: rel,
+        ovid: fsOvid(rel, new Uint8Array(contentHash)),
+        bytes: data,
+        size: data.length,
+        git: null,
+      });
+      loadedBytes += data.length;
+      if (loaded.length >= batchItems || loadedBytes >= batchBytes) {
+        if (!(going = await flush())) break;
+      }
+    }
+    if (going && loaded.length > 0) await flush();
+  } else {
+    const blobs = await listGitBlobs(root);
+    const reader = new GitBlobReader(root);
+    try {
+      for (let i = 0; i < blobs.length && stoppedBy === null; i += batchItems) {
+        const part = blobs.slice(i, i + batchItems).map((b): Candidate => ({
+          path: b.path,
+          ovid: gitOvid(b.oid),
+          bytes: null,
+          size: 0,
+          git: {
+            commit: b.commit,
+            author: b.author,
+            email: b.email,
+            time: b.time,
+            blob: b.oid,
+          },
+        }));
+        const todo = await filterDone(part);
+        if (todo.length === 0) continue;
+        const events = await reader.read(todo.map((c) => c.git!.blob));
+        events.forEach((e, k) => {
+          if (e.kind === "object") todo[k].bytes = e.bytes;
+          else {
+            failed++;
+            diagnostic("warn", `${todo[k].path}: blob ${e.kind}`);
+          }
+        });
+        if (!(await scanBatch(todo))) break;
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+
+  const elapsed = now() - started;
+  deps.recorder.recordCore(SHARD, {
+    kind: "summary",
+    status: stoppedBy === null ? "completed" : "budget_exhausted",
+    itemsScanned: items,
+    bytesScanned: bytes,
+    findingsEmitted: findings.length,
+  });
+  return {
+    summary: {
+      source: config.source,
+      root,
+      itemsScanned: items,
+      bytesScanned: bytes,
+      findingsEmitted: findings.length,
+      itemsUnchanged: unchanged,
+      findingsPreviouslyRecorded: previous,
+      itemsBinary: binary,
+      archiveMembers: members,
+      itemsFailed: failed,
+      stoppedBy,
+      policyHash: hex(policy),
+      elapsedMs: elapsed,
+    },
+    findings,
+  };
+}
+
+function uniqueBy<T>(rows: T[], key: (row: T) => string): T[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const k = key(r);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
