@@ -111,7 +111,9 @@ export function gunzipBounded(
   const chunks: Uint8Array[] = [];
   let total = 0;
   let over = false;
-  const stream = new Gunzip((chunk) => {
+  let ended = false;
+  const stream = new Gunzip((chunk, final) => {
+    if (final) ended = true;
     if (over) return;
     total += chunk.length;
     if (total > max) {
@@ -130,6 +132,15 @@ export function gunzipBounded(
     throw fail(`corrupt gzip data: ${(error as Error).message}`);
   }
   if (over) return null;
+  // fflate's streaming inflate does not notice a cut stream: check the
+  // trailer's ISIZE (the length mod 2^32) against what came out.
+  const isize = bytes.length >= 18
+    ? new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4)
+      .getUint32(0, true)
+    : -1;
+  if (!ended || isize !== total % 0x1_0000_0000) {
+    throw fail("corrupt gzip data: truncated stream");
+  }
   const out = new Uint8Array(total);
   let at = 0;
   for (const c of chunks) {
@@ -181,7 +192,11 @@ export function parseTar(
   let offset = 0;
   let longName: string | null = null;
   let total = 0;
-  while (offset + 512 <= bytes.length) {
+  while (offset < bytes.length) {
+    if (offset + 512 > bytes.length) {
+      if (bytes.subarray(offset).every((b) => b === 0)) break;
+      throw fail("truncated tar archive");
+    }
     const header = bytes.subarray(offset, offset + 512);
     if (header.every((b) => b === 0)) break;
     const size = octal(header, 124, 12);

@@ -181,13 +181,17 @@ export class SqliteLedger implements LedgerBackend {
     this.#occurrenceInsert = db.prepare(OCCURRENCE_SQLITE_INSERT);
     this.#observationUpsert = db.prepare(OBSERVATION_SQLITE_UPSERT);
     this.done = {
-      upsertDone: (records) => Promise.resolve(this.#upsertDone(records)),
-      batchGetDone: (t, p, o) => Promise.resolve(this.#batchGetDone(t, p, o)),
+      // deno-lint-ignore require-await
+      upsertDone: async (records) => this.#upsertDone(records),
+      // deno-lint-ignore require-await
+      batchGetDone: async (t, p, o) => this.#batchGetDone(t, p, o),
     };
     this.findings = {
-      writeFindings: (batch) => Promise.resolve(this.#writeFindings(batch)),
-      batchGetObservations: (t, p, o) =>
-        Promise.resolve(this.#batchGetObservations(t, p, o)),
+      // deno-lint-ignore require-await
+      writeFindings: async (batch) => this.#writeFindings(batch),
+      // deno-lint-ignore require-await
+      batchGetObservations: async (t, p, o) =>
+        this.#batchGetObservations(t, p, o),
     };
   }
 
