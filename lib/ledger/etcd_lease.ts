@@ -10,7 +10,8 @@
  * different fence, a missing owner or an expired deadline is `stale_fence`,
  * which is how a zombie's late commit is rejected. Ops with an op id are
  * remembered in a bounded op-log ring so a replay returns `replayed` instead
- * of applying twice.
+ * of applying twice; a superseded fence is refused before the op-log is
+ * consulted, so a zombie never mistakes its successor's op for its own.
  *
  * The shard status transitions are the data table
  * {@link SHARD_TRANSITIONS}, the single source of truth.
@@ -372,6 +373,9 @@ function fenced(
   event: ShardEvent,
   op: FencedOp,
 ): ShardStatus | null {
+  if (lease.fence !== record.fenceEpoch) {
+    checkPresentedLease(record, owner, lease, now);
+  }
   if (replayOf(record, kind, op)) return null;
   const next = transition(record, event);
   checkPresentedLease(record, owner, lease, now);

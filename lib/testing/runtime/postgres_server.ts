@@ -143,7 +143,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   };
   const options =
     `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off ` +
-    `-c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+    `-c max_connections=200`;
   let running = false;
   const start = async (): Promise<void> => {
     await ctl([
