@@ -33,6 +33,7 @@ import { formatHuman, formatJson, formatSarif } from "../lib/ledger/report.ts";
 import { parseRulesToml, type RuleSet } from "../lib/ledger/rules.ts";
 import { openSqliteLedger } from "../lib/ledger/runtime/sqlite_store.ts";
 import { runLocalScan } from "../lib/ledger/runtime/scan_runner.ts";
+import { runConnectorCommand } from "../lib/ledger/runtime/connector.ts";
 import type { LedgerBackend } from "../lib/ledger/store.ts";
 import {
   createLogger,
@@ -314,5 +315,7 @@ export async function runScan(
 }
 
 if (import.meta.main) {
-  Deno.exit(await runScan(Deno.args, PROCESS_IO));
+  Deno.exit(
+    await runScan(Deno.args, PROCESS_IO, { connector: runConnectorCommand }),
+  );
 }

@@ -40,7 +40,8 @@ import {
 } from "../ids.ts";
 import { type ItemScanResult, scanItem } from "../item_scan.ts";
 import type { CoordinationRecorder } from "../recorder.ts";
-import type { RuleSet } from "../rules.ts";
+import { defaultRuleSet } from "../default_rules.ts";
+import { parseRulesToml, type RuleSet } from "../rules.ts";
 import type { LedgerBackend } from "../store.ts";
 import { EtcdCoordinator, type ShardLeaseHandle } from "./etcd_coordinator.ts";
 import { GitBlobReader, listGitBlobs } from "./git_source.ts";
@@ -535,6 +536,8 @@ export interface ConnectorIo {
   };
   /** Loads the rules named by the config (built-in when null). */
   readonly loadRules: (rulesFile: string | null) => Promise<RuleSet>;
+  /** Gets the one-line failure message (`scan: scan failed: ...`), when given. */
+  readonly stderr?: (text: string) => void;
   /** Telemetry, optional. */
   readonly recorder?: CoordinationRecorder;
 }
@@ -543,11 +546,12 @@ export interface ConnectorIo {
  * The connector-mode execution path of `scan`: runs the worker and maps the
  * outcome to an exit code. Success logs `distributed scan completed` with
  * `leases_seen` and `shards_scanned` (exit 0); a failure logs `worker scan
- * failed` with `scan failed: worker startup failed: …` or `scan failed:
- * worker runtime failed: …` (exit 1). Messages never hold a DSN or a key.
+ * failed` and writes `scan: scan failed: worker startup failed: …` or
+ * `scan: scan failed: worker runtime failed: …` (exit 1). Messages never
+ * hold a DSN or a key.
  *
  * @param config The validated connector launch.
- * @param io Log, rules loader, recorder.
+ * @param io Log, rules loader, stderr, recorder.
  * @param tuning Optional worker tuning (tests).
  * @returns The exit code.
  *
@@ -562,14 +566,20 @@ export async function executeConnectorMode(
   io: ConnectorIo,
   tuning: Omit<ConnectorDeps, "rules" | "log" | "recorder"> = {},
 ): Promise<number> {
+  const fail = (phase: "startup" | "runtime", error: unknown): number => {
+    const message = `scan failed: worker ${phase} failed: ${messageOf(error)}`;
+    io.log.error("worker scan failed", {
+      code: error instanceof LedgerError ? error.code : "scan_failed",
+      error: message,
+    });
+    io.stderr?.(`scan: ${message}\n`);
+    return 1;
+  };
   let rules: RuleSet;
   try {
     rules = await io.loadRules(config.scan.rulesFile);
   } catch (error) {
-    io.log.error("worker scan failed", {
-      error: `scan failed: worker startup failed: ${messageOf(error)}`,
-    });
-    return 1;
+    return fail("startup", error);
   }
   let started = false;
   try {
@@ -589,12 +599,64 @@ export async function executeConnectorMode(
     });
     return 0;
   } catch (error) {
-    const phase = started ? "runtime" : "startup";
-    io.log.error("worker scan failed", {
-      error: `scan failed: worker ${phase} failed: ${messageOf(error)}`,
-    });
-    return 1;
+    return fail(started ? "runtime" : "startup", error);
   }
+}
+
+/**
+ * Loads the rules of a connector launch: the rules file (gitleaks TOML) or
+ * the built-in set.
+ *
+ * @param rulesFile The file, or null.
+ * @returns The rules.
+ * @throws {LedgerError} `invalid_rules` / `source_failed`.
+ *
+ * @example
+ * ```ts
+ * import { loadConnectorRules } from "./connector.ts";
+ * const rules = await loadConnectorRules(null);
+ * console.assert(rules.rules.length > 0);
+ * ```
+ */
+export async function loadConnectorRules(
+  rulesFile: string | null,
+): Promise<RuleSet> {
+  if (rulesFile === null) return defaultRuleSet();
+  let text: string;
+  try {
+    text = await Deno.readTextFile(rulesFile);
+  } catch {
+    throw new LedgerError("source_failed", "the rules file cannot be read");
+  }
+  return parseRulesToml(rulesFile, text);
+}
+
+/**
+ * The `scan` command's connector runner (the `connector` option of
+ * `runScan`): {@link executeConnectorMode} with the built-in or configured
+ * rules, the command's log and its stderr.
+ *
+ * @param config The validated connector launch.
+ * @param io The command's stderr.
+ * @param log The command's log.
+ * @returns The exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { runConnectorCommand } from "./connector.ts";
+ * const code = await runConnectorCommand(config, PROCESS_IO, log);
+ * ```
+ */
+export function runConnectorCommand(
+  config: DistributedScanConfig,
+  io: { stderr(text: string): void },
+  log: ConnectorIo["log"],
+): Promise<number> {
+  return executeConnectorMode(config, {
+    log,
+    loadRules: loadConnectorRules,
+    stderr: (t) => io.stderr(t),
+  });
 }
 
 function isTransient(error: unknown): boolean {
