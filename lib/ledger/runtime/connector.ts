@@ -51,6 +51,7 @@ import { openPostgresLedger } from "./postgres_store.ts";
 export const CONNECTOR_STEPS = [
   "claimed",
   "renewed",
+  "scanned",
   "findings_written",
   "done_written",
   "checkpointed",
@@ -436,6 +437,7 @@ async function workLoop(
           finishedAt: now(),
         });
       }
+      await step("scanned", lease.shard);
       const rows = buildBatchRows(
         {
           source: config.source,
