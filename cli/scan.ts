@@ -293,8 +293,15 @@ export async function runScan(
     }
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     const secretKey = await loadSecretKey(dir);
-    ledger = await openSqliteLedger(`${dir}/ledger.sqlite3`);
-    report = await runLocalScan(config, { rules, ledger, secretKey, recorder });
+    const sqlite = await openSqliteLedger(`${dir}/ledger.sqlite3`);
+    ledger = sqlite;
+    report = await runLocalScan(config, {
+      rules,
+      ledger,
+      secretKey,
+      recorder,
+      contentHashCache: sqlite.contentHashCache,
+    });
   } catch (error) {
     return runtimeError("runtime", error);
   } finally {

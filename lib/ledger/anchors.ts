@@ -211,6 +211,14 @@ class AnchorParser {
   }
 }
 
+/** ASCII lowercase of a char code (others unchanged, masked to 8 bits). */
+function lower(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c & 0xff;
+}
+
+/** {@link lower} as a byte table. */
+const LOWER = new Uint8Array(256).map((_, c) => lower(c));
+
 /**
  * Literal anchors of a JavaScript regex: lowercased strings of which at
  * least one occurs in every match, or an empty list when there is no such
@@ -256,8 +264,10 @@ export class Prefilter {
   /** Anchors per rule index (empty: always a candidate). */
   readonly anchors: readonly (readonly string[])[];
   readonly #always: number[];
-  readonly #pattern: RegExp | null;
-  readonly #rulesFor = new Map<string, number[]>();
+  /** Anchors (lowercased) grouped by their first two characters. */
+  readonly #buckets = new Map<number, { anchor: string; rules: number[] }[]>();
+  /** One bit per two-character key that starts some anchor. */
+  readonly #pairs = new Uint8Array(65536);
   readonly #ruleCount: number;
 
   /**
@@ -267,62 +277,72 @@ export class Prefilter {
   constructor(rules: readonly Rule[], mode: AnchorMode) {
     this.#ruleCount = rules.length;
     this.anchors = rules.map((r) =>
-      mode === "manual"
+      (mode === "manual"
         ? r.keywords
         : r.regex === null
         ? []
-        : deriveAnchors(r.regex.source)
+        : deriveAnchors(r.regex.source)).filter((a) => a.length >= 2)
     );
     this.#always = [];
-    const direct = new Map<string, Set<number>>();
+    const direct = new Map<string, number[]>();
     this.anchors.forEach((list, i) => {
       if (list.length === 0) this.#always.push(i);
-      for (const a of list) {
-        const set = direct.get(a) ?? new Set();
-        set.add(i);
-        direct.set(a, set);
-      }
+      for (const a of list) direct.set(a, [...(direct.get(a) ?? []), i]);
     });
-    const all = [...direct.keys()].sort((a, b) => b.length - a.length);
-    for (const a of all) {
-      const rules = new Set<number>();
-      for (const b of all) {
-        if (a.includes(b)) { for (const r of direct.get(b)!) rules.add(r); }
-      }
-      this.#rulesFor.set(a, [...rules]);
+    for (const [anchor, ruleList] of direct) {
+      const key = (lower(anchor.charCodeAt(0)) << 8) |
+        lower(anchor.charCodeAt(1));
+      this.#pairs[key] = 1;
+      const bucket = this.#buckets.get(key) ?? [];
+      bucket.push({ anchor, rules: ruleList });
+      this.#buckets.set(key, bucket);
     }
-    this.#pattern = all.length === 0 ? null : new RegExp(
-      all.map((a) => a.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&")).join("|"),
-      "gi",
-    );
   }
 
   /**
-   * The indexes of the rules that may match `text`, ascending.
+   * The indexes of the rules that may match a chunk, ascending. Anchors
+   * match ASCII case-insensitively.
    *
-   * @param text The chunk.
+   * @param chunk The chunk (bytes, or a one-char-per-byte string).
    * @returns Rule indexes.
    */
-  candidates(text: string): number[] {
-    const hit = new Uint8Array(this.#ruleCount);
+  candidates(chunk: Uint8Array | string): number[] {
+    let bytes: Uint8Array;
+    if (typeof chunk === "string") {
+      bytes = new Uint8Array(chunk.length);
+      for (let i = 0; i < chunk.length; i++) bytes[i] = chunk.charCodeAt(i);
+    } else bytes = chunk;
+    const total = this.#ruleCount;
+    const hit = new Uint8Array(total);
     let count = 0;
     for (const i of this.#always) {
       hit[i] = 1;
       count++;
     }
-    const pattern = this.#pattern;
-    if (pattern !== null) {
-      pattern.lastIndex = 0;
-      let m: RegExpExecArray | null;
-      while (count < this.#ruleCount && (m = pattern.exec(text)) !== null) {
-        for (const r of this.#rulesFor.get(m[0].toLowerCase()) ?? []) {
+    const pairs = this.#pairs;
+    const lc = LOWER;
+    const n = bytes.length - 1;
+    let prev = n >= 0 ? lc[bytes[0]] : 0;
+    for (let i = 0; i < n; i++) {
+      const next = lc[bytes[i + 1]];
+      const key = (prev << 8) | next;
+      prev = next;
+      if (pairs[key] === 0) continue;
+      for (const { anchor, rules } of this.#buckets.get(key)!) {
+        let k = 2;
+        while (
+          k < anchor.length && i + k < bytes.length &&
+          lc[bytes[i + k]] === anchor.charCodeAt(k)
+        ) k++;
+        if (k !== anchor.length) continue;
+        for (const r of rules) {
           if (hit[r] === 0) {
             hit[r] = 1;
             count++;
           }
         }
-        pattern.lastIndex = m.index + 1;
       }
+      if (count === total) break;
     }
     const out: number[] = [];
     for (let i = 0; i < hit.length; i++) if (hit[i] === 1) out.push(i);

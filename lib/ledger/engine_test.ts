@@ -51,8 +51,11 @@ Deno.test("decode: nested encodings need the depth", () => {
 });
 
 Deno.test("decode: binary-looking decodings are not rescanned", () => {
-  assert.deepEqual(findEncodedSpans("AbstractStringBuilderFactoryImpl"), []);
-  assert.deepEqual(findEncodedSpans("sha " + "ab".repeat(32)), []);
+  assert.deepEqual(
+    findEncodedSpans(enc.encode("AbstractStringBuilderFactoryImpl")),
+    [],
+  );
+  assert.deepEqual(findEncodedSpans(enc.encode("sha " + "ab".repeat(32))), []);
 });
 
 Deno.test("engine: line and column are 1-based bytes; multiple findings ordered", () => {

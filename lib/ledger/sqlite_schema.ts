@@ -230,3 +230,34 @@ ON CONFLICT (tenant_id, policy_hash, occurrence_id) DO UPDATE SET
       THEN observations.location_url ELSE excluded.location_url END) END
 WHERE observations.ovid_hash = excluded.ovid_hash
 RETURNING 1 AS ok`;
+
+/** The local content-hash cache (SQLite only; not part of the shared schema). */
+export const LOCAL_CACHE_SQLITE_0001 = `CREATE TABLE fs_content_hash_cache (
+  root TEXT NOT NULL,
+  path TEXT NOT NULL,
+  size INTEGER NOT NULL CHECK (size >= 0),
+  mtime_ms INTEGER NOT NULL,
+  ino INTEGER NOT NULL,
+  content_hash BLOB NOT NULL CHECK (length(content_hash) = 32),
+  recorded_at INTEGER NOT NULL,
+  PRIMARY KEY (root, path)
+) STRICT, WITHOUT ROWID;
+`;
+
+/**
+ * The local cache migrations (SQLite).
+ *
+ * @example
+ * ```ts
+ * import { LOCAL_CACHE_SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
+ * console.assert(LOCAL_CACHE_SQLITE_MIGRATIONS.requiredTables[0] === "fs_content_hash_cache");
+ * ```
+ */
+export const LOCAL_CACHE_SQLITE_MIGRATIONS: MigrationSet = {
+  component: "local cache SQLite",
+  historyTable: "local_cache_schema_migrations",
+  requiredTables: ["fs_content_hash_cache", "local_cache_schema_migrations"],
+  migrations: [
+    embedMigration("0001_fs_content_hash_cache", LOCAL_CACHE_SQLITE_0001),
+  ],
+};

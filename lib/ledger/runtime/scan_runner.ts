@@ -56,10 +56,52 @@ export interface LocalScanDeps {
   readonly recorder: CoordinationRecorder;
   /** Milliseconds since the epoch. */
   readonly now?: () => number;
+  /**
+   * Content hashes of files by `(size, mtime, inode)`, so a rescan need not
+   * read unchanged files (as git's index does). Optional.
+   */
+  readonly contentHashCache?: ContentHashCache;
   /** Items per ledger batch. @default {256} */
   readonly batchItems?: number;
   /** Bytes per batch of file reads. @default {33554432} */
   readonly batchBytes?: number;
+}
+
+/** A file's stat stamp. */
+export interface FileStamp {
+  /** Size in bytes. */
+  readonly size: number;
+  /** Modification time, ms since the epoch. */
+  readonly mtimeMs: number;
+  /** Inode number (0 when unknown). */
+  readonly ino: number;
+}
+
+/** One cached content hash. */
+export interface ContentHashEntry extends FileStamp {
+  /** Path relative to the root. */
+  readonly path: string;
+  /** SHA-256 of the content. */
+  readonly hash: Uint8Array;
+}
+
+/** A content-hash cache keyed by root and path. */
+export interface ContentHashCache {
+  /**
+   * The cached hash of each file whose stamp matches exactly and whose
+   * mtime is safely older than when the hash was recorded; undefined
+   * otherwise. Input order.
+   */
+  lookup(
+    root: string,
+    files: readonly (FileStamp & { readonly path: string })[],
+  ): Promise<(Uint8Array | undefined)[]>;
+  /** Records hashes (replacing older entries). */
+  store(
+    root: string,
+    entries: readonly ContentHashEntry[],
+    recordedAt: number,
+  ): Promise<void>;
 }
 
 interface Candidate {
@@ -78,20 +120,22 @@ function hex(bytes: Uint8Array): string {
   return s;
 }
 
-async function* walk(root: string, rel = ""): AsyncGenerator<string> {
-  const dir = rel === "" ? root : `${root}/${rel}`;
-  const entries: Deno.DirEntry[] = [];
-  for await (const e of Deno.readDir(dir)) entries.push(e);
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const e of entries) {
-    const path = rel === "" ? e.name : `${rel}/${e.name}`;
-    if (e.isDirectory) {
-      if (e.name === ".git") continue;
-      yield* walk(root, path);
-    } else if (e.isFile) {
-      yield path;
+function walkSync(root: string): string[] {
+  const out: string[] = [];
+  const visit = (rel: string): void => {
+    const dir = rel === "" ? root : `${root}/${rel}`;
+    const entries = [...Deno.readDirSync(dir)].sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+    );
+    for (const e of entries) {
+      const path = rel === "" ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory) {
+        if (e.name !== ".git") visit(path);
+      } else if (e.isFile) out.push(path);
     }
-  }
+  };
+  visit("");
+  return out;
 }
 
 /**
@@ -343,44 +387,77 @@ export async function runLocalScan(
         `cannot read ${root}: ${(error as Error).message}`,
       );
     }
-    const paths: AsyncIterable<string> | string[] = stat.isFile
-      ? [root.split("/").pop()!]
-      : walk(root);
+    const paths = stat.isFile ? [root.split("/").pop()!] : walkSync(root);
     const base = stat.isFile
       ? root.slice(0, root.lastIndexOf("/")) || "/"
       : root;
-    let loaded: Candidate[] = [];
-    let loadedBytes = 0;
-    const flush = async (): Promise<boolean> => {
-      const batch = loaded;
-      loaded = [];
-      loadedBytes = 0;
-      return await scanBatch(await filterDone(batch));
-    };
-    let going = true;
-    for await (const rel of paths) {
-      let data: Uint8Array;
-      try {
-        data = await Deno.readFile(`${base}/${rel}`);
-      } catch (error) {
-        failed++;
-        diagnostic("warn", `${rel}: ${(error as Error).name}`);
-        continue;
+    const cache = deps.contentHashCache ?? null;
+    let at = 0;
+    while (at < paths.length && stoppedBy === null) {
+      // One batch: at most batchItems files and batchBytes bytes (by stat).
+      const batch: { rel: string; info: FileStamp }[] = [];
+      let size = 0;
+      while (
+        at < paths.length && batch.length < batchItems &&
+        (batch.length === 0 || size < batchBytes)
+      ) {
+        const rel = paths[at++];
+        try {
+          const info = Deno.statSync(`${base}/${rel}`);
+          const stamp = {
+            size: info.size,
+            mtimeMs: info.mtime?.getTime() ?? 0,
+            ino: info.ino ?? 0,
+          };
+          batch.push({ rel, info: stamp });
+          size += info.size;
+        } catch (error) {
+          failed++;
+          diagnostic("warn", `${rel}: ${(error as Error).name}`);
+        }
       }
-      const contentHash = createHash("sha256").update(data).digest();
-      loaded.push({
-        path: rel,
-        ovid: fsOvid(rel, new Uint8Array(contentHash)),
-        bytes: data,
-        size: data.length,
-        git: null,
-      });
-      loadedBytes += data.length;
-      if (loaded.length >= batchItems || loadedBytes >= batchBytes) {
-        if (!(going = await flush())) break;
+      const known = cache === null ? [] : await cache.lookup(
+        base,
+        batch.map((b) => ({ path: b.rel, ...b.info })),
+      );
+      const fresh: ContentHashEntry[] = [];
+      const candidates: Candidate[] = [];
+      const read = async (rel: string): Promise<Uint8Array | null> => {
+        try {
+          return await Deno.readFile(`${base}/${rel}`);
+        } catch (error) {
+          failed++;
+          diagnostic("warn", `${rel}: ${(error as Error).name}`);
+          return null;
+        }
+      };
+      for (let k = 0; k < batch.length; k++) {
+        const { rel, info } = batch[k];
+        let hash = known[k];
+        let data: Uint8Array | null = null;
+        if (hash === undefined) {
+          data = await read(rel);
+          if (data === null) continue;
+          hash = new Uint8Array(createHash("sha256").update(data).digest());
+          fresh.push({ path: rel, ...info, size: data.length, hash });
+        }
+        candidates.push({
+          path: rel,
+          ovid: fsOvid(rel, hash),
+          bytes: data,
+          size: info.size,
+          git: null,
+        });
       }
+      const todo = await filterDone(candidates);
+      for (const c of todo) {
+        if (c.bytes === null) c.bytes = await read(c.path);
+      }
+      if (cache !== null && fresh.length > 0) {
+        await cache.store(base, fresh, now());
+      }
+      if (!(await scanBatch(todo))) break;
     }
-    if (going && loaded.length > 0) await flush();
   } else {
     const blobs = await listGitBlobs(root);
     const reader = new GitBlobReader(root);

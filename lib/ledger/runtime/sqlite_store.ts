@@ -7,6 +7,11 @@
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type {
+  ContentHashCache,
+  ContentHashEntry,
+  FileStamp,
+} from "./scan_runner.ts";
 import { LedgerError } from "../errors.ts";
 import {
   type AppliedMigrationRow,
@@ -35,6 +40,7 @@ import {
   DONE_LEDGER_SQLITE_UPSERT,
   FINDING_SQLITE_INSERT,
   FINDINGS_SQLITE_MIGRATIONS,
+  LOCAL_CACHE_SQLITE_MIGRATIONS,
   OBSERVATION_SQLITE_UPSERT,
   OCCURRENCE_SQLITE_INSERT,
   sqliteHistoryTableSql,
@@ -413,6 +419,66 @@ export class SqliteLedger implements LedgerBackend {
     }
   }
 
+  /**
+   * The local content-hash cache of the file-system source. An entry is
+   * trusted only when size, mtime and inode match and the mtime is at least
+   * 2 s older than when the hash was recorded (a file changed within the
+   * same clock tick as the recording is read again).
+   */
+  readonly contentHashCache: ContentHashCache = {
+    // deno-lint-ignore require-await
+    lookup: async (root, files) => this.#lookupHashes(root, files),
+    // deno-lint-ignore require-await
+    store: async (root, entries, recordedAt) =>
+      this.#storeHashes(root, entries, recordedAt),
+  };
+
+  #lookupHashes(
+    root: string,
+    files: readonly (FileStamp & { readonly path: string })[],
+  ): (Uint8Array | undefined)[] {
+    if (files.length === 0) return [];
+    const db = this.#open();
+    const found = new Map<string, Row>();
+    const CHUNK = 500;
+    for (let i = 0; i < files.length; i += CHUNK) {
+      const part = files.slice(i, i + CHUNK);
+      const rows = db.prepare(
+        `SELECT path, size, mtime_ms, ino, content_hash, recorded_at
+         FROM fs_content_hash_cache WHERE root = ? AND path IN (${
+          part.map(() => "?").join(", ")
+        })`,
+      ).all(root, ...part.map((f) => f.path)) as Row[];
+      for (const r of rows) found.set(String(r.path), r);
+    }
+    return files.map((f) => {
+      const r = found.get(f.path);
+      if (
+        r === undefined || Number(r.size) !== f.size ||
+        Number(r.mtime_ms) !== f.mtimeMs || Number(r.ino) !== f.ino ||
+        f.mtimeMs >= Number(r.recorded_at) - 2000
+      ) return undefined;
+      return u8(r.content_hash);
+    });
+  }
+
+  #storeHashes(
+    root: string,
+    entries: readonly ContentHashEntry[],
+    recordedAt: number,
+  ): void {
+    this.#transaction("content-hash cache write failed", () => {
+      const stmt = this.#db.prepare(
+        `INSERT OR REPLACE INTO fs_content_hash_cache
+           (root, path, size, mtime_ms, ino, content_hash, recorded_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const e of entries) {
+        stmt.run(root, e.path, e.size, e.mtimeMs, e.ino, e.hash, recordedAt);
+      }
+    });
+  }
+
   /** Runs one SQL query (tests and tools only). */
   rawQuery(
     sql: string,
@@ -468,7 +534,11 @@ export async function openSqliteLedger(
   const mode = options.schemaMode ?? "dev-auto-migrate";
   try {
     for (
-      const set of [DONE_LEDGER_SQLITE_MIGRATIONS, FINDINGS_SQLITE_MIGRATIONS]
+      const set of [
+        DONE_LEDGER_SQLITE_MIGRATIONS,
+        FINDINGS_SQLITE_MIGRATIONS,
+        LOCAL_CACHE_SQLITE_MIGRATIONS,
+      ]
     ) {
       await prepareSchema(set, mode, driverFor(db, set));
     }
