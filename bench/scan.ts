@@ -169,12 +169,18 @@ async function makeRepo(
       stderr: "piped",
       env: { GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" },
     }).spawn();
-    if (input !== undefined) {
+    const writing = (async () => {
+      if (input === undefined) return;
       const w = p.stdin.getWriter();
-      await w.write(input);
-      await w.close();
-    }
+      try {
+        await w.write(input);
+        await w.close();
+      } catch {
+        // The process failed early; its stderr says why.
+      }
+    })();
     const out = await p.output();
+    await writing;
     if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
   };
   await git(["init", "-q", "-b", "main"]);
@@ -191,8 +197,10 @@ async function makeRepo(
   const perCommit = 10;
   const samples = RULE_SAMPLES;
   let mark = 0;
+  let lastMain = 0;
   for (let c = 0; c < commits; c++) {
     const branch = c >= commits - 20 ? "refs/heads/feature" : "refs/heads/main";
+    if (branch === "refs/heads/main") lastMain = mark + 1;
     push(`commit ${branch}\nmark :${++mark}\n`);
     push(
       `author Bench Author <bench${c % 7}@example.test> ${
@@ -205,7 +213,7 @@ async function makeRepo(
       } +0000\n`,
     );
     data(enc.encode(`commit ${c}\n`));
-    if (c === commits - 20) push(`from refs/heads/main^0\n`);
+    if (c === commits - 20) push(`from :${lastMain}\n`);
     for (const name of files.slice(c * perCommit, (c + 1) * perCommit)) {
       push(`M 100644 inline jdk/${name}\n`);
       data(await Deno.readFile(`${corpus}/${name}`));

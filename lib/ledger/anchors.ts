@@ -271,6 +271,8 @@ export class Prefilter {
   readonly #ruleCount: number;
 
   /**
+   * Builds the prefilter of a rule list.
+   *
    * @param rules The rules, in order.
    * @param mode `manual` (keywords) or `derived` (from the regexes).
    */

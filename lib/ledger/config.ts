@@ -188,13 +188,21 @@ export interface ResolveScanConfigOptions {
   onWarning?: (message: string) => void;
 }
 
-interface FieldSpec {
+/** One configuration field: its name in errors, its variable and flag. */
+export interface ConfigFieldSpec {
+  /** The field's name in errors, e.g. `run_id`. */
   readonly field: string;
+  /** Its variable, or null for loom's output flags. */
   readonly env: string | null;
+  /** Its flag without the dashes, e.g. `run-id`. */
   readonly flag: string;
 }
 
-const F = (field: string, env: string | null, flag: string): FieldSpec => ({
+const F = (
+  field: string,
+  env: string | null,
+  flag: string,
+): ConfigFieldSpec => ({
   field,
   env,
   flag,
@@ -209,7 +217,7 @@ const F = (field: string, env: string | null, flag: string): FieldSpec => ({
  * console.assert(CONFIG_FIELDS.tenant_secret_key.env === "GOSSIP_TENANT_SECRET_KEY");
  * ```
  */
-export const CONFIG_FIELDS: Readonly<Record<string, FieldSpec>> = {
+export const CONFIG_FIELDS: Readonly<Record<string, ConfigFieldSpec>> = {
   mode: F("mode", "GOSSIP_WORKER_MODE", "mode"),
   backend: F("backend", "GOSSIP_WORKER_BACKEND", "backend"),
   source: F("source", "GOSSIP_WORKER_SOURCE", "source"),

@@ -334,7 +334,11 @@ export class ScanEngine {
   readonly #prefilter: Prefilter;
   readonly #depth: number;
 
-  /** @param options Rules, anchor mode and decode depth. */
+  /**
+   * Creates an engine.
+   *
+   * @param options Rules, anchor mode and decode depth.
+   */
   constructor(options: ScanEngineOptions) {
     this.#rules = options.rules.rules;
     this.#global = options.rules.allowlists;

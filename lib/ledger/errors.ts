@@ -120,6 +120,8 @@ export class LedgerError extends Error {
   >;
 
   /**
+   * Creates the error.
+   *
    * @param code The stable code.
    * @param message A one-line, secret-free message.
    * @param options Cause and details.
@@ -158,6 +160,8 @@ export class LedgerLimitError extends LedgerError {
   readonly actual: number;
 
   /**
+   * Creates the error.
+   *
    * @param limit Which limit (a field name of the limits object).
    * @param max The limit's value.
    * @param actual The offending value.

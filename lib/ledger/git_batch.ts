@@ -73,7 +73,11 @@ export class CatFileBatchDecoder {
   #pending: { oid: string; type: string; size: number } | null = null;
   #needLf = false;
 
-  /** @param limits The limits. */
+  /**
+   * Creates a decoder.
+   *
+   * @param limits The limits.
+   */
   constructor(limits: CatFileLimits = DEFAULT_CAT_FILE_LIMITS) {
     this.#limits = limits;
   }

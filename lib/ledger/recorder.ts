@@ -564,6 +564,8 @@ export class CoordinationRecorder {
   };
 
   /**
+   * Creates a recorder.
+   *
    * @param sink Where sanitised records go.
    * @param log Where the once-per-category failure warning goes.
    */

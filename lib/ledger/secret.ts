@@ -49,7 +49,11 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 export class SecretText {
   readonly #value: string;
 
-  /** @param value The secret. */
+  /**
+   * Wraps a secret text.
+   *
+   * @param value The secret.
+   */
   constructor(value: string) {
     this.#value = value;
   }
@@ -99,7 +103,11 @@ export class SecretText {
 export class SecretBytes {
   readonly #value: Uint8Array;
 
-  /** @param value The secret (copied). */
+  /**
+   * Wraps secret bytes.
+   *
+   * @param value The secret (copied).
+   */
   constructor(value: Uint8Array) {
     this.#value = value.slice();
   }

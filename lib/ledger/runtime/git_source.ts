@@ -218,6 +218,8 @@ export class GitBlobReader {
   #queue: CatFileEvent[] = [];
 
   /**
+   * Starts `git cat-file --batch` in a repository.
+   *
    * @param repo The repository.
    * @param limits Object limits.
    */

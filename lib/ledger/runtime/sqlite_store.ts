@@ -52,7 +52,9 @@ export interface SqliteLedgerOptions {
   readonly schemaMode?: StartupSchemaMode;
 }
 
-type Row = Record<string, unknown>;
+/** One result row of {@link SqliteLedger.rawQuery}. */
+export type SqliteRow = Record<string, unknown>;
+type Row = SqliteRow;
 
 function storeFailed(what: string, error: unknown): LedgerError {
   if (error instanceof LedgerError) return error;
@@ -483,7 +485,7 @@ export class SqliteLedger implements LedgerBackend {
   rawQuery(
     sql: string,
     ...params: (string | number | bigint | Uint8Array | null)[]
-  ): Row[] {
+  ): SqliteRow[] {
     const stmt = this.#open().prepare(sql);
     stmt.setReadBigInts(true);
     return stmt.all(...params) as Row[];
