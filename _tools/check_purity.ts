@@ -8,7 +8,13 @@
  * @module
  */
 
-const PURE_ROOTS = ["lib/wire", "lib/worker", "lib/router", "lib/testing", "lib/ledger"];
+const PURE_ROOTS = [
+  "lib/wire",
+  "lib/worker",
+  "lib/router",
+  "lib/testing",
+  "lib/ledger",
+];
 const FORBIDDEN: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bDeno\./, "Deno namespace"],
   [/\bset(Timeout|Interval)\s*\(/, "timer"],
