@@ -120,7 +120,7 @@ export interface ProductionBackendSettings {
   readonly doneLedgerDsn: SecretText;
   /** Findings DSN. */
   readonly findingsDsn: SecretText;
-  /** Git key-value DSN (required for git sources). */
+  /** Git key-value DSN (optional; checked non-empty when set). */
   readonly gitKvDsn: SecretText | null;
 }
 
@@ -621,8 +621,8 @@ const utf8Fatal = new TextDecoder("utf-8", { fatal: true });
  * the order etcd endpoints, etcd namespace, done-ledger DSN, findings DSN,
  * (startup schema mode), tenant id, run id, worker id, policy hash, tenant
  * secret key; then the etcd settings, the DSNs, the source (fs: the path
- * exists; git: the mirror root is an existing directory and the git-kv DSN
- * is set), the commit queue capacity, the identity (secret key not all
+ * exists; git: the mirror root is an existing directory), the commit queue
+ * capacity, the identity (secret key not all
  * zeros) and the budgets.
  *
  * @param args The command-line arguments after the subcommand.
@@ -882,7 +882,6 @@ export function resolveScanConfig(
         "path exists but is not a directory",
       );
     }
-    if (gitKvDsn === null) throw missing("git_kv_postgres_dsn");
   }
   const queueRaw = get("commit_queue_capacity");
   const queue = queueRaw === undefined

@@ -378,11 +378,11 @@ const ERROR_TABLE: [
     "invalid value for mirror_root: /file.txt (path exists but is not a directory)",
   ],
   [
-    "git connector needs git-kv dsn",
+    "blank git-kv dsn",
     ["--mirror-root=/mirrors", "git", "/repo"],
-    PROD,
-    "missing_required_value",
-    "missing required value for git_kv_postgres_dsn (set --git-kv-postgres-dsn=... or GOSSIP_GIT_KV_POSTGRES_DSN=...)",
+    { ...PROD, GOSSIP_GIT_KV_POSTGRES_DSN: " " },
+    "invalid_backend_config",
+    "invalid production backend configuration: git-kv PostgreSQL DSN must not be empty",
   ],
   [
     "queue over ceiling",
