@@ -5,16 +5,18 @@
  * shards by lease until none is left. Each batch of a shard is committed in
  * this order:
  *
- * 1. `renew` the lease (fence check, new deadline, etcd keep-alive);
+ * 1. `renew` the lease when a third of its duration has passed (fence
+ *    check, new deadline, etcd keep-alive);
  * 2. write findings, occurrences and observations (insert-or-verify / merge);
  * 3. upsert the done-ledger rows (monotonic merge);
- * 4. fenced `checkpoint` of the shard cursor in etcd.
+ * 4. fenced `checkpoint` of the shard cursor in etcd (the last batch skips
+ *    it: `complete` carries the final cursor).
  *
  * and the shard ends with a fenced `complete`. A crash between any two steps
  * loses nothing (the cursor only moves after the rows are durable, so the
  * next owner rescans the batch) and duplicates nothing (every row is keyed
  * by content-derived ids and merged idempotently). A zombie whose lease was
- * taken over fails step 1 or step 4 with `stale_fence`; rows it may have
+ * taken over fails step 1, step 4 or the final `complete` with `stale_fence`; rows it may have
  * written in between are identical in content to the new owner's.
  *
  * @module
@@ -50,7 +52,7 @@ import { openPostgresLedger } from "./postgres_store.ts";
 /** The commit steps, in order (fault-injection tests stop a worker after each). */
 export const CONNECTOR_STEPS = [
   "claimed",
-  "renewed",
+  "lease_checked",
   "scanned",
   "findings_written",
   "done_written",
@@ -342,6 +344,7 @@ async function workLoop(
     itemsPerShard: deps.itemsPerShard ?? 64,
     maxShards: 100_000,
   });
+  const leaseMs = deps.leaseDurationMs ?? 30_000;
   const retryBudget = deps.transientRetryMs ?? 30_000;
   /** Retries while a backend is unreachable (a restart); fenced ops replay safely. */
   const retrying = async <T>(op: () => Promise<T>): Promise<T> => {
@@ -362,7 +365,7 @@ async function workLoop(
     coordinator.registerRun(
       identity.runId,
       plan.map((s) => ({ ...s, metadata: new Uint8Array() })),
-      BigInt(deps.leaseDurationMs ?? 30_000),
+      BigInt(leaseMs),
     )
   );
   const step = async (name: ConnectorStep, shard: bigint): Promise<void> => {
@@ -388,10 +391,14 @@ async function workLoop(
     let cursorKey = record.cursor.lastKey;
     const batchItems = Math.max(1, Math.min(config.budgets.maxItems, 4096));
     let i = 0;
+    let lastRenewal = now();
     while (i < remaining.length) {
       const keys = remaining.slice(i, i + batchItems);
-      await retrying(() => coordinator.renew(lease));
-      await step("renewed", lease.shard);
+      if (now() - lastRenewal >= leaseMs / 3) {
+        await retrying(() => coordinator.renew(lease));
+        lastRenewal = now();
+      }
+      await step("lease_checked", lease.shard);
       const loaded = await source.load(keys);
       const scanned: ScannedItem[] = [];
       let batchBytes = 0;
@@ -458,14 +465,17 @@ async function workLoop(
       await step("done_written", lease.shard);
       cursorKey = keys[taken - 1];
       const at = cursorKey;
-      await retrying(() =>
-        coordinator.checkpoint(lease, checkpointOp(at), {
-          lastKey: at,
-          token: null,
-          semantics: 1,
-        })
-      );
-      await step("checkpointed", lease.shard);
+      if (i + taken < remaining.length) {
+        // The last batch needs no checkpoint: `complete` carries the final cursor.
+        await retrying(() =>
+          coordinator.checkpoint(lease, checkpointOp(at), {
+            lastKey: at,
+            token: null,
+            semantics: 1,
+          })
+        );
+        await step("checkpointed", lease.shard);
+      }
       itemsScanned += scanned.length;
       bytesScanned += batchBytes;
       findingsEmitted += scanned.reduce(

@@ -731,7 +731,8 @@ export class EtcdCoordinator {
       (l, now) => planComplete(l.record, l.owner, lease, op, cursor, now),
       () => this.#releaseOps(lease),
     );
-    await this.#etcd.leaseRevoke(lease.etcdLease).catch(() => undefined);
+    // The owner key is already gone; the lease only needs to stop counting.
+    this.#etcd.leaseRevoke(lease.etcdLease).catch(() => undefined);
     return outcome;
   }
 
@@ -754,7 +755,8 @@ export class EtcdCoordinator {
       (l, now) => planPark(l.record, l.owner, lease, op, reason, now),
       () => this.#releaseOps(lease),
     );
-    await this.#etcd.leaseRevoke(lease.etcdLease).catch(() => undefined);
+    // The owner key is already gone; the lease only needs to stop counting.
+    this.#etcd.leaseRevoke(lease.etcdLease).catch(() => undefined);
     return outcome;
   }
 
@@ -813,7 +815,8 @@ export class EtcdCoordinator {
       () => this.#releaseOps(lease),
       true,
     );
-    await this.#etcd.leaseRevoke(lease.etcdLease).catch(() => undefined);
+    // The owner key is already gone; the lease only needs to stop counting.
+    this.#etcd.leaseRevoke(lease.etcdLease).catch(() => undefined);
     return outcome;
   }
 

@@ -414,6 +414,10 @@ export class PostgresFindingsStore implements FindingsStore {
    * @param batch The rows.
    */
   async writeFindings(batch: FindingsBatch): Promise<void> {
+    if (
+      batch.findings.length + batch.occurrences.length +
+          batch.observations.length === 0
+    ) return;
     batch.findings.forEach(validateFindingRecord);
     batch.occurrences.forEach(validateOccurrenceRecord);
     batch.observations.forEach(validateObservationRecord);
