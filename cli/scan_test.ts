@@ -167,7 +167,11 @@ interface JsonFinding {
 
 function parseJson(
   text: string,
-): { summary: Record<string, unknown>; findings: JsonFinding[] } {
+): {
+  summary: Record<string, unknown>;
+  findings: JsonFinding[];
+  recorded_findings: { rule_id: string; location: string; line: number }[];
+} {
   return JSON.parse(text);
 }
 
@@ -266,10 +270,21 @@ Deno.test("scan fs: every planted secret, no false positives; rescan skips; cana
     assertNoSecret("log with --reveal", reveal.stderr);
 
     // Unchanged tree: nothing rescanned.
-    const second = parseJson((await scan(args)).stdout);
+    const secondRun = await scan(args);
+    const second = parseJson(secondRun.stdout);
     assert.equal(second.summary.items_scanned, 0);
     assert.equal(second.summary.items_unchanged, 6);
     assert.equal(second.summary.findings_previously_recorded, 4);
+    assert.deepEqual(
+      second.recorded_findings.map((r) => `${r.rule_id} ${r.location}`).sort(),
+      [
+        "aws-access-key-id bundle.zip!inner/creds.txt:1:21",
+        "github-pat src/config.env:2:14",
+        "gitlab-pat backup.tar.gz!ci/.gitlab:1:7",
+        "stripe-secret-key src/deep/blob.yaml:1:7",
+      ],
+    );
+    assertNoSecret("rescan json", secondRun.stdout);
     // A changed file is rescanned; the rest is not.
     await Deno.writeTextFile(
       `${dir}/src/config.env`,
@@ -278,6 +293,7 @@ Deno.test("scan fs: every planted secret, no false positives; rescan skips; cana
     const third = parseJson((await scan(args)).stdout);
     assert.equal(third.summary.items_scanned, 1);
     assert.deepEqual(third.findings.map((f) => f.line), [1]);
+    assert.equal(third.recorded_findings.length, 3);
     // Changing the policy (anchor mode) rescans everything.
     const fourth = parseJson(
       (await scan([...args, "--anchor-mode=derived"])).stdout,
@@ -389,6 +405,10 @@ Deno.test("scan git: every blob of every ref, first commit, author and path", as
     const again = parseJson((await scan(args)).stdout);
     assert.equal(again.summary.items_scanned, 0);
     assert.equal(again.summary.findings_previously_recorded, 2);
+    assert.deepEqual(
+      again.recorded_findings.map((r) => r.rule_id).sort(),
+      ["google-api-key", "npm-token"],
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(state, { recursive: true });

@@ -86,12 +86,37 @@ export interface ScanSummary {
   readonly elapsedMs: number;
 }
 
+/**
+ * A finding recorded by an earlier scan in an item this scan skipped as
+ * unchanged (the ledger keeps its location and rule, not the secret).
+ */
+export interface RecordedFinding {
+  /** Rule id (from the rule fingerprint). */
+  readonly ruleId: string;
+  /** Rule description. */
+  readonly description: string;
+  /** `path[!member]:line:column` as recorded. */
+  readonly location: string;
+  /** The item's path. */
+  readonly path: string;
+  /** 1-based line. */
+  readonly line: number;
+  /** 1-based byte column. */
+  readonly column: number;
+  /** The finding id (hex), stable across scans. */
+  readonly findingId: string;
+  /** Git provenance of the item, for git scans. */
+  readonly git: GitProvenance | null;
+}
+
 /** A scan's output. */
 export interface ScanReport {
   /** Counts. */
   readonly summary: ScanSummary;
   /** Findings, in discovery order. */
   readonly findings: readonly ScanFinding[];
+  /** Findings of unchanged items, recorded by earlier scans. */
+  readonly recorded?: readonly RecordedFinding[];
 }
 
 const utf8 = new TextDecoder();
@@ -130,6 +155,9 @@ export function formatHuman(report: ScanReport, reveal: boolean): string {
       secretText(f, reveal)
     }${via}${git}`;
   });
+  for (const r of report.recorded ?? []) {
+    lines.push(`${r.location}  ${r.ruleId}  recorded by an earlier scan`);
+  }
   const s = report.summary;
   const extra: string[] = [];
   if (s.itemsUnchanged > 0) {
@@ -197,6 +225,16 @@ export function formatJson(report: ScanReport, reveal: boolean): string {
       secret: secretText(f, reveal),
       secret_digest: f.secretDigest.toString(),
       git: f.git,
+    })),
+    recorded_findings: (report.recorded ?? []).map((r) => ({
+      rule_id: r.ruleId,
+      description: r.description,
+      location: r.location,
+      path: r.path,
+      line: r.line,
+      column: r.column,
+      finding_id: r.findingId,
+      git: r.git,
     })),
   };
   return JSON.stringify(doc, null, 2) + "\n";
@@ -272,6 +310,30 @@ export function formatSarif(
       properties: props,
     };
   });
+  for (const r of report.recorded ?? []) {
+    results.push({
+      ruleId: r.ruleId,
+      ruleIndex: index.get(r.ruleId),
+      level: "error",
+      baselineState: "unchanged",
+      message: {
+        text: `${r.description} (${r.ruleId}); recorded by an earlier scan`,
+      },
+      locations: [{
+        physicalLocation: {
+          artifactLocation: {
+            uri: r.path.split("/").map(encodeURIComponent).join("/"),
+            uriBaseId: "SRCROOT",
+          },
+          region: { startLine: r.line, startColumn: r.column },
+        },
+      }],
+      partialFingerprints: { "findingId/v1": r.findingId },
+      properties: r.git === null
+        ? {}
+        : { commit: r.git.commit, blob: r.git.blob },
+    });
+  }
   const log: Sarif.Log = {
     $schema: "https://json.schemastore.org/sarif-2.1.0.json",
     version: "2.1.0",

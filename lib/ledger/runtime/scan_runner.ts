@@ -26,6 +26,7 @@ import type { CoordinationRecorder } from "../recorder.ts";
 import {
   type BudgetStop,
   type GitProvenance,
+  type RecordedFinding,
   type ScanFinding,
   type ScanReport,
   secretDigest,
@@ -172,6 +173,10 @@ export async function runLocalScan(
   let bytes = 0;
   let unchanged = 0;
   let previous = 0;
+  const recorded: RecordedFinding[] = [];
+  const ruleByFingerprint = new Map(
+    deps.rules.rules.map((r, i) => [hex(fingerprints[i]), r]),
+  );
   let binary = 0;
   let members = 0;
   let failed = 0;
@@ -189,13 +194,38 @@ export async function runLocalScan(
       batch.map((c) => c.ovid),
     );
     const todo: Candidate[] = [];
+    const withFindings: Candidate[] = [];
     batch.forEach((c, i) => {
       const row = rows[i];
       if (row !== undefined && row.status >= DONE_STATUS.FAILED_PERMANENT) {
         unchanged++;
         previous += row.findingsCount;
+        if (row.findingsCount > 0) withFindings.push(c);
       } else todo.push(c);
     });
+    if (withFindings.length > 0) {
+      const stored = await deps.ledger.findings.batchGetObservations(
+        LOCAL_TENANT_ID,
+        policy,
+        withFindings.map((c) => c.ovid),
+      );
+      stored.forEach((list, k) => {
+        for (const s of list) {
+          const rule = ruleByFingerprint.get(hex(s.finding.ruleFingerprint));
+          const where = parseLocation(s.observation.locationDisplay);
+          recorded.push({
+            ruleId: rule?.id ?? "(rule no longer in the rule set)",
+            description: rule?.description ?? "",
+            location: s.observation.locationDisplay ?? withFindings[k].path,
+            path: withFindings[k].path,
+            line: where.line,
+            column: where.column,
+            findingId: hex(s.finding.findingId),
+            git: withFindings[k].git,
+          });
+        }
+      });
+    }
     return todo;
   };
 
@@ -518,7 +548,17 @@ export async function runLocalScan(
       elapsedMs: elapsed,
     },
     findings,
+    recorded,
   };
+}
+
+function parseLocation(
+  display: string | null,
+): { line: number; column: number } {
+  const m = display === null ? null : /:(\d+):(\d+)$/.exec(display);
+  return m === null
+    ? { line: 1, column: 1 }
+    : { line: Number(m[1]), column: Number(m[2]) };
 }
 
 function uniqueBy<T>(rows: T[], key: (row: T) => string): T[] {
