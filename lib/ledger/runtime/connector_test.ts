@@ -16,6 +16,7 @@ import {
   connectorConfig,
   dumpLedger,
   type LedgerDump,
+  plantedSecret,
   writeSecretTree,
 } from "../../testing/runtime/connector_fixture.ts";
 import {
@@ -394,6 +395,67 @@ Deno.test({
           assert.equal(code0, 0);
           assert.equal(lines.at(-1), "distributed scan completed");
           assert.deepEqual(infos.at(-1), { leases_seen: 1, shards_scanned: 1 });
+        },
+      );
+      await t.step(
+        "git source: blobs of a repository mirrored per worker, each secret once",
+        async () => {
+          const repo = `${work}/repo`;
+          await writeSecretTree(repo, 12, 4);
+          const git = (...args: string[]) =>
+            new Deno.Command("git", {
+              args: [
+                "-C",
+                repo,
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.invalid",
+                ...args,
+              ],
+              stdout: "null",
+              stderr: "null",
+            }).output();
+          await git("init", "-q");
+          await git("add", ".");
+          await git("commit", "-qm", "first");
+          await Deno.writeTextFile(
+            `${repo}/late.txt`,
+            `token = "${plantedSecret(999)}"\n`,
+          );
+          await git("add", ".");
+          await git("commit", "-qm", "second");
+          const env = await fresh();
+          const cfg = {
+            ...connectorConfig({
+              path: repo,
+              etcdEndpoint: etcd.endpoint,
+              namespace: env.namespace,
+              dsn: env.dsn,
+              runId: env.runId,
+              workerId: 1n,
+              source: "git",
+              mirrorRoot: `${work}/mirrors`,
+            }),
+          };
+          const reports = await Promise.all(
+            [1n, 2n].map((w) =>
+              runConnectorScan({
+                ...cfg,
+                identity: { ...cfg.identity, workerId: w },
+              }, { rules, log: quiet, ...tuning, itemsPerShard: 3 })
+            ),
+          );
+          assert.equal(reports[0].shardsScanned + reports[1].shardsScanned, 5);
+          const dump = await dumpLedger(env.dsn);
+          assert.equal(dump.done.length, 13);
+          const pat = rules.rules.find((r) => r.id === "github-pat")!;
+          const fingerprint = hex(ruleFingerprint(pat.id, pat.regexSource));
+          assert.equal(
+            dump.findings.filter((line) => line.split(" ")[3] === fingerprint)
+              .length,
+            4,
+          );
         },
       );
     } finally {
