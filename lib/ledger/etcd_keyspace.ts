@@ -122,6 +122,8 @@ export class EtcdKeyspace {
   readonly #tenantRoot: string;
 
   /**
+   * Binds a namespace and a tenant.
+   *
    * @param namespace The namespace prefix (validated).
    * @param tenant The 32-byte tenant id.
    */
@@ -131,47 +133,93 @@ export class EtcdKeyspace {
     this.#tenantRoot = `${base}/tenants/${tenantKeyPart(tenant)}`;
   }
 
-  /** Prefix of every run record (ends with `/`). @returns The prefix. */
+  /**
+   * Prefix of every run record (ends with `/`).
+   *
+   * @returns The prefix.
+   */
   runsPrefix(): string {
     return `${this.#tenantRoot}/runs/`;
   }
 
-  /** @param run Run id. @returns The run record key. */
+  /**
+   * The key of a run record.
+   *
+   * @param run Run id.
+   * @returns The run record key.
+   */
   runKey(run: bigint): string {
     return `${this.#tenantRoot}/runs/${u64KeyPart(run)}`;
   }
 
-  /** Prefix of active-run markers (ends with `/`). @returns The prefix. */
+  /**
+   * Prefix of active-run markers (ends with `/`).
+   *
+   * @returns The prefix.
+   */
   runsActivePrefix(): string {
     return `${this.#tenantRoot}/runs_active/`;
   }
 
-  /** @param run Run id. @returns The active-run marker key. */
+  /**
+   * The key of a run's active marker.
+   *
+   * @param run Run id.
+   * @returns The active-run marker key.
+   */
   runActiveKey(run: bigint): string {
     return `${this.runsActivePrefix()}${u64KeyPart(run)}`;
   }
 
-  /** @param run Run id. @returns The prefix of the run's shard records (ends with `/`). */
+  /**
+   * The prefix of a run's shard records (ends with `/`).
+   *
+   * @param run Run id.
+   * @returns The prefix of the run's shard records (ends with `/`).
+   */
   shardsPrefix(run: bigint): string {
     return `${this.runKey(run)}/shards/`;
   }
 
-  /** @param run Run id. @param shard Shard id. @returns The shard record key (also the prefix of its owner key). */
+  /**
+   * The key of a shard record (also the prefix of its owner key).
+   *
+   * @param run Run id.
+   * @param shard Shard id.
+   * @returns The shard record key (also the prefix of its owner key).
+   */
   shardKey(run: bigint, shard: bigint): string {
     return `${this.shardsPrefix(run)}${u64KeyPart(shard)}`;
   }
 
-  /** @param run Run id. @param shard Shard id. @returns The owner binding key. */
+  /**
+   * The key of a shard's owner binding.
+   *
+   * @param run Run id.
+   * @param shard Shard id.
+   * @returns The owner binding key.
+   */
   ownerKey(run: bigint, shard: bigint): string {
     return `${this.shardKey(run, shard)}/owner`;
   }
 
-  /** @param run Run id. @returns The prefix of the run's active-shard markers (ends with `/`). */
+  /**
+   * The prefix of a run's active-shard markers (ends with `/`).
+   *
+   * @param run Run id.
+   * @returns The prefix of the run's active-shard markers (ends with `/`).
+   */
   shardsActivePrefix(run: bigint): string {
     return `${this.runKey(run)}/shards_active/`;
   }
 
-  /** @param run Run id. @param shard Shard id. @returns The active-shard marker key. */
+  /**
+   * The key of a shard's active marker.
+   *
+   * @param run Run id.
+   * @param shard Shard id.
+   * @returns The active-shard marker key.
+   */
   shardActiveKey(run: bigint, shard: bigint): string {
     return `${this.shardsActivePrefix(run)}${u64KeyPart(shard)}`;
   }

@@ -198,7 +198,11 @@ export class EtcdGatewayClient {
   #token: string | null = null;
   #preferred = 0;
 
-  /** @param options Endpoints, timeout, optional auth. */
+  /**
+   * Creates a client (no request is sent yet).
+   *
+   * @param options Endpoints, timeout, optional auth.
+   */
   constructor(options: EtcdClientOptions) {
     if (options.endpoints.length === 0) {
       throw new RangeError("at least one etcd endpoint is needed");

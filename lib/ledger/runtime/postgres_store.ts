@@ -304,7 +304,11 @@ function keyOf(...parts: Uint8Array[]): string {
 export class PostgresDoneLedgerStore implements DoneLedgerStore {
   readonly #sql: PgSql;
 
-  /** @param sql A pool whose database passed the schema policy. */
+  /**
+   * Wraps a pool.
+   *
+   * @param sql A pool whose database passed the schema policy.
+   */
   constructor(sql: PgSql) {
     this.#sql = sql;
   }
@@ -402,7 +406,11 @@ function dedupe<T>(
 export class PostgresFindingsStore implements FindingsStore {
   readonly #sql: PgSql;
 
-  /** @param sql A pool whose database passed the schema policy. */
+  /**
+   * Wraps a pool.
+   *
+   * @param sql A pool whose database passed the schema policy.
+   */
   constructor(sql: PgSql) {
     this.#sql = sql;
   }
