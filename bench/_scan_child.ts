@@ -44,7 +44,7 @@ const report = await runLocalScan({
   ledger,
   secretKey: new Uint8Array(32).fill(7),
   recorder: new CoordinationRecorder({ emit: quiet }, quiet),
-  contentHashCache: ledger.contentHashCache,
+  fileVersionCache: ledger.fileVersionCache,
 });
 const ms = performance.now() - started;
 await ledger.close();

@@ -300,7 +300,7 @@ export async function runScan(
       ledger,
       secretKey,
       recorder,
-      contentHashCache: sqlite.contentHashCache,
+      fileVersionCache: sqlite.fileVersionCache,
     });
   } catch (error) {
     return runtimeError("runtime", error);

@@ -76,8 +76,18 @@ export function deriveId(
   context: string,
   parts: readonly IdPart[],
 ): Uint8Array {
-  return blake3(frame(parts), { context: utf8.encode(context) });
+  let base = contextHashers.get(context);
+  if (base === undefined) {
+    base = blake3.create({ context: utf8.encode(context) });
+    contextHashers.set(context, base);
+  }
+  // Cloning the initialised hasher skips re-deriving the context key.
+  const h = base.clone();
+  h.update(frame(parts));
+  return h.digest();
 }
+
+const contextHashers = new Map<string, ReturnType<typeof blake3.create>>();
 
 /** The version of the scan engine's semantics, part of the policy hash. */
 export const ENGINE_VERSION = "loom-scan/1";

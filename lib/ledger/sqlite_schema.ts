@@ -232,13 +232,13 @@ WHERE observations.ovid_hash = excluded.ovid_hash
 RETURNING 1 AS ok`;
 
 /** The local content-hash cache (SQLite only; not part of the shared schema). */
-export const LOCAL_CACHE_SQLITE_0001 = `CREATE TABLE fs_content_hash_cache (
+export const LOCAL_CACHE_SQLITE_0001 = `CREATE TABLE fs_version_cache (
   root TEXT NOT NULL,
   path TEXT NOT NULL,
   size INTEGER NOT NULL CHECK (size >= 0),
   mtime_ms INTEGER NOT NULL,
   ino INTEGER NOT NULL,
-  content_hash BLOB NOT NULL CHECK (length(content_hash) = 32),
+  ovid_hash BLOB NOT NULL CHECK (length(ovid_hash) = 32),
   recorded_at INTEGER NOT NULL,
   PRIMARY KEY (root, path)
 ) STRICT, WITHOUT ROWID;
@@ -250,14 +250,14 @@ export const LOCAL_CACHE_SQLITE_0001 = `CREATE TABLE fs_content_hash_cache (
  * @example
  * ```ts
  * import { LOCAL_CACHE_SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
- * console.assert(LOCAL_CACHE_SQLITE_MIGRATIONS.requiredTables[0] === "fs_content_hash_cache");
+ * console.assert(LOCAL_CACHE_SQLITE_MIGRATIONS.requiredTables[0] === "fs_version_cache");
  * ```
  */
 export const LOCAL_CACHE_SQLITE_MIGRATIONS: MigrationSet = {
   component: "local cache SQLite",
   historyTable: "local_cache_schema_migrations",
-  requiredTables: ["fs_content_hash_cache", "local_cache_schema_migrations"],
+  requiredTables: ["fs_version_cache", "local_cache_schema_migrations"],
   migrations: [
-    embedMigration("0001_fs_content_hash_cache", LOCAL_CACHE_SQLITE_0001),
+    embedMigration("0001_fs_version_cache", LOCAL_CACHE_SQLITE_0001),
   ],
 };

@@ -61,7 +61,7 @@ export interface LocalScanDeps {
    * Content hashes of files by `(size, mtime, inode)`, so a rescan need not
    * read unchanged files (as git's index does). Optional.
    */
-  readonly contentHashCache?: ContentHashCache;
+  readonly fileVersionCache?: FileVersionCache;
   /** Items per ledger batch. @default {256} */
   readonly batchItems?: number;
   /** Bytes per batch of file reads. @default {33554432} */
@@ -78,29 +78,29 @@ export interface FileStamp {
   readonly ino: number;
 }
 
-/** One cached content hash. */
-export interface ContentHashEntry extends FileStamp {
+/** One cached file version. */
+export interface FileVersionEntry extends FileStamp {
   /** Path relative to the root. */
   readonly path: string;
-  /** SHA-256 of the content. */
-  readonly hash: Uint8Array;
+  /** The object-version id (path and SHA-256 of the content). */
+  readonly ovid: Uint8Array;
 }
 
-/** A content-hash cache keyed by root and path. */
-export interface ContentHashCache {
+/** A file-version cache keyed by root and path. */
+export interface FileVersionCache {
   /**
-   * The cached hash of each file whose stamp matches exactly and whose
-   * mtime is safely older than when the hash was recorded; undefined
-   * otherwise. Input order.
+   * The cached object-version id of each file whose stamp matches exactly
+   * and whose mtime is safely older than when the entry was recorded;
+   * undefined otherwise. Input order.
    */
   lookup(
     root: string,
     files: readonly (FileStamp & { readonly path: string })[],
   ): Promise<(Uint8Array | undefined)[]>;
-  /** Records hashes (replacing older entries). */
+  /** Records entries (replacing older ones). */
   store(
     root: string,
-    entries: readonly ContentHashEntry[],
+    entries: readonly FileVersionEntry[],
     recordedAt: number,
   ): Promise<void>;
 }
@@ -277,7 +277,7 @@ export async function runLocalScan(
       members += result.membersScanned;
       for (const note of result.notes) diagnostic("warn", note);
       if (result.skippedBinary) binary++;
-      const item = stableItemId(config.source, c.path);
+      let item: Uint8Array | null = null;
       for (const f of result.findings) {
         const digest = secretDigest(f.secret);
         const finding: ScanFinding = {
@@ -308,6 +308,7 @@ export async function runLocalScan(
           confidenceScore: 1,
         });
         if (deps.ledger === null) continue;
+        item ??= stableItemId(config.source, c.path);
         const memberItem = f.member === null
           ? item
           : stableItemId(config.source, `${c.path}!${f.member}`);
@@ -421,7 +422,7 @@ export async function runLocalScan(
     const base = stat.isFile
       ? root.slice(0, root.lastIndexOf("/")) || "/"
       : root;
-    const cache = deps.contentHashCache ?? null;
+    const cache = deps.fileVersionCache ?? null;
     let at = 0;
     while (at < paths.length && stoppedBy === null) {
       // One batch: at most batchItems files and batchBytes bytes (by stat).
@@ -450,11 +451,11 @@ export async function runLocalScan(
         base,
         batch.map((b) => ({ path: b.rel, ...b.info })),
       );
-      const fresh: ContentHashEntry[] = [];
+      const fresh: FileVersionEntry[] = [];
       const candidates: Candidate[] = [];
-      const read = async (rel: string): Promise<Uint8Array | null> => {
+      const read = (rel: string): Uint8Array | null => {
         try {
-          return await Deno.readFile(`${base}/${rel}`);
+          return Deno.readFileSync(`${base}/${rel}`);
         } catch (error) {
           failed++;
           diagnostic("warn", `${rel}: ${(error as Error).name}`);
@@ -463,17 +464,18 @@ export async function runLocalScan(
       };
       for (let k = 0; k < batch.length; k++) {
         const { rel, info } = batch[k];
-        let hash = known[k];
+        let ovid = known[k];
         let data: Uint8Array | null = null;
-        if (hash === undefined) {
-          data = await read(rel);
+        if (ovid === undefined) {
+          data = read(rel);
           if (data === null) continue;
-          hash = new Uint8Array(createHash("sha256").update(data).digest());
-          fresh.push({ path: rel, ...info, size: data.length, hash });
+          const hash = createHash("sha256").update(data).digest();
+          ovid = fsOvid(rel, new Uint8Array(hash));
+          fresh.push({ path: rel, ...info, size: data.length, ovid });
         }
         candidates.push({
           path: rel,
-          ovid: fsOvid(rel, hash),
+          ovid,
           bytes: data,
           size: info.size,
           git: null,
@@ -481,7 +483,7 @@ export async function runLocalScan(
       }
       const todo = await filterDone(candidates);
       for (const c of todo) {
-        if (c.bytes === null) c.bytes = await read(c.path);
+        if (c.bytes === null) c.bytes = read(c.path);
       }
       if (cache !== null && fresh.length > 0) {
         await cache.store(base, fresh, now());

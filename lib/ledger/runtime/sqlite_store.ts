@@ -8,9 +8,9 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type {
-  ContentHashCache,
-  ContentHashEntry,
   FileStamp,
+  FileVersionCache,
+  FileVersionEntry,
 } from "./scan_runner.ts";
 import { LedgerError } from "../errors.ts";
 import {
@@ -422,12 +422,13 @@ export class SqliteLedger implements LedgerBackend {
   }
 
   /**
-   * The local content-hash cache of the file-system source. An entry is
+   * The local file-version cache of the file-system source: the
+   * object-version id of each file by its stat stamp. An entry is
    * trusted only when size, mtime and inode match and the mtime is at least
-   * 2 s older than when the hash was recorded (a file changed within the
+   * 2 s older than when the entry was recorded (a file changed within the
    * same clock tick as the recording is read again).
    */
-  readonly contentHashCache: ContentHashCache = {
+  readonly fileVersionCache: FileVersionCache = {
     // deno-lint-ignore require-await
     lookup: async (root, files) => this.#lookupHashes(root, files),
     // deno-lint-ignore require-await
@@ -446,8 +447,8 @@ export class SqliteLedger implements LedgerBackend {
     for (let i = 0; i < files.length; i += CHUNK) {
       const part = files.slice(i, i + CHUNK);
       const rows = db.prepare(
-        `SELECT path, size, mtime_ms, ino, content_hash, recorded_at
-         FROM fs_content_hash_cache WHERE root = ? AND path IN (${
+        `SELECT path, size, mtime_ms, ino, ovid_hash, recorded_at
+         FROM fs_version_cache WHERE root = ? AND path IN (${
           part.map(() => "?").join(", ")
         })`,
       ).all(root, ...part.map((f) => f.path)) as Row[];
@@ -460,23 +461,23 @@ export class SqliteLedger implements LedgerBackend {
         Number(r.mtime_ms) !== f.mtimeMs || Number(r.ino) !== f.ino ||
         f.mtimeMs >= Number(r.recorded_at) - 2000
       ) return undefined;
-      return u8(r.content_hash);
+      return u8(r.ovid_hash);
     });
   }
 
   #storeHashes(
     root: string,
-    entries: readonly ContentHashEntry[],
+    entries: readonly FileVersionEntry[],
     recordedAt: number,
   ): void {
-    this.#transaction("content-hash cache write failed", () => {
+    this.#transaction("file-version cache write failed", () => {
       const stmt = this.#db.prepare(
-        `INSERT OR REPLACE INTO fs_content_hash_cache
-           (root, path, size, mtime_ms, ino, content_hash, recorded_at)
+        `INSERT OR REPLACE INTO fs_version_cache
+           (root, path, size, mtime_ms, ino, ovid_hash, recorded_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       );
       for (const e of entries) {
-        stmt.run(root, e.path, e.size, e.mtimeMs, e.ino, e.hash, recordedAt);
+        stmt.run(root, e.path, e.size, e.mtimeMs, e.ino, e.ovid, recordedAt);
       }
     });
   }
