@@ -21,6 +21,8 @@ export const COORDINATION_TELEMETRY_CONTEXT =
 
 const utf8 = new TextEncoder();
 const CONTEXT = utf8.encode(COORDINATION_TELEMETRY_CONTEXT);
+/** The initialised derive-key hasher; clones skip re-deriving the context key. */
+const BASE = blake3.create({ context: CONTEXT });
 
 /**
  * `(len, hash64)` of one labelled value. Strings render as
@@ -57,7 +59,9 @@ export class RedactedDigest {
     const view = new DataView(msg.buffer);
     view.setBigUint64(l.length + 1, BigInt(payload.length), true);
     msg.set(payload, l.length + 9);
-    const out = blake3(msg, { context: CONTEXT });
+    const h = BASE.clone();
+    h.update(msg);
+    const out = h.digest();
     const hash64 = new DataView(out.buffer, out.byteOffset, 8).getBigUint64(
       0,
       true,
