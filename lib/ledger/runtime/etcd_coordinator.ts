@@ -290,37 +290,42 @@ export class EtcdCoordinator {
     if (existing !== null) {
       return { record: this.#checkPlan(existing, planHash), created: false };
     }
-    for (const batch of chunked(shards, MAX_SHARDS_PER_ETCD_TXN)) {
-      const records = batch.map((s) =>
-        newShardRecord(
-          this.#tenant,
-          run,
-          s.shard,
-          s.keyRangeStart,
-          s.keyRangeEnd,
-          s.metadata,
-        )
-      );
-      const ok = await this.#etcd.txn(
-        records.map((r) => ({
-          key: etcdKey(this.keys.shardKey(run, r.shard)),
-          target: "create",
-          createRevision: 0n,
-        })),
-        records.flatMap((r) => this.#createShardOps(r)),
-      );
-      if (!ok.succeeded) {
-        for (const r of records) {
-          await this.#etcd.txn(
-            [{
-              key: etcdKey(this.keys.shardKey(run, r.shard)),
-              target: "create",
-              createRevision: 0n,
-            }],
-            this.#createShardOps(r),
-          );
-        }
+    // Another worker may be registering the same plan: create only the
+    // shards that are still missing, each guarded by "absent".
+    const present = new Set((await this.listShards(run)).map((r) => r.shard));
+    let missing = shards.filter((s) => !present.has(s.shard));
+    for (let attempt = 0; missing.length > 0; attempt++) {
+      let lost = false;
+      for (const batch of chunked(missing, MAX_SHARDS_PER_ETCD_TXN)) {
+        const records = batch.map((s) =>
+          newShardRecord(
+            this.#tenant,
+            run,
+            s.shard,
+            s.keyRangeStart,
+            s.keyRangeEnd,
+            s.metadata,
+          )
+        );
+        const ok = await this.#etcd.txn(
+          records.map((r) => ({
+            key: etcdKey(this.keys.shardKey(run, r.shard)),
+            target: "create",
+            createRevision: 0n,
+          })),
+          records.flatMap((r) => this.#createShardOps(r)),
+        );
+        if (!ok.succeeded) lost = true;
       }
+      if (!lost) break;
+      if (attempt >= this.#retries) {
+        throw new LedgerError(
+          "contention",
+          "etcd compare-and-swap contention did not converge",
+        );
+      }
+      const now = new Set((await this.listShards(run)).map((r) => r.shard));
+      missing = missing.filter((s) => !now.has(s.shard));
     }
     const record: RunRecord = {
       tenant: this.#tenant,
