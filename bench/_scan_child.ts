@@ -8,6 +8,7 @@
  * @module
  */
 
+import process from "node:process";
 import { defaultRuleSet } from "../lib/ledger/default_rules.ts";
 import { CoordinationRecorder } from "../lib/ledger/recorder.ts";
 import { openSqliteLedger } from "../lib/ledger/runtime/sqlite_store.ts";
@@ -24,6 +25,7 @@ interface ChildArgs {
 const args = JSON.parse(Deno.args[0]) as ChildArgs;
 const quiet = (): void => {};
 const ledger = await openSqliteLedger(`${args.stateDir}/ledger.sqlite3`);
+const cpu0 = process.cpuUsage();
 const started = performance.now();
 const report = await runLocalScan({
   kind: "local",
@@ -47,11 +49,13 @@ const report = await runLocalScan({
   fileVersionCache: ledger.fileVersionCache,
 });
 const ms = performance.now() - started;
+const cpu = process.cpuUsage(cpu0);
 await ledger.close();
 const status = await Deno.readTextFile("/proc/self/status");
 const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 console.log(JSON.stringify({
   ms,
+  cpuMs: (cpu.user + cpu.system) / 1000,
   items: report.summary.itemsScanned,
   bytes: report.summary.bytesScanned,
   unchanged: report.summary.itemsUnchanged,

@@ -51,6 +51,7 @@ if (
 
 interface ChildResult {
   ms: number;
+  cpuMs: number;
   items: number;
   bytes: number;
   unchanged: number;
@@ -105,8 +106,11 @@ async function rg(
   dir: string,
   pattern: string,
   threads: number | null,
-): Promise<{ ms: number; matches: number }> {
+): Promise<{ ms: number; cpuMs: number; matches: number }> {
   const args = [
+    "-f",
+    "%U %S",
+    "rg",
     "--no-config",
     "-uuu",
     "-U",
@@ -120,20 +124,21 @@ async function rg(
     dir,
   ];
   const t0 = performance.now();
-  const out = await new Deno.Command("rg", {
+  // GNU time reports rg's CPU time (user + system) on its last stderr line.
+  const out = await new Deno.Command("/usr/bin/time", {
     args,
     stdout: "piped",
     stderr: "piped",
   }).output();
   const ms = performance.now() - t0;
-  if (out.code > 1) {
-    throw new Error(`rg failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  const matches = new TextDecoder().decode(out.stdout).split("\n").filter((l) =>
-    l !== ""
-  )
+  const err = new TextDecoder().decode(out.stderr).trim().split("\n");
+  if (out.code > 1) throw new Error(`rg failed: ${err.join(" ")}`);
+  const [user, sys] = err[err.length - 1].split(" ").map(Number);
+  const matches = new TextDecoder().decode(out.stdout).split("\n").filter((
+    l,
+  ) => l !== "")
     .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(":") + 1)), 0);
-  return { ms, matches };
+  return { ms, cpuMs: (user + sys) * 1000, matches };
 }
 
 async function unpack(
@@ -254,8 +259,8 @@ try {
 
   const cold: ChildResult[] = [];
   const warm: ChildResult[] = [];
-  const rgAll: { ms: number; matches: number }[] = [];
-  const rg1: { ms: number; matches: number }[] = [];
+  const rgAll: { ms: number; cpuMs: number; matches: number }[] = [];
+  const rg1: { ms: number; cpuMs: number; matches: number }[] = [];
   const state = `${work}/state-warm`;
   await Deno.mkdir(state);
   for (let r = 0; r < rounds; r++) {
@@ -304,6 +309,21 @@ try {
     `ratio cold/rescan:                     ${
       (coldMs / warmMs).toFixed(1)
     }x   (goal >= 20x)`,
+  );
+  const cpu = (xs: { cpuMs: number }[]) => median(xs.map((x) => x.cpuMs));
+  console.log(
+    `CPU time (user+sys), medians: scan cold ${
+      cpu(cold).toFixed(0)
+    } ms, rescan ${cpu(warm).toFixed(0)} ms, rg ${
+      cpu(rgAll).toFixed(0)
+    } ms, rg -j1 ${cpu(rg1).toFixed(0)} ms`,
+  );
+  console.log(
+    `ratio by CPU time: scan/rg ${
+      (cpu(rgAll) / cpu(cold)).toFixed(2)
+    }x, scan/rg -j1 ${(cpu(rg1) / cpu(cold)).toFixed(2)}x, cold/rescan ${
+      (cpu(cold) / cpu(warm)).toFixed(1)
+    }x`,
   );
 
   const budgeted = `${work}/state-budget`;

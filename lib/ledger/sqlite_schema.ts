@@ -239,6 +239,8 @@ export const LOCAL_CACHE_SQLITE_0001 = `CREATE TABLE fs_version_cache (
   mtime_ms INTEGER NOT NULL,
   ino INTEGER NOT NULL,
   ovid_hash BLOB NOT NULL CHECK (length(ovid_hash) = 32),
+  done_policy BLOB CHECK (done_policy IS NULL OR length(done_policy) = 32),
+  done_findings INTEGER NOT NULL DEFAULT 0 CHECK (done_findings >= 0),
   recorded_at INTEGER NOT NULL,
   PRIMARY KEY (root, path)
 ) STRICT, WITHOUT ROWID;

@@ -84,19 +84,36 @@ export interface FileVersionEntry extends FileStamp {
   readonly path: string;
   /** The object-version id (path and SHA-256 of the content). */
   readonly ovid: Uint8Array;
+  /**
+   * The policy hash under which the done-ledger recorded this version as
+   * done, or null. Lets a rescan skip the done-ledger lookup.
+   */
+  readonly donePolicy: Uint8Array | null;
+  /** The findings count of that done row (0 when none). */
+  readonly doneFindings: number;
+}
+
+/** What the cache knows about a file whose stamp matched. */
+export interface FileVersionHit {
+  /** The object-version id. */
+  readonly ovid: Uint8Array;
+  /** See {@link FileVersionEntry.donePolicy}. */
+  readonly donePolicy: Uint8Array | null;
+  /** See {@link FileVersionEntry.doneFindings}. */
+  readonly doneFindings: number;
 }
 
 /** A file-version cache keyed by root and path. */
 export interface FileVersionCache {
   /**
-   * The cached object-version id of each file whose stamp matches exactly
-   * and whose mtime is safely older than when the entry was recorded;
-   * undefined otherwise. Input order.
+   * The cached version of each file whose stamp matches exactly and whose
+   * mtime is safely older than when the entry was recorded; undefined
+   * otherwise. Input order.
    */
   lookup(
     root: string,
     files: readonly (FileStamp & { readonly path: string })[],
-  ): Promise<(Uint8Array | undefined)[]>;
+  ): Promise<(FileVersionHit | undefined)[]>;
   /** Records entries (replacing older ones). */
   store(
     root: string,
@@ -108,6 +125,12 @@ export interface FileVersionCache {
 interface Candidate {
   path: string;
   ovid: Uint8Array;
+  /** The file's stamp (fs only). */
+  stamp?: FileStamp;
+  /** Set when the item is known done under this policy (its findings count). */
+  doneFindings?: number;
+  /** Whether the cache already holds this version as done under this policy. */
+  cachedDone?: boolean;
   bytes: Uint8Array | null;
   size: number;
   git: GitProvenance | null;
@@ -119,6 +142,54 @@ function hex(bytes: Uint8Array): string {
   let s = "";
   for (const b of bytes) s += b.toString(16).padStart(2, "0");
   return s;
+}
+
+/**
+ * Every regular file under `root` (`.git` pruned, symlinks not followed)
+ * with its stamp, from one GNU `find -printf`; null when `find` is missing,
+ * is not GNU find, or reports any error (the caller then walks itself and
+ * reports each failure).
+ */
+async function listWithFind(
+  root: string,
+): Promise<{ path: string; stamp: FileStamp }[] | null> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command("find", {
+      args: [
+        root,
+        "-name",
+        ".git",
+        "-prune",
+        "-o",
+        "-type",
+        "f",
+        "-printf",
+        "%s %T@ %i %P\\0",
+      ],
+      stdout: "piped",
+      stderr: "null",
+      env: { LC_ALL: "C" },
+    }).output();
+  } catch {
+    return null;
+  }
+  if (!out.success) return null;
+  const text = new TextDecoder().decode(out.stdout);
+  const entries: { path: string; stamp: FileStamp }[] = [];
+  for (const record of text.split("\0")) {
+    if (record === "") continue;
+    const m = /^(\d+) (\d+)(?:\.(\d+))? (\d+) (.+)$/s.exec(record);
+    if (m === null) return null;
+    const ms = Number(m[2]) * 1000 +
+      Number((m[3] ?? "").padEnd(3, "0").slice(0, 3));
+    entries.push({
+      path: m[5],
+      stamp: { size: Number(m[1]), mtimeMs: ms, ino: Number(m[4]) },
+    });
+  }
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return entries;
 }
 
 function walkSync(root: string): string[] {
@@ -188,21 +259,32 @@ export async function runLocalScan(
   /** Filters out items the ledger already has; returns the rest. */
   const filterDone = async (batch: Candidate[]): Promise<Candidate[]> => {
     if (deps.ledger === null || batch.length === 0) return batch;
-    const rows = await deps.ledger.done.batchGetDone(
-      LOCAL_TENANT_ID,
-      policy,
-      batch.map((c) => c.ovid),
-    );
     const todo: Candidate[] = [];
     const withFindings: Candidate[] = [];
-    batch.forEach((c, i) => {
+    const ask = batch.filter((c) => c.cachedDone !== true);
+    const rows = ask.length === 0 ? [] : await deps.ledger.done.batchGetDone(
+      LOCAL_TENANT_ID,
+      policy,
+      ask.map((c) => c.ovid),
+    );
+    const found = new Map<Candidate, number>();
+    ask.forEach((c, i) => {
       const row = rows[i];
       if (row !== undefined && row.status >= DONE_STATUS.FAILED_PERMANENT) {
-        unchanged++;
-        previous += row.findingsCount;
-        if (row.findingsCount > 0) withFindings.push(c);
-      } else todo.push(c);
+        found.set(c, row.findingsCount);
+      }
     });
+    for (const c of batch) {
+      const count = c.cachedDone === true ? c.doneFindings : found.get(c);
+      if (count === undefined) {
+        todo.push(c);
+        continue;
+      }
+      c.doneFindings = count;
+      unchanged++;
+      previous += count;
+      if (count > 0) withFindings.push(c);
+    }
     if (withFindings.length > 0) {
       const stored = await deps.ledger.findings.batchGetObservations(
         LOCAL_TENANT_ID,
@@ -368,6 +450,7 @@ export async function runLocalScan(
         });
       }
       const count = result.findings.length;
+      c.doneFindings = Math.min(count, 0x7fffffff);
       done.push({
         tenantId: LOCAL_TENANT_ID,
         policyHash: policy,
@@ -418,10 +501,15 @@ export async function runLocalScan(
         `cannot read ${root}: ${(error as Error).message}`,
       );
     }
-    const paths = stat.isFile ? [root.split("/").pop()!] : walkSync(root);
     const base = stat.isFile
       ? root.slice(0, root.lastIndexOf("/")) || "/"
       : root;
+    // Stamps from one `find` when it is there (one process instead of a stat
+    // call per file); otherwise a walk with a stat per file.
+    const listed = stat.isFile ? null : await listWithFind(root);
+    const paths = listed?.map((e) => e.path) ??
+      (stat.isFile ? [root.split("/").pop()!] : walkSync(root));
+    const stamps = listed === null ? null : listed.map((e) => e.stamp);
     const cache = deps.fileVersionCache ?? null;
     let at = 0;
     while (at < paths.length && stoppedBy === null) {
@@ -432,16 +520,22 @@ export async function runLocalScan(
         at < paths.length && batch.length < batchItems &&
         (batch.length === 0 || size < batchBytes)
       ) {
-        const rel = paths[at++];
+        const rel = paths[at];
+        const listedStamp = stamps?.[at];
+        at++;
         try {
-          const info = Deno.statSync(`${base}/${rel}`);
-          const stamp = {
-            size: info.size,
-            mtimeMs: info.mtime?.getTime() ?? 0,
-            ino: info.ino ?? 0,
-          };
+          let stamp: FileStamp;
+          if (listedStamp !== undefined) stamp = listedStamp;
+          else {
+            const info = Deno.statSync(`${base}/${rel}`);
+            stamp = {
+              size: info.size,
+              mtimeMs: info.mtime?.getTime() ?? 0,
+              ino: info.ino ?? 0,
+            };
+          }
           batch.push({ rel, info: stamp });
-          size += info.size;
+          size += stamp.size;
         } catch (error) {
           failed++;
           diagnostic("warn", `${rel}: ${(error as Error).name}`);
@@ -451,7 +545,6 @@ export async function runLocalScan(
         base,
         batch.map((b) => ({ path: b.rel, ...b.info })),
       );
-      const fresh: FileVersionEntry[] = [];
       const candidates: Candidate[] = [];
       const read = (rel: string): Uint8Array | null => {
         try {
@@ -464,18 +557,25 @@ export async function runLocalScan(
       };
       for (let k = 0; k < batch.length; k++) {
         const { rel, info } = batch[k];
-        let ovid = known[k];
+        const hit = known[k];
+        let ovid = hit?.ovid;
         let data: Uint8Array | null = null;
+        let stamp = info;
         if (ovid === undefined) {
           data = read(rel);
           if (data === null) continue;
           const hash = createHash("sha256").update(data).digest();
           ovid = fsOvid(rel, new Uint8Array(hash));
-          fresh.push({ path: rel, ...info, size: data.length, ovid });
+          stamp = { ...info, size: data.length };
         }
+        const cachedDone = hit !== undefined && hit.donePolicy !== null &&
+          sameBytes(hit.donePolicy, policy);
         candidates.push({
           path: rel,
           ovid,
+          stamp,
+          cachedDone,
+          doneFindings: cachedDone ? hit.doneFindings : undefined,
           bytes: data,
           size: info.size,
           git: null,
@@ -485,10 +585,22 @@ export async function runLocalScan(
       for (const c of todo) {
         if (c.bytes === null) c.bytes = read(c.path);
       }
-      if (cache !== null && fresh.length > 0) {
-        await cache.store(base, fresh, now());
+      const going = await scanBatch(todo);
+      if (cache !== null) {
+        const entries: FileVersionEntry[] = [];
+        for (const c of candidates) {
+          if (c.cachedDone === true || c.stamp === undefined) continue;
+          entries.push({
+            path: c.path,
+            ...c.stamp,
+            ovid: c.ovid,
+            donePolicy: c.doneFindings === undefined ? null : policy,
+            doneFindings: c.doneFindings ?? 0,
+          });
+        }
+        if (entries.length > 0) await cache.store(base, entries, now());
       }
-      if (!(await scanBatch(todo))) break;
+      if (!going) break;
     }
   } else {
     const blobs = await listGitBlobs(root);
@@ -561,6 +673,12 @@ function parseLocation(
   return m === null
     ? { line: 1, column: 1 }
     : { line: Number(m[1]), column: Number(m[2]) };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function uniqueBy<T>(rows: T[], key: (row: T) => string): T[] {

@@ -11,6 +11,7 @@ import type {
   FileStamp,
   FileVersionCache,
   FileVersionEntry,
+  FileVersionHit,
 } from "./scan_runner.ts";
 import { LedgerError } from "../errors.ts";
 import {
@@ -439,7 +440,7 @@ export class SqliteLedger implements LedgerBackend {
   #lookupHashes(
     root: string,
     files: readonly (FileStamp & { readonly path: string })[],
-  ): (Uint8Array | undefined)[] {
+  ): (FileVersionHit | undefined)[] {
     if (files.length === 0) return [];
     const db = this.#open();
     const found = new Map<string, Row>();
@@ -447,7 +448,8 @@ export class SqliteLedger implements LedgerBackend {
     for (let i = 0; i < files.length; i += CHUNK) {
       const part = files.slice(i, i + CHUNK);
       const rows = db.prepare(
-        `SELECT path, size, mtime_ms, ino, ovid_hash, recorded_at
+        `SELECT path, size, mtime_ms, ino, ovid_hash, done_policy,
+           done_findings, recorded_at
          FROM fs_version_cache WHERE root = ? AND path IN (${
           part.map(() => "?").join(", ")
         })`,
@@ -461,7 +463,11 @@ export class SqliteLedger implements LedgerBackend {
         Number(r.mtime_ms) !== f.mtimeMs || Number(r.ino) !== f.ino ||
         f.mtimeMs >= Number(r.recorded_at) - 2000
       ) return undefined;
-      return u8(r.ovid_hash);
+      return {
+        ovid: u8(r.ovid_hash),
+        donePolicy: r.done_policy === null ? null : u8(r.done_policy),
+        doneFindings: Number(r.done_findings),
+      };
     });
   }
 
@@ -473,11 +479,22 @@ export class SqliteLedger implements LedgerBackend {
     this.#transaction("file-version cache write failed", () => {
       const stmt = this.#db.prepare(
         `INSERT OR REPLACE INTO fs_version_cache
-           (root, path, size, mtime_ms, ino, ovid_hash, recorded_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+           (root, path, size, mtime_ms, ino, ovid_hash, done_policy,
+            done_findings, recorded_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       for (const e of entries) {
-        stmt.run(root, e.path, e.size, e.mtimeMs, e.ino, e.ovid, recordedAt);
+        stmt.run(
+          root,
+          e.path,
+          e.size,
+          e.mtimeMs,
+          e.ino,
+          e.ovid,
+          e.donePolicy,
+          e.doneFindings,
+          recordedAt,
+        );
       }
     });
   }
