@@ -225,11 +225,11 @@ export function buildBatchRows(
   const observations = new Map<string, ObservationRecord>();
   const utf8 = new TextEncoder();
   for (const item of items) {
-    const base = stableItemId(ctx.source, item.path);
     for (const f of item.result.findings) {
-      const memberItem = f.member === null
-        ? base
-        : stableItemId(ctx.source, `${item.path}!${f.member}`);
+      const memberItem = stableItemId(
+        ctx.source,
+        f.member === null ? item.path : `${item.path}!${f.member}`,
+      );
       const hashed = secretHash(ctx.secretKey, f.secret);
       const findingId = deriveId(ID_CONTEXTS.finding, [
         ctx.tenantId,
