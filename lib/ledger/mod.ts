@@ -32,3 +32,8 @@ export * from "./ids.ts";
 export * from "./report.ts";
 export * from "./store.ts";
 export * from "./sqlite_schema.ts";
+export * from "./etcd_codec.ts";
+export * from "./etcd_keyspace.ts";
+export * from "./etcd_lease.ts";
+export * from "./postgres_schema.ts";
+export * from "./connector_rows.ts";

@@ -16,3 +16,11 @@ export * from "../mod.ts";
 export * from "./sqlite_store.ts";
 export * from "./git_source.ts";
 export * from "./scan_runner.ts";
+export * from "./etcd_client.ts";
+export * from "./etcd_coordinator.ts";
+export {
+  openPostgresLedger,
+  type PgConnectOptions,
+  type PostgresLedgerOptions,
+} from "./postgres_store.ts";
+export * from "./connector.ts";
