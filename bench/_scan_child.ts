@@ -47,6 +47,7 @@ const report = await runLocalScan({
   secretKey: new Uint8Array(32).fill(7),
   recorder: new CoordinationRecorder({ emit: quiet }, quiet),
   fileVersionCache: ledger.fileVersionCache,
+  gitListingCache: ledger.gitListingCache,
 });
 const ms = performance.now() - started;
 const cpu = process.cpuUsage(cpu0);

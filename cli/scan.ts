@@ -301,6 +301,7 @@ export async function runScan(
       secretKey,
       recorder,
       fileVersionCache: sqlite.fileVersionCache,
+      gitListingCache: sqlite.gitListingCache,
     });
   } catch (error) {
     return runtimeError("runtime", error);

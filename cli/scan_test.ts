@@ -409,6 +409,14 @@ Deno.test("scan git: every blob of every ref, first commit, author and path", as
       again.recorded_findings.map((r) => r.rule_id).sort(),
       ["google-api-key", "npm-token"],
     );
+    // A new commit changes the refs: the new blob is scanned, the rest skipped.
+    const extra = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2";
+    await Deno.writeTextFile(`${dir}/late.txt`, `token=${extra}\n`);
+    await git(dir, "add", ".");
+    await git(dir, "commit", "-q", "-m", "late");
+    const third = parseJson((await scan(args)).stdout);
+    assert.equal(third.summary.items_scanned, 1);
+    assert.deepEqual(third.findings.map((f) => f.rule_id), ["github-pat"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(state, { recursive: true });

@@ -246,6 +246,15 @@ export const LOCAL_CACHE_SQLITE_0001 = `CREATE TABLE fs_version_cache (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/** The git listing cache (SQLite only). */
+export const LOCAL_CACHE_SQLITE_0002 = `CREATE TABLE git_listing_cache (
+  root TEXT PRIMARY KEY,
+  refs_hash BLOB NOT NULL CHECK (length(refs_hash) = 32),
+  listing TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL
+) STRICT;
+`;
+
 /**
  * The local cache migrations (SQLite).
  *
@@ -258,8 +267,13 @@ export const LOCAL_CACHE_SQLITE_0001 = `CREATE TABLE fs_version_cache (
 export const LOCAL_CACHE_SQLITE_MIGRATIONS: MigrationSet = {
   component: "local cache SQLite",
   historyTable: "local_cache_schema_migrations",
-  requiredTables: ["fs_version_cache", "local_cache_schema_migrations"],
+  requiredTables: [
+    "fs_version_cache",
+    "git_listing_cache",
+    "local_cache_schema_migrations",
+  ],
   migrations: [
     embedMigration("0001_fs_version_cache", LOCAL_CACHE_SQLITE_0001),
+    embedMigration("0002_git_listing_cache", LOCAL_CACHE_SQLITE_0002),
   ],
 };

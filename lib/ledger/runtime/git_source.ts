@@ -115,6 +115,30 @@ export function unquoteGitPath(path: string): string {
 }
 
 /**
+ * A fingerprint of everything `--all` reaches from: every ref with its
+ * object and `HEAD`. Equal fingerprints mean the same reachable history.
+ *
+ * @param repo The repository.
+ * @returns 32 bytes (SHA-256 of the ref listing).
+ * @throws {LedgerError} `source_failed` when git fails or `repo` is not a repository.
+ */
+export async function gitRefsFingerprint(repo: string): Promise<Uint8Array> {
+  await git(repo, ["rev-parse", "--git-dir"]);
+  const refs = await git(repo, [
+    "for-each-ref",
+    "--format=%(objectname) %(refname)",
+  ]);
+  let head = "";
+  try {
+    head = await git(repo, ["rev-parse", "--verify", "-q", "HEAD"]);
+  } catch {
+    // An unborn HEAD reaches nothing.
+  }
+  const text = new TextEncoder().encode(`${refs}\nHEAD ${head}`);
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", text));
+}
+
+/**
  * Lists every unique blob reachable from all refs, oldest introduction
  * first.
  *

@@ -40,7 +40,12 @@ import {
   type ObservationRecord,
   type OccurrenceRecord,
 } from "../store.ts";
-import { GitBlobReader, listGitBlobs } from "./git_source.ts";
+import {
+  type GitBlob,
+  GitBlobReader,
+  gitRefsFingerprint,
+  listGitBlobs,
+} from "./git_source.ts";
 
 /** The tenant id of local scans (32 zero bytes). */
 export const LOCAL_TENANT_ID: Uint8Array = new Uint8Array(32);
@@ -62,6 +67,11 @@ export interface LocalScanDeps {
    * read unchanged files (as git's index does). Optional.
    */
   readonly fileVersionCache?: FileVersionCache;
+  /**
+   * The blob listing of a repository by its refs fingerprint, so a rescan
+   * of an unchanged repository does not walk its history again. Optional.
+   */
+  readonly gitListingCache?: GitListingCache;
   /** Items per ledger batch. @default {256} */
   readonly batchItems?: number;
   /** Bytes per batch of file reads. @default {33554432} */
@@ -119,6 +129,18 @@ export interface FileVersionCache {
     root: string,
     entries: readonly FileVersionEntry[],
     recordedAt: number,
+  ): Promise<void>;
+}
+
+/** A cache of git blob listings keyed by repository and refs fingerprint. */
+export interface GitListingCache {
+  /** The listing recorded for exactly this fingerprint, or undefined. */
+  lookup(root: string, refs: Uint8Array): Promise<GitBlob[] | undefined>;
+  /** Records the listing (replacing the repository's previous one). */
+  store(
+    root: string,
+    refs: Uint8Array,
+    blobs: readonly GitBlob[],
   ): Promise<void>;
 }
 
@@ -603,7 +625,13 @@ export async function runLocalScan(
       if (!going) break;
     }
   } else {
-    const blobs = await listGitBlobs(root);
+    const listingCache = deps.gitListingCache ?? null;
+    const refs = await gitRefsFingerprint(root);
+    let blobs = await listingCache?.lookup(root, refs);
+    if (blobs === undefined) {
+      blobs = await listGitBlobs(root);
+      await listingCache?.store(root, refs, blobs);
+    }
     const reader = new GitBlobReader(root);
     try {
       for (let i = 0; i < blobs.length && stoppedBy === null; i += batchItems) {

@@ -12,7 +12,9 @@ import type {
   FileVersionCache,
   FileVersionEntry,
   FileVersionHit,
+  GitListingCache,
 } from "./scan_runner.ts";
+import type { GitBlob } from "./git_source.ts";
 import { LedgerError } from "../errors.ts";
 import {
   type AppliedMigrationRow,
@@ -421,6 +423,31 @@ export class SqliteLedger implements LedgerBackend {
       throw storeFailed("findings read failed", error);
     }
   }
+
+  /** The git listing cache (one listing per repository). */
+  readonly gitListingCache: GitListingCache = {
+    // deno-lint-ignore require-await
+    lookup: async (root, refs) => {
+      const row = this.#open().prepare(
+        "SELECT refs_hash, listing FROM git_listing_cache WHERE root = ?",
+      ).get(root) as Row | undefined;
+      if (row === undefined) return undefined;
+      const stored = u8(row.refs_hash);
+      if (
+        stored.length !== refs.length || stored.some((b, i) => b !== refs[i])
+      ) {
+        return undefined;
+      }
+      return JSON.parse(String(row.listing)) as GitBlob[];
+    },
+    // deno-lint-ignore require-await
+    store: async (root, refs, blobs) => {
+      this.#open().prepare(
+        `INSERT OR REPLACE INTO git_listing_cache (root, refs_hash, listing, recorded_at)
+         VALUES (?, ?, ?, ?)`,
+      ).run(root, refs, JSON.stringify(blobs), Date.now());
+    },
+  };
 
   /**
    * The local file-version cache of the file-system source: the
