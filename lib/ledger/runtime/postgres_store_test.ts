@@ -11,12 +11,14 @@ import {
   type DoneLedgerRecord,
   type DoneStatus,
   type FindingsBatch,
+  type LedgerBackend,
   mergeDoneLedgerRecords,
   mergeObservationRecords,
   type ObservationRecord,
 } from "../store.ts";
 import { startPostgres } from "../../testing/runtime/postgres_server.ts";
 import { postgresSkipReason } from "../../testing/runtime/postgres_server.ts";
+import { openSqliteLedger } from "./sqlite_store.ts";
 import {
   connectPostgres,
   openPostgresLedger,
@@ -387,194 +389,26 @@ Deno.test({
       });
       const sql = raw(dsn);
       try {
-        await t.step(
-          "done-ledger: upsert, batch_get in input order, u64 bit patterns",
-          async () => {
-            const rows = [
-              done(10, { runId: (1n << 64n) - 1n, shardId: 1n << 63n }),
-              done(11),
-            ];
-            await ledger.done.upsertDone(rows);
-            await ledger.done.upsertDone(rows);
-            const got = await ledger.done.batchGetDone(id(1), id(2), [
-              id(11),
-              id(99),
-              id(10),
-              id(11),
-            ]);
-            assert.deepEqual(got, [rows[1], undefined, rows[0], rows[1]]);
-            const stored =
-              await sql`SELECT run_id, shard_id FROM done_ledger_entries WHERE ovid_hash = ${
-                id(10)
-              }`;
-            assert.equal(stored[0].run_id, -1n);
-            assert.equal(stored[0].shard_id, -(1n << 63n));
-            const downgrade = done(10, {
-              status: 1,
-              errorCode: "io",
-              finishedAt: 99n,
-              runId: 5n,
-            });
-            await ledger.done.upsertDone([downgrade]);
-            assert.equal(
-              (await ledger.done.batchGetDone(id(1), id(2), [id(10)]))[0]
-                ?.status,
-              10,
-            );
-            const bad = await codeOf(
-              ledger.done.upsertDone([
-                done(12, { status: 10, findingsCount: 3 }),
-              ]),
-            );
-            assert.equal(bad.code, "invalid_record");
-          },
-        );
-
-        await t.step(
-          "property: the SQL upsert equals the pure merge",
-          async () => {
-            let round = 0;
-            await fc.assert(
-              fc.asyncProperty(
-                fc.array(doneArb, { minLength: 1, maxLength: 8 }),
-                async (writes) => {
-                  const policy = id(100 + (round++ % 100));
-                  const tagged = writes.map((w) => ({
-                    ...w,
-                    policyHash: policy,
-                  }));
-                  const expected = new Map<number, DoneLedgerRecord>();
-                  for (const w of tagged) {
-                    const prev = expected.get(w.ovidHash[0]);
-                    expected.set(
-                      w.ovidHash[0],
-                      prev === undefined ? w : mergeDoneLedgerRecords(prev, w),
-                    );
-                    await ledger.done.upsertDone([w]);
-                  }
-                  await sql`DELETE FROM done_ledger_entries WHERE policy_hash = ${policy}`
-                    .catch(() => undefined);
-                  for (const w of tagged) await ledger.done.upsertDone([w]);
-                  const got = await ledger.done.batchGetDone(id(1), policy, [
-                    id(1),
-                    id(2),
-                    id(3),
-                  ]);
-                  for (const [i, g] of got.entries()) {
-                    assert.deepEqual(g, expected.get(i + 1));
-                  }
-                  await sql`DELETE FROM done_ledger_entries WHERE policy_hash = ${policy}`;
-                },
-              ),
-              { numRuns: 40 },
-            );
-            assert.ok(
-              DONE_LEDGER_UPSERT_SQL.includes(
-                "GREATEST(d.findings_count, EXCLUDED.findings_count, 1)",
-              ),
-            );
-          },
-        );
-
-        await t.step(
-          "findings: insert-or-verify, conflicts roll the batch back, observations merge",
-          async () => {
-            await ledger.findings.writeFindings(findingsBatch(1, 5n, null));
-            await ledger.findings.writeFindings(findingsBatch(1, 5n, null));
-            await ledger.findings.writeFindings(
-              findingsBatch(1, 5n, "a.txt:1:1"),
-            );
-            await ledger.findings.writeFindings(
-              findingsBatch(1, 4n, "b.txt:1:1"),
-            );
-            const [list] = await ledger.findings.batchGetObservations(
-              id(1),
-              id(2),
-              [id(9)],
-            );
-            assert.equal(list.length, 1);
-            assert.equal(list[0].observation.locationDisplay, "a.txt:1:1");
-            assert.equal(list[0].observation.locationUrl, "file:///a.txt:1:1");
-            const conflicting = findingsBatch(2, 5n, null);
-            const clash: FindingsBatch = {
-              ...conflicting,
-              findings: [...conflicting.findings, {
-                ...findingsBatch(1, 5n, null).findings[0],
-                secretHash: id(99),
-              }],
-            };
-            const e = await codeOf(ledger.findings.writeFindings(clash));
-            assert.equal(e.code, "finding_conflict");
-            const [none] = await ledger.findings.batchGetObservations(
-              id(1),
-              id(2),
-              [id(9)],
-            );
-            assert.equal(
-              none.length,
-              1,
-              "nothing of the conflicting batch was written",
-            );
-            const occ = findingsBatch(1, 5n, null);
-            const e2 = await codeOf(ledger.findings.writeFindings({
-              ...occ,
-              occurrences: [{ ...occ.occurrences[0], byteLength: 5n }],
-            }));
-            assert.equal(e2.code, "occurrence_conflict");
-          },
-        );
-
-        await t.step(
-          "property: the SQL observation merge equals the pure merge",
-          async () => {
-            let round = 0;
-            await fc.assert(
-              fc.asyncProperty(
-                fc.array(
-                  fc.record({
-                    seenAt: fc.bigInt({ min: 0n, max: 3n }),
-                    display: fc.option(fc.constantFrom("a:1", "b:2"), {
-                      nil: null,
-                    }),
-                    run: fc.bigInt({ min: 1n, max: 3n }),
-                  }),
-                  { minLength: 1, maxLength: 6 },
-                ),
-                async (writes) => {
-                  const n = 100 + (round++ % 100);
-                  let expected: ObservationRecord | undefined;
-                  for (const w of writes) {
-                    const b = findingsBatch(n, w.seenAt, w.display);
-                    const obs = {
-                      ...b.observations[0],
-                      runId: w.run,
-                      ovidHash: id(n),
-                    };
-                    expected = expected === undefined
-                      ? obs
-                      : mergeObservationRecords(expected, obs);
-                    await ledger.findings.writeFindings({
-                      ...b,
-                      observations: [obs],
-                    });
-                  }
-                  const [list] = await ledger.findings.batchGetObservations(
-                    id(1),
-                    id(2),
-                    [id(n)],
-                  );
-                  assert.deepEqual(list[0].observation, expected);
-                  await sql`DELETE FROM findings WHERE finding_id = ${
-                    id(40 + n)
-                  }`;
-                },
-              ),
-              { numRuns: 40 },
-            );
-          },
-        );
+        await storeSuite(t, "PostgreSQL", ledger, async () => {
+          const stored =
+            await sql`SELECT run_id, shard_id FROM done_ledger_entries WHERE ovid_hash = ${
+              id(10)
+            }`;
+          assert.equal(stored[0].run_id, -1n, "u64 max is stored as -1");
+          assert.equal(stored[0].shard_id, -(1n << 63n));
+        });
       } finally {
         await ledger.close();
+      }
+      const sqliteDir = await Deno.makeTempDir({
+        prefix: "loom-sqlite-suite-",
+      });
+      const sqlite = await openSqliteLedger(`${sqliteDir}/ledger.sqlite3`);
+      try {
+        await storeSuite(t, "SQLite", sqlite);
+      } finally {
+        await sqlite.close();
+        await Deno.remove(sqliteDir, { recursive: true });
       }
 
       await t.step(
@@ -612,3 +446,190 @@ Deno.test({
     }
   },
 });
+
+/** The shared store suite: the same steps against any ledger backend. */
+async function storeSuite(
+  t: Deno.TestContext,
+  name: string,
+  ledger: LedgerBackend,
+  rawCheck?: () => Promise<void>,
+): Promise<void> {
+  const step = (label: string, fn: () => Promise<void>) =>
+    t.step(`${name}: ${label}`, fn);
+  await step(
+    "done-ledger: upsert, batch_get in input order, u64 bit patterns",
+    async () => {
+      const rows = [
+        done(10, { runId: (1n << 64n) - 1n, shardId: 1n << 63n }),
+        done(11),
+      ];
+      await ledger.done.upsertDone(rows);
+      await ledger.done.upsertDone(rows);
+      const got = await ledger.done.batchGetDone(id(1), id(2), [
+        id(11),
+        id(99),
+        id(10),
+        id(11),
+      ]);
+      assert.deepEqual(got, [rows[1], undefined, rows[0], rows[1]]);
+      await rawCheck?.();
+      const downgrade = done(10, {
+        status: 1,
+        errorCode: "io",
+        finishedAt: 99n,
+        runId: 5n,
+      });
+      await ledger.done.upsertDone([downgrade]);
+      assert.equal(
+        (await ledger.done.batchGetDone(id(1), id(2), [id(10)]))[0]
+          ?.status,
+        10,
+      );
+      const bad = await codeOf(
+        ledger.done.upsertDone([
+          done(12, { status: 10, findingsCount: 3 }),
+        ]),
+      );
+      assert.equal(bad.code, "invalid_record");
+    },
+  );
+
+  await step(
+    "property: the SQL upsert equals the pure merge",
+    async () => {
+      let round = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(doneArb, { minLength: 1, maxLength: 8 }),
+          async (writes) => {
+            const policy = new Uint8Array(32).fill(0xa0);
+            policy[0] = round & 0xff;
+            policy[1] = round++ >> 8;
+            const tagged = writes.map((w) => ({
+              ...w,
+              policyHash: policy,
+            }));
+            const expected = new Map<number, DoneLedgerRecord>();
+            for (const w of tagged) {
+              const prev = expected.get(w.ovidHash[0]);
+              expected.set(
+                w.ovidHash[0],
+                prev === undefined ? w : mergeDoneLedgerRecords(prev, w),
+              );
+              await ledger.done.upsertDone([w]);
+            }
+            const got = await ledger.done.batchGetDone(id(1), policy, [
+              id(1),
+              id(2),
+              id(3),
+            ]);
+            for (const [i, g] of got.entries()) {
+              assert.deepEqual(g, expected.get(i + 1));
+            }
+          },
+        ),
+        { numRuns: 40 },
+      );
+      assert.ok(
+        DONE_LEDGER_UPSERT_SQL.includes(
+          "GREATEST(d.findings_count, EXCLUDED.findings_count, 1)",
+        ),
+      );
+    },
+  );
+
+  await step(
+    "findings: insert-or-verify, conflicts roll the batch back, observations merge",
+    async () => {
+      await ledger.findings.writeFindings(findingsBatch(1, 5n, null));
+      await ledger.findings.writeFindings(findingsBatch(1, 5n, null));
+      await ledger.findings.writeFindings(
+        findingsBatch(1, 5n, "a.txt:1:1"),
+      );
+      await ledger.findings.writeFindings(
+        findingsBatch(1, 4n, "b.txt:1:1"),
+      );
+      const [list] = await ledger.findings.batchGetObservations(
+        id(1),
+        id(2),
+        [id(9)],
+      );
+      assert.equal(list.length, 1);
+      assert.equal(list[0].observation.locationDisplay, "a.txt:1:1");
+      assert.equal(list[0].observation.locationUrl, "file:///a.txt:1:1");
+      const conflicting = findingsBatch(2, 5n, null);
+      const clash: FindingsBatch = {
+        ...conflicting,
+        findings: [...conflicting.findings, {
+          ...findingsBatch(1, 5n, null).findings[0],
+          secretHash: id(99),
+        }],
+      };
+      const e = await codeOf(ledger.findings.writeFindings(clash));
+      assert.equal(e.code, "finding_conflict");
+      const [none] = await ledger.findings.batchGetObservations(
+        id(1),
+        id(2),
+        [id(9)],
+      );
+      assert.equal(
+        none.length,
+        1,
+        "nothing of the conflicting batch was written",
+      );
+      const occ = findingsBatch(1, 5n, null);
+      const e2 = await codeOf(ledger.findings.writeFindings({
+        ...occ,
+        occurrences: [{ ...occ.occurrences[0], byteLength: 5n }],
+      }));
+      assert.equal(e2.code, "occurrence_conflict");
+    },
+  );
+
+  await step(
+    "property: the SQL observation merge equals the pure merge",
+    async () => {
+      let round = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              seenAt: fc.bigInt({ min: 0n, max: 3n }),
+              display: fc.option(fc.constantFrom("a:1", "b:2"), {
+                nil: null,
+              }),
+              run: fc.bigInt({ min: 1n, max: 3n }),
+            }),
+            { minLength: 1, maxLength: 6 },
+          ),
+          async (writes) => {
+            const n = 100 + round++;
+            let expected: ObservationRecord | undefined;
+            for (const w of writes) {
+              const b = findingsBatch(n, w.seenAt, w.display);
+              const obs = {
+                ...b.observations[0],
+                runId: w.run,
+                ovidHash: id(n),
+              };
+              expected = expected === undefined
+                ? obs
+                : mergeObservationRecords(expected, obs);
+              await ledger.findings.writeFindings({
+                ...b,
+                observations: [obs],
+              });
+            }
+            const [list] = await ledger.findings.batchGetObservations(
+              id(1),
+              id(2),
+              [id(n)],
+            );
+            assert.deepEqual(list[0].observation, expected);
+          },
+        ),
+        { numRuns: 30, endOnFailure: true },
+      );
+    },
+  );
+}
