@@ -302,6 +302,7 @@ export async function runScan(
       recorder,
       fileVersionCache: sqlite.fileVersionCache,
       gitListingCache: sqlite.gitListingCache,
+      exclude: [dir],
     });
   } catch (error) {
     return runtimeError("runtime", error);

@@ -336,6 +336,25 @@ Deno.test("scan fs: skip-archives, scan-binary, decode depth 0", async () => {
   }
 });
 
+Deno.test("scan fs: a state directory inside the tree is not scanned", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/a.txt`, `GITHUB_TOKEN=${CANARY.plain}\n`);
+    const args = [
+      "--mode=direct",
+      `--state-dir=${dir}/state`,
+      "--format=json",
+      dir,
+    ];
+    await scan(args);
+    const r = parseJson((await scan(args)).stdout);
+    assert.equal(r.summary.items_unchanged, 1);
+    assert.equal(r.summary.items_scanned, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("scan fs: budgets stop cleanly with the counts reached", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -72,6 +72,11 @@ export interface LocalScanDeps {
    * of an unchanged repository does not walk its history again. Optional.
    */
   readonly gitListingCache?: GitListingCache;
+  /**
+   * Absolute directories never scanned (the ledger's own state directory
+   * when it lies inside the scanned tree).
+   */
+  readonly exclude?: readonly string[];
   /** Items per ledger batch. @default {256} */
   readonly batchItems?: number;
   /** Bytes per batch of file reads. @default {33554432} */
@@ -529,9 +534,16 @@ export async function runLocalScan(
     // Stamps from one `find` when it is there (one process instead of a stat
     // call per file); otherwise a walk with a stat per file.
     const listed = stat.isFile ? null : await listWithFind(root);
-    const paths = listed?.map((e) => e.path) ??
-      (stat.isFile ? [root.split("/").pop()!] : walkSync(root));
-    const stamps = listed === null ? null : listed.map((e) => e.stamp);
+    const excluded = (rel: string): boolean =>
+      (deps.exclude ?? []).some((dir) =>
+        `${base}/${rel}`.startsWith(dir.replace(/\/+$/, "") + "/")
+      );
+    const kept = listed?.filter((e) => !excluded(e.path)) ?? null;
+    const paths = kept?.map((e) => e.path) ??
+      (stat.isFile ? [root.split("/").pop()!] : walkSync(root)).filter((p) =>
+        !excluded(p)
+      );
+    const stamps = kept === null ? null : kept.map((e) => e.stamp);
     const cache = deps.fileVersionCache ?? null;
     let at = 0;
     while (at < paths.length && stoppedBy === null) {
