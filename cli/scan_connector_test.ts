@@ -18,7 +18,7 @@ async function scan(
 ): Promise<{ code: number; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", SCAN, ...args],
-    env: { ...env, LOOM_LOG: "info" },
+    env: { LOOM_LOG: "debug", ...env },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
@@ -52,7 +52,7 @@ Deno.test({
         GOSSIP_RUN_ID: "1",
         GOSSIP_WORKER_ID: "1",
         GOSSIP_POLICY_HASH: "22".repeat(32),
-        GOSSIP_TENANT_SECRET_KEY: "33".repeat(32),
+        GOSSIP_TENANT_SECRET_KEY: "c0ffee5eed".repeat(7).slice(0, 64),
       };
       await t.step(
         "a connector run completes and logs its counts",
@@ -66,6 +66,20 @@ Deno.test({
           assert.match(done, /leases_seen/);
           assert.match(done, /shards_scanned/);
           assert.ok(!r.stderr.includes("canary-pw-5d1e"));
+          assert.ok(
+            !r.stderr.includes("c0ffee5eed"),
+            "the tenant secret key is never logged",
+          );
+          assert.ok(
+            !r.stderr.includes("ghp_"),
+            "planted secrets are never logged",
+          );
+          assert.match(
+            r.stderr,
+            /coordination_core_finding/,
+            "findings reach telemetry (redacted)",
+          );
+          assert.match(r.stderr, /coordination_core_summary/);
         },
       );
       const cases: [string, Record<string, string>, number, string][] = [

@@ -41,7 +41,7 @@ import {
   ruleFingerprint,
 } from "../ids.ts";
 import { type ItemScanResult, scanItem } from "../item_scan.ts";
-import type { CoordinationRecorder } from "../recorder.ts";
+import { CoordinationRecorder, createLogSink } from "../recorder.ts";
 import { defaultRuleSet } from "../default_rules.ts";
 import { parseRulesToml, type RuleSet } from "../rules.ts";
 import type { LedgerBackend } from "../store.ts";
@@ -445,6 +445,35 @@ async function workLoop(
         });
       }
       await step("scanned", lease.shard);
+      const shardLabel = `run-${identity.runId}/shard-${lease.shard}`;
+      for (const item of scanned) {
+        for (const f of item.result.findings) {
+          deps.recorder?.recordCore(shardLabel, {
+            kind: "finding",
+            ruleId: f.ruleIndex,
+            ruleName: f.ruleId,
+            objectPath: utf8.encode(
+              f.member === null ? item.path : `${item.path}!${f.member}`,
+            ),
+            changeKind: null,
+            commitId: null,
+            sizeHint: item.result.bytesScanned,
+            confidenceScore: 1,
+          });
+        }
+      }
+      const progress = (kind: "begin" | "finish", status?: string) =>
+        deps.recorder?.recordCommitProgress(shardLabel, {
+          kind,
+          tenantId: identity.tenantId,
+          policyHash: policy,
+          itemKey: keys[0],
+          runId: identity.runId,
+          leaseShardId: lease.shard,
+          fenceEpoch: lease.fence,
+          status,
+        });
+      progress("begin");
       const rows = buildBatchRows(
         {
           source: config.source,
@@ -463,6 +492,7 @@ async function workLoop(
       await step("findings_written", lease.shard);
       await retrying(() => ledger.done.upsertDone(rows.done));
       await step("done_written", lease.shard);
+      progress("finish", "committed");
       cursorKey = keys[taken - 1];
       const at = cursorKey;
       if (i + taken < remaining.length) {
@@ -529,6 +559,13 @@ async function workLoop(
   const runCompleted = await retrying(() =>
     coordinator.completeRun(identity.runId)
   );
+  deps.recorder?.recordCore(`run-${identity.runId}`, {
+    kind: "summary",
+    status: runCompleted ? "completed" : "worker_done",
+    itemsScanned,
+    bytesScanned,
+    findingsEmitted,
+  });
   return {
     leasesSeen,
     shardsScanned,
@@ -545,6 +582,7 @@ export interface ConnectorIo {
   /** Structured log. */
   readonly log: ConnectorLog & {
     error(event: string, fields?: Record<string, unknown>): void;
+    debug?(event: string, fields?: Record<string, unknown>): void;
   };
   /** Loads the rules named by the config (built-in when null). */
   readonly loadRules: (rulesFile: string | null) => Promise<RuleSet>;
@@ -664,10 +702,21 @@ export function runConnectorCommand(
   io: { stderr(text: string): void },
   log: ConnectorIo["log"],
 ): Promise<number> {
+  const telemetry = (
+    level: string,
+    message: string,
+    fields: Readonly<Record<string, unknown>>,
+  ): void => {
+    if (level === "error") log.error(message, fields);
+    else if (level === "warn") log.warn(message, fields);
+    else if (level === "info") log.info(message, fields);
+    else log.debug?.(message, fields);
+  };
   return executeConnectorMode(config, {
     log,
     loadRules: loadConnectorRules,
     stderr: (t) => io.stderr(t),
+    recorder: new CoordinationRecorder(createLogSink(telemetry), telemetry),
   });
 }
 
