@@ -23,7 +23,7 @@ import {
 } from "./router_config.ts";
 import { generateToken, type SpawnWorkersOptions } from "./router_options.ts";
 import { type SpawnEndpoint, WorkerSupervisor } from "./supervisor.ts";
-import { defaultWorkerCommand, splitCommandLine } from "./worker_command.ts";
+import { loomWorkerCommand, splitCommandLine } from "./worker_command.ts";
 import { createRestartBackoff } from "./_router_core.ts";
 import type { LiveWorker, RouterState, ShardSlot } from "./_router_state.ts";
 import {
@@ -86,6 +86,11 @@ export async function bind(
     : opts.spawnWorkers === false
     ? undefined
     : opts.spawnWorkers;
+  if (spawn && spawn.command === undefined && spawn.program === undefined) {
+    throw new TypeError(
+      "spawnWorkers needs a worker `command` or the loom worker `program`",
+    );
+  }
   validateRouterConfig({
     address,
     tokenInUse: opts.authToken !== undefined,
@@ -146,7 +151,7 @@ function startSupervisor(
   mainAddress: Address,
 ): void {
   let command: string | readonly string[] = spawn.command ??
-    defaultWorkerCommand();
+    loomWorkerCommand(spawn.program!);
   const tlsChildren = mainAddress.transport === "tcp+tls" &&
     spawn.tls !== undefined;
   if (tlsChildren && spawn.command === undefined) {

@@ -16,8 +16,8 @@ import { connect } from "./connect.ts";
 import type { Connection } from "./connection.ts";
 import { listen, type Listener, type ListenOptions } from "./listen.ts";
 import { writeAll } from "./stream.ts";
-import { createTlsFixtures } from "./tls_fixtures.ts";
-import { memoryLogger, readToEnd } from "./_test_util.ts";
+import { createTlsFixtures } from "./tls_mint.ts";
+import { memoryLogger, readToEnd } from "./net_test_util.ts";
 import { nodeZstdCompressor } from "./zstd.ts";
 
 interface Env extends AsyncDisposable {

@@ -103,8 +103,9 @@ export {
   type WorkerTlsOptions,
 } from "./router_config.ts";
 export {
-  defaultWorkerCommand,
   expandWorkerCommand,
+  loomWorkerCommand,
+  type LoomWorkerProgram,
   splitCommandLine,
   type WorkerCommandVars,
 } from "./worker_command.ts";

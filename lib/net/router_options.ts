@@ -24,15 +24,21 @@ import type {
 } from "./router_config.ts";
 import type { RestartBackoff, SupervisorEvent } from "./supervisor.ts";
 import type { SkippedFile } from "./workspace_fs.ts";
+import type { LoomWorkerProgram } from "./worker_command.ts";
 
 /** Options for spawning local workers. */
 export interface SpawnWorkersOptions {
   /**
    * Worker command template (`{connect}`, `{shard}`, `{cache_dir}`,
-   * `{token_env}`).
-   * @default {this checkout's worker run by the current Deno}
+   * `{token_env}`). One of `command` and `program` is required.
    */
   command?: string | readonly string[];
+  /**
+   * The loom worker program, run with `loomWorkerCommand` (plus the
+   * TLS flags of `tls`) when `command` is absent. The CLI passes its own
+   * entry point.
+   */
+  program?: LoomWorkerProgram;
   /**
    * Cache directory passed to workers.
    * @default {"<os tmp>/loom-cache"}

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ShardError, startRouter } from "./router.ts";
 import type { RouterEvent } from "./router.ts";
 import { createLogger } from "./log.ts";
-import { createTlsFixtures } from "./tls_fixtures.ts";
+import { createTlsFixtures } from "./tls_mint.ts";
 import { isProtocolError } from "../wire/errors.ts";
 import {
   exists,
@@ -10,7 +10,7 @@ import {
   fixtureCommand,
   tempWorkspace,
   waitFor,
-} from "./_router_test_util.ts";
+} from "./router_test_util.ts";
 
 const quiet = createLogger({ level: "error", write: () => {} });
 

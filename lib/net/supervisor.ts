@@ -15,6 +15,7 @@
  */
 
 import { randomBytes } from "node:crypto";
+import { concatBytes } from "../wire/bytes.ts";
 import {
   DEFAULT_TOKEN_ENV,
   expandWorkerCommand,
@@ -207,7 +208,10 @@ async function drainReader(
             pending.push(piece.subarray(0, room));
             pendingBytes += room;
             // Cut at a character boundary, then drop the rest of the line.
-            const text = decoder.decode(concat(pending)).replace(/\uFFFD$/, "");
+            const text = decoder.decode(concatBytes(pending)).replace(
+              /\uFFFD$/,
+              "",
+            );
             emit(text + OUTPUT_TRUNCATED_MARKER);
             pending = [];
             pendingBytes = 0;
@@ -226,16 +230,6 @@ async function drainReader(
     // The pipe broke: the process is gone.
   }
   if (pendingBytes > 0 || discarding) flush();
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {
-  defaultWorkerCommand,
   expandWorkerCommand,
+  loomWorkerCommand,
   splitCommandLine,
 } from "./worker_command.ts";
 
@@ -89,8 +89,14 @@ Deno.test("expandWorkerCommand() rejects unknown placeholders", () => {
   );
 });
 
-Deno.test("defaultWorkerCommand() runs this package's worker without a token in argv", () => {
-  const argv = expandWorkerCommand(defaultWorkerCommand(), vars);
+Deno.test("loomWorkerCommand() runs the given worker without a token in argv", () => {
+  const argv = expandWorkerCommand(
+    loomWorkerCommand({
+      main: new URL("file:///opt/loom/cli/main.ts"),
+      config: "/opt/loom/deno.json",
+    }),
+    vars,
+  );
   assert.equal(argv[0], Deno.execPath());
   assert.ok(argv.some((a) => a.endsWith("cli/main.ts")));
   assert.deepEqual(argv.slice(-9), [

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { concatBytes } from "./bytes.ts";
+
 import { LimitExceededError, ProtocolError } from "./errors.ts";
 import { MAX_FILE_TEXT_BYTES, MAX_SMALL_STRING_BYTES } from "./limits.ts";
 import type { U64 } from "./types.ts";
@@ -368,27 +370,6 @@ export function textBytes(value: string): Uint8Array {
 }
 
 /**
- * Concatenates byte fragments (used to build constant prefixes).
- *
- * @example
- * ```ts
- * import { concatBytes } from "./_cbor_write.ts";
- * console.assert(concatBytes([0xa1], new Uint8Array([1, 2])).length === 3);
- * ```
- */
-export function concatBytes(...parts: (Uint8Array | number[])[]): Uint8Array {
-  let n = 0;
-  for (const part of parts) n += part.length;
-  const out = new Uint8Array(n);
-  let p = 0;
-  for (const part of parts) {
-    out.set(part, p);
-    p += part.length;
-  }
-  return out;
-}
-
-/**
  * Pre-encodes the keys of a map written in a fixed order: entry `i` is the
  * key `names[i]`, and the first one is preceded by the map head. Fewer than
  * 24 ASCII names only.
@@ -402,6 +383,6 @@ export function concatBytes(...parts: (Uint8Array | number[])[]): Uint8Array {
  */
 export function keyTable(names: readonly string[]): Uint8Array[] {
   return names.map((k, i) =>
-    i === 0 ? concatBytes([0xa0 | names.length], textBytes(k)) : textBytes(k)
+    i === 0 ? concatBytes([[0xa0 | names.length], textBytes(k)]) : textBytes(k)
   );
 }

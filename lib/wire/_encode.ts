@@ -13,9 +13,9 @@
  * @module
  */
 
+import { concatBytes } from "./bytes.ts";
 import {
   type CborWriter,
-  concatBytes,
   encodeFailed,
   FILE_TEXT_CAP,
   keyTable,
@@ -35,12 +35,16 @@ import type {
   RpcPayload,
   RpcResult,
   ShardIndex,
-  Symbol,
-  U64,
   WireFrame,
   WorkerHello,
   WorkerStats,
 } from "./types.ts";
+import {
+  K_SYMBOL,
+  requireObject,
+  writeShardIds,
+  writeSymbol,
+} from "./_encode_parts.ts";
 import {
   omitSymbolsPrefix,
   writeOmitSymbols,
@@ -51,34 +55,14 @@ import {
 
 const t = textBytes;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null;
-}
-
-/**
- * Throws `encode_failed` unless `value` is a non-null object.
- *
- * @example
- * ```ts
- * import { requireObject } from "./_encode.ts";
- * requireObject({}, "body");
- * let threw = false;
- * try { requireObject(null, "body"); } catch { threw = true; }
- * console.assert(threw);
- * ```
- */
-export function requireObject(value: unknown, what: string): void {
-  if (!isObject(value)) encodeFailed(`${what} must be an object`);
-}
-
 /** `map(2) {"type": name, "body": ...` up to the body value. */
 function adjacentPrefix(name: string): Uint8Array {
-  return concatBytes([0xa2], t("type"), t(name), t("body"));
+  return concatBytes([[0xa2], t("type"), t(name), t("body")]);
 }
 
 /** `map(1) {"type": name}`: a unit variant. */
 function unitVariant(name: string): Uint8Array {
-  return concatBytes([0xa1], t("type"), t(name));
+  return concatBytes([[0xa1], t("type"), t(name)]);
 }
 
 function stringEnum<T extends string>(
@@ -134,7 +118,7 @@ function writeOptSmallText(
 
 // Handshake -------------------------------------------------------------------
 
-const K_MAJOR = concatBytes([0xa2], t("major"));
+const K_MAJOR = concatBytes([[0xa2], t("major")]);
 const K_MINOR = t("minor");
 function writeVersion(w: CborWriter, v: ProtocolVersion, field: string): void {
   requireObject(v, field);
@@ -145,7 +129,7 @@ function writeVersion(w: CborWriter, v: ProtocolVersion, field: string): void {
 }
 
 const K_CAPS = [
-  concatBytes([0xa5], t("max_frame_len")),
+  concatBytes([[0xa5], t("max_frame_len")]),
   t("max_packet_len"),
   t("supported_compression"),
   t("supports_cancel"),
@@ -173,17 +157,17 @@ function writeCaps(w: CborWriter, c: Capabilities, field: string): void {
 }
 
 const K_HELLO = [
-  concatBytes(adjacentPrefix("hello"), [0xa6], t("shard_id")),
+  concatBytes([adjacentPrefix("hello"), [0xa6], t("shard_id")]),
   t("auth_token"),
   t("supported_versions"),
   t("capabilities"),
   t("cached_index_info"),
   t("worker_build"),
 ];
-const K_MIN = concatBytes([0xa2], t("min"));
+const K_MIN = concatBytes([[0xa2], t("min")]);
 const K_MAX = t("max");
 const K_CACHED = [
-  concatBytes([0xa3], t("revision")),
+  concatBytes([[0xa3], t("revision")]),
   t("index_generation"),
   t("symbol_count"),
 ];
@@ -220,7 +204,7 @@ function writeHello(w: CborWriter, h: WorkerHello): void {
 }
 
 const K_WELCOME = [
-  concatBytes(adjacentPrefix("welcome"), [0xa5], t("worker_id")),
+  concatBytes([adjacentPrefix("welcome"), [0xa5], t("worker_id")]),
   t("shard_id"),
   t("revision"),
   t("chosen_version"),
@@ -228,12 +212,12 @@ const K_WELCOME = [
 ];
 
 const K_REJECT = [
-  concatBytes(adjacentPrefix("reject"), [0xa2], t("code")),
+  concatBytes([adjacentPrefix("reject"), [0xa2], t("code")]),
   t("message"),
 ];
 
-const K_PACKET = concatBytes(adjacentPrefix("packet"), [0xa3], t("id"));
-const K_CHUNK = concatBytes(adjacentPrefix("packet_chunk"), [0xa5], t("id"));
+const K_PACKET = concatBytes([adjacentPrefix("packet"), [0xa3], t("id")]);
+const K_CHUNK = concatBytes([adjacentPrefix("packet_chunk"), [0xa5], t("id")]);
 const K_COMPRESSION = t("compression");
 const K_SEQ = t("seq");
 const K_LAST = t("last");
@@ -338,30 +322,30 @@ function writeFiles(w: CborWriter, files: FileText[]): void {
 }
 
 const P_REQUEST = adjacentPrefix("request");
-const K_REQ_LOAD = concatBytes(
+const K_REQ_LOAD = concatBytes([
   [0xa3],
   t("type"),
   t("load_files"),
   t("revision"),
-);
-const K_REQ_INDEX = concatBytes(
+]);
+const K_REQ_INDEX = concatBytes([
   [0xa3],
   t("type"),
   t("index_shard"),
   t("revision"),
-);
-const K_REQ_UPDATE = concatBytes(
+]);
+const K_REQ_UPDATE = concatBytes([
   [0xa3],
   t("type"),
   t("update_file"),
   t("revision"),
-);
-const K_REQ_DIAG = concatBytes(
+]);
+const K_REQ_DIAG = concatBytes([
   [0xa2],
   t("type"),
   t("diagnostics"),
   t("path"),
-);
+]);
 const K_FILES = t("files");
 const K_FILE_KEY = t("file");
 const REQ_STATS = unitVariant("get_worker_stats");
@@ -409,7 +393,6 @@ function writeRequest(w: CborWriter, req: Request): void {
   }
 }
 
-const K_SYMBOL = keyTable(["name", "path", "line", "column"]);
 function writeShardIndex(w: CborWriter, index: ShardIndex): void {
   requireObject(index, "shard index");
   writeShardIds(w, index, K_INDEX);
@@ -427,64 +410,6 @@ const K_INDEX = keyTable([
   "index_generation",
   "symbols",
 ]);
-
-/**
- * Writes `shard_id` (u32), `revision` and `index_generation` (u64), each
- * after its pre-encoded key `keys[0..2]` (the first carries the map head).
- *
- * @example
- * ```ts
- * import { writeShardIds } from "./_encode.ts";
- * import { CborWriter, keyTable } from "./_cbor_write.ts";
- * const w = new CborWriter();
- * const keys = keyTable(["shard_id", "revision", "index_generation"]);
- * writeShardIds(w, { shard_id: 1, revision: 2, index_generation: 3 }, keys);
- * console.assert(w.finish()[0] === 0xa3);
- * ```
- */
-export function writeShardIds(
-  w: CborWriter,
-  b: { shard_id: number; revision: U64; index_generation: U64 },
-  keys: readonly Uint8Array[],
-): void {
-  w.raw(keys[0]);
-  w.u32(b.shard_id, "shard_id");
-  w.raw(keys[1]);
-  w.u64(b.revision, "revision");
-  w.raw(keys[2]);
-  w.u64(b.index_generation, "index_generation");
-}
-
-/**
- * Writes the `name`, `path`, `line` and `column` entries of a symbol-like
- * map after the keys `keys[0..3]` (by default a whole `Symbol` map); `what`
- * names the value in the error when it is not an object.
- *
- * @example
- * ```ts
- * import { writeSymbol } from "./_encode.ts";
- * import { CborWriter } from "./_cbor_write.ts";
- * const w = new CborWriter();
- * writeSymbol(w, { name: "Foo", path: "F.java", line: 0, column: 6 });
- * console.assert(w.finish()[0] === 0xa4);
- * ```
- */
-export function writeSymbol(
-  w: CborWriter,
-  s: Symbol,
-  keys: readonly Uint8Array[] = K_SYMBOL,
-  what = "symbol",
-): void {
-  requireObject(s, what);
-  w.raw(keys[0]);
-  w.text(s.name, "name", SMALL_TEXT_CAP);
-  w.raw(keys[1]);
-  w.text(s.path, "path", SMALL_TEXT_CAP);
-  w.raw(keys[2]);
-  w.u32(s.line, "line");
-  w.raw(keys[3]);
-  w.u32(s.column, "column");
-}
 
 const K_STATS = keyTable([
   "shard_id",
@@ -515,11 +440,11 @@ function writeDiagnostic(w: CborWriter, d: RemoteDiagnostic): void {
 const RESP_ACK = unitVariant("ack");
 const RESP_SHUTDOWN = unitVariant("shutdown");
 const P_SHARD_INDEX = adjacentPrefix("shard_index");
-const P_DIAGNOSTICS = concatBytes(
+const P_DIAGNOSTICS = concatBytes([
   adjacentPrefix("diagnostics"),
   [0xa1],
   t("diagnostics"),
-);
+]);
 const P_STATS = adjacentPrefix("worker_stats");
 const P_SYMBOL_MATCHES = adjacentPrefix("symbol_matches");
 const P_SHARD_SUMMARY = adjacentPrefix("shard_summary");
@@ -567,11 +492,11 @@ function writeResponse(w: CborWriter, resp: Response): void {
 }
 
 const P_RESPONSE = adjacentPrefix("response");
-const K_OK = concatBytes([0xa2], t("status"), t("ok"), t("value"));
-const K_ERR = concatBytes([0xa2], t("status"), t("err"), t("error"));
-const RESULT_UNKNOWN = concatBytes([0xa1], t("status"), t("unknown"));
+const K_OK = concatBytes([[0xa2], t("status"), t("ok"), t("value")]);
+const K_ERR = concatBytes([[0xa2], t("status"), t("err"), t("error")]);
+const RESULT_UNKNOWN = concatBytes([[0xa1], t("status"), t("unknown")]);
 const K_RPC_ERROR = [
-  concatBytes([0xa4], t("code")),
+  concatBytes([[0xa4], t("code")]),
   t("message"),
   t("retryable"),
   t("details"),

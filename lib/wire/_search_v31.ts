@@ -16,17 +16,17 @@
  * @module
  */
 
+import { concatBytes } from "./bytes.ts";
 import {
   type CborWriter,
-  concatBytes,
   encodeFailed,
   keyTable,
   SMALL_TEXT_CAP,
   textBytes,
 } from "./_cbor_write.ts";
 import { type CborReader, schemaMismatch } from "./_cbor_read.ts";
-import { entryKey, keys, missing, shardCounts } from "./_decode.ts";
-import { requireObject, writeShardIds, writeSymbol } from "./_encode.ts";
+import { entryKey, keys, missing, shardCounts } from "./_decode_parts.ts";
+import { requireObject, writeShardIds, writeSymbol } from "./_encode_parts.ts";
 import { ProtocolError } from "./errors.ts";
 import type {
   RankedSymbol,
@@ -102,7 +102,7 @@ const K_OMIT = t("omit_symbols");
 const OMIT_PREFIX = new Map(
   ["load_files", "index_shard", "update_file"].map((name) => [
     name,
-    concatBytes([0xa4], t("type"), t(name), t("revision")),
+    concatBytes([[0xa4], t("type"), t(name), t("revision")]),
   ]),
 );
 
@@ -161,7 +161,11 @@ export function readOmitSymbols(r: CborReader): boolean | undefined {
 
 // search_symbols --------------------------------------------------------------
 
-const K_SEARCH = concatBytes(t("type"), t("search_shard_symbols"), t("query"));
+const K_SEARCH = concatBytes([
+  t("type"),
+  t("search_shard_symbols"),
+  t("query"),
+]);
 const K_LIMIT = t("limit");
 const K_MODE = t("mode");
 const K_SCAN = t("scan_count");

@@ -22,7 +22,7 @@ import {
   packetFrame,
   TEST_CAPS,
   testHello,
-} from "./_session_test_util.ts";
+} from "./session_test_util.ts";
 
 function sessionIn(role: "worker" | "router", state: string): Session {
   if (role === "worker") {

@@ -50,6 +50,27 @@ export function encodeFrame(frame: WireFrame): Uint8Array {
   return out;
 }
 
+/**
+ * Frames an already-encoded CBOR body: prepends its u32 LE length. For
+ * tools that build (possibly invalid) bodies by hand; {@link encodeFrame}
+ * encodes and frames a {@link WireFrame} in one pass.
+ *
+ * @param body The CBOR bytes of one frame.
+ * @returns Fresh bytes: the 4-byte length, then the body.
+ *
+ * @example
+ * ```ts
+ * import { prefixFrameLength } from "./frame.ts";
+ * console.assert(prefixFrameLength(new Uint8Array([0xf6])).join() === "1,0,0,0,246");
+ * ```
+ */
+export function prefixFrameLength(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(PREFIX + body.length);
+  new DataView(out.buffer).setUint32(0, body.length, true);
+  out.set(body, PREFIX);
+  return out;
+}
+
 /** Options for {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
   /**

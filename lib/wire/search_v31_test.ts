@@ -1,7 +1,7 @@
 // Distributed search mode (protocol 3.1): codec tests for the new messages.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { checkVector, parseVectors } from "../../conformance/vectors.ts";
+import { checkVector, parseVectors } from "./golden_vectors.ts";
 import { decodeRpcPayload, encodeRpcPayload } from "./codec.ts";
 import { ProtocolError } from "./errors.ts";
 import { encodeFrame, FrameDecoder } from "./frame.ts";

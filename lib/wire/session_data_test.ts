@@ -14,7 +14,7 @@ import {
   payloadOf,
   RleCompressor,
   transmitted,
-} from "./_session_test_util.ts";
+} from "./session_test_util.ts";
 import {
   chunkFrameLen,
   packetFrameLen,

@@ -21,7 +21,7 @@ import {
   TEST_CAPS,
   testHello,
   transmitted,
-} from "./_session_test_util.ts";
+} from "./session_test_util.ts";
 import type { WorkerHello } from "./types.ts";
 
 const VECTORS = new URL(
