@@ -14,7 +14,7 @@ import {
   keyBytes,
   schemaMismatch,
 } from "./_cbor_read.ts";
-import type { U64 } from "./types.ts";
+import type {} from "./types.ts";
 
 /** Pre-encoded map keys, matched by `CborReader.key`. */
 export type Keys = readonly Uint8Array[];
@@ -119,41 +119,4 @@ export function variant(r: CborReader, names: Keys, field: string): number {
     cborInvalid("invalid UTF-8 in text string");
   }
   return -1;
-}
-
-/**
- * Reads a map of four required fields `shard_id` (u32), `revision` and
- * `index_generation` (u64) and a last u32 (`names[3]`); `what` names the map
- * in errors. Unknown keys are skipped, known ones may not repeat.
- *
- * @example
- * ```ts
- * import { keys, shardCounts } from "./_decode_parts.ts";
- * import { CborReader } from "./_cbor_read.ts";
- * import { CborWriter, keyTable } from "./_cbor_write.ts";
- * const names = ["shard_id", "revision", "index_generation", "n"];
- * const w = new CborWriter();
- * const k = keyTable(names);
- * for (let i = 0; i < 4; i++) { w.raw(k[i]); w.u32(i, names[i]); }
- * const v = shardCounts(new CborReader(w.finish()), "Counts", keys(...names), names);
- * console.assert(v.join() === "0,1,2,3");
- * ```
- */
-export function shardCounts(
-  r: CborReader,
-  what: string,
-  table: Keys,
-  names: readonly string[],
-): [number, U64, U64, number] {
-  const n = r.map(what);
-  const v: [number, U64, U64, number] = [0, 0, 0, 0];
-  let seen = 0;
-  for (let i = 0; i < n; i++) {
-    const k = entryKey(r, table, names, i, seen);
-    if (k < 0) continue;
-    seen |= 1 << k;
-    v[k] = k === 1 || k === 2 ? r.u64(names[k]) : r.u32(names[k]);
-  }
-  for (let k = 0; k < 4; k++) if (!(seen & (1 << k))) missing(names[k]);
-  return v;
 }

@@ -18,33 +18,32 @@ import {
   type CborWriter,
   encodeFailed,
   FILE_TEXT_CAP,
-  keyTable,
   SMALL_TEXT_CAP,
   textBytes,
 } from "./_cbor_write.ts";
 import type {
-  Capabilities,
   CompressionAlgo,
   FileText,
   Notification,
-  ProtocolVersion,
-  RemoteDiagnostic,
   Request,
   Response,
-  RpcError,
   RpcPayload,
   RpcResult,
-  ShardIndex,
   WireFrame,
-  WorkerHello,
-  WorkerStats,
 } from "./types.ts";
+import { requireObject } from "./_encode_parts.ts";
 import {
-  K_SYMBOL,
-  requireObject,
-  writeShardIds,
-  writeSymbol,
-} from "./_encode_parts.ts";
+  COMPRESSION,
+  DIAGNOSTICS_BODY,
+  FILE_TEXT,
+  HANDSHAKE_REJECT,
+  ROUTER_WELCOME,
+  RPC_ERROR,
+  SHARD_INDEX,
+  WORKER_HELLO,
+  WORKER_STATS,
+} from "./_messages.ts";
+import { writeStruct } from "./_schema.ts";
 import {
   omitSymbolsPrefix,
   writeOmitSymbols,
@@ -65,156 +64,9 @@ function unitVariant(name: string): Uint8Array {
   return concatBytes([[0xa1], t("type"), t(name)]);
 }
 
-function stringEnum<T extends string>(
-  names: readonly T[],
-): Map<T | "unknown", Uint8Array> {
-  const out = new Map<T | "unknown", Uint8Array>();
-  for (const name of names) out.set(name, t(name));
-  out.set("unknown", t("unknown"));
-  return out;
-}
-
-const COMPRESSION = stringEnum(["none", "zstd"] as const);
-const REJECT_CODES = stringEnum(
-  [
-    "invalid_request",
-    "unauthorized",
-    "unsupported_version",
-    "internal",
-  ] as const,
-);
-const RPC_ERROR_CODES = stringEnum(
-  [
-    "invalid_request",
-    "unauthorized",
-    "unsupported_version",
-    "too_large",
-    "cancelled",
-    "internal",
-  ] as const,
-);
-const SEVERITIES = stringEnum(["error", "warning", "info", "hint"] as const);
-
-function writeEnum(
-  w: CborWriter,
-  table: Map<string, Uint8Array>,
-  value: unknown,
-  field: string,
-): void {
-  const bytes = table.get(value as string);
-  if (bytes === undefined) encodeFailed(`${field}: unknown value`);
-  w.raw(bytes);
-}
-
-/** An optional token, build string or details: 16 KiB when present. */
-function writeOptSmallText(
-  w: CborWriter,
-  value: unknown,
-  field: string,
-): void {
-  if (value === null || value === undefined) w.nil();
-  else w.text(value as string, field, SMALL_TEXT_CAP);
-}
-
-// Handshake -------------------------------------------------------------------
-
-const K_MAJOR = concatBytes([[0xa2], t("major")]);
-const K_MINOR = t("minor");
-function writeVersion(w: CborWriter, v: ProtocolVersion, field: string): void {
-  requireObject(v, field);
-  w.raw(K_MAJOR);
-  w.u32(v.major, "major");
-  w.raw(K_MINOR);
-  w.u32(v.minor, "minor");
-}
-
-const K_CAPS = [
-  concatBytes([[0xa5], t("max_frame_len")]),
-  t("max_packet_len"),
-  t("supported_compression"),
-  t("supports_cancel"),
-  t("supports_chunking"),
-];
-function writeCaps(w: CborWriter, c: Capabilities, field: string): void {
-  requireObject(c, field);
-  w.raw(K_CAPS[0]);
-  w.u32(c.max_frame_len, "max_frame_len");
-  w.raw(K_CAPS[1]);
-  w.u32(c.max_packet_len, "max_packet_len");
-  w.raw(K_CAPS[2]);
-  const algos = c.supported_compression;
-  if (!Array.isArray(algos)) {
-    encodeFailed("supported_compression must be an array");
-  }
-  w.head(4, algos.length);
-  for (const algo of algos) {
-    writeEnum(w, COMPRESSION, algo, "supported_compression");
-  }
-  w.raw(K_CAPS[3]);
-  w.bool(c.supports_cancel, "supports_cancel");
-  w.raw(K_CAPS[4]);
-  w.bool(c.supports_chunking, "supports_chunking");
-}
-
-const K_HELLO = [
-  concatBytes([adjacentPrefix("hello"), [0xa6], t("shard_id")]),
-  t("auth_token"),
-  t("supported_versions"),
-  t("capabilities"),
-  t("cached_index_info"),
-  t("worker_build"),
-];
-const K_MIN = concatBytes([[0xa2], t("min")]);
-const K_MAX = t("max");
-const K_CACHED = [
-  concatBytes([[0xa3], t("revision")]),
-  t("index_generation"),
-  t("symbol_count"),
-];
-function writeHello(w: CborWriter, h: WorkerHello): void {
-  requireObject(h, "hello body");
-  w.raw(K_HELLO[0]);
-  w.u32(h.shard_id, "shard_id");
-  w.raw(K_HELLO[1]);
-  writeOptSmallText(w, h.auth_token, "auth_token");
-  w.raw(K_HELLO[2]);
-  const versions = h.supported_versions;
-  requireObject(versions, "supported_versions");
-  w.raw(K_MIN);
-  writeVersion(w, versions.min, "min");
-  w.raw(K_MAX);
-  writeVersion(w, versions.max, "max");
-  w.raw(K_HELLO[3]);
-  writeCaps(w, h.capabilities, "capabilities");
-  w.raw(K_HELLO[4]);
-  const cached = h.cached_index_info;
-  if (cached === null || cached === undefined) {
-    w.nil();
-  } else {
-    requireObject(cached, "cached_index_info");
-    w.raw(K_CACHED[0]);
-    w.u64(cached.revision, "revision");
-    w.raw(K_CACHED[1]);
-    w.u64(cached.index_generation, "index_generation");
-    w.raw(K_CACHED[2]);
-    w.u32(cached.symbol_count, "symbol_count");
-  }
-  w.raw(K_HELLO[5]);
-  writeOptSmallText(w, h.worker_build, "worker_build");
-}
-
-const K_WELCOME = [
-  concatBytes([adjacentPrefix("welcome"), [0xa5], t("worker_id")]),
-  t("shard_id"),
-  t("revision"),
-  t("chosen_version"),
-  t("chosen_capabilities"),
-];
-
-const K_REJECT = [
-  concatBytes([adjacentPrefix("reject"), [0xa2], t("code")]),
-  t("message"),
-];
+const P_HELLO = adjacentPrefix("hello");
+const P_WELCOME = adjacentPrefix("welcome");
+const P_REJECT = adjacentPrefix("reject");
 
 const K_PACKET = concatBytes([adjacentPrefix("packet"), [0xa3], t("id")]);
 const K_CHUNK = concatBytes([adjacentPrefix("packet_chunk"), [0xa5], t("id")]);
@@ -240,32 +92,17 @@ export function writeWireFrame(w: CborWriter, frame: WireFrame): void {
   requireObject(frame, "frame");
   switch (frame.type) {
     case "hello":
-      writeHello(w, frame.body);
+      w.raw(P_HELLO);
+      writeStruct(w, WORKER_HELLO, frame.body, "hello body");
       return;
-    case "welcome": {
-      const b = frame.body;
-      requireObject(b, "welcome body");
-      w.raw(K_WELCOME[0]);
-      w.u32(b.worker_id, "worker_id");
-      w.raw(K_WELCOME[1]);
-      w.u32(b.shard_id, "shard_id");
-      w.raw(K_WELCOME[2]);
-      w.u64(b.revision, "revision");
-      w.raw(K_WELCOME[3]);
-      writeVersion(w, b.chosen_version, "chosen_version");
-      w.raw(K_WELCOME[4]);
-      writeCaps(w, b.chosen_capabilities, "chosen_capabilities");
+    case "welcome":
+      w.raw(P_WELCOME);
+      writeStruct(w, ROUTER_WELCOME, frame.body, "welcome body");
       return;
-    }
-    case "reject": {
-      const b = frame.body;
-      requireObject(b, "reject body");
-      w.raw(K_REJECT[0]);
-      writeEnum(w, REJECT_CODES, b.code, "code");
-      w.raw(K_REJECT[1]);
-      w.text(b.message, "message", SMALL_TEXT_CAP);
+    case "reject":
+      w.raw(P_REJECT);
+      writeStruct(w, HANDSHAKE_REJECT, frame.body, "reject body");
       return;
-    }
     case "packet": {
       const b = frame.body;
       requireObject(b, "packet body");
@@ -301,12 +138,12 @@ export function writeWireFrame(w: CborWriter, frame: WireFrame): void {
 }
 
 function writeCompression(w: CborWriter, algo: CompressionAlgo): void {
-  writeEnum(w, COMPRESSION, algo, "compression");
+  COMPRESSION.write(w, algo, "compression");
 }
 
 // Payloads --------------------------------------------------------------------
 
-const K_FILE = keyTable(["path", "text"]);
+const K_FILE = FILE_TEXT.encodedKeys;
 function writeFile(w: CborWriter, f: FileText): void {
   requireObject(f, "file");
   w.raw(K_FILE[0]);
@@ -393,58 +230,10 @@ function writeRequest(w: CborWriter, req: Request): void {
   }
 }
 
-function writeShardIndex(w: CborWriter, index: ShardIndex): void {
-  requireObject(index, "shard index");
-  writeShardIds(w, index, K_INDEX);
-  w.raw(K_INDEX[3]);
-  const symbols = index.symbols;
-  if (!Array.isArray(symbols)) encodeFailed("symbols must be an array");
-  w.head(4, symbols.length);
-  for (let i = 0; i < symbols.length; i++) {
-    writeSymbol(w, symbols[i], K_SYMBOL, "symbol");
-  }
-}
-const K_INDEX = keyTable([
-  "shard_id",
-  "revision",
-  "index_generation",
-  "symbols",
-]);
-
-const K_STATS = keyTable([
-  "shard_id",
-  "revision",
-  "index_generation",
-  "file_count",
-]);
-function writeStats(w: CborWriter, s: WorkerStats): void {
-  requireObject(s, "worker stats");
-  writeShardIds(w, s, K_STATS);
-  w.raw(K_STATS[3]);
-  w.u32(s.file_count, "file_count");
-}
-
-const K_DIAG = keyTable(["severity", "line", "column", "message"]);
-function writeDiagnostic(w: CborWriter, d: RemoteDiagnostic): void {
-  requireObject(d, "diagnostic");
-  w.raw(K_DIAG[0]);
-  writeEnum(w, SEVERITIES, d.severity, "severity");
-  w.raw(K_DIAG[1]);
-  w.u32(d.line, "line");
-  w.raw(K_DIAG[2]);
-  w.u32(d.column, "column");
-  w.raw(K_DIAG[3]);
-  w.text(d.message, "message", SMALL_TEXT_CAP);
-}
-
 const RESP_ACK = unitVariant("ack");
 const RESP_SHUTDOWN = unitVariant("shutdown");
 const P_SHARD_INDEX = adjacentPrefix("shard_index");
-const P_DIAGNOSTICS = concatBytes([
-  adjacentPrefix("diagnostics"),
-  [0xa1],
-  t("diagnostics"),
-]);
+const P_DIAGNOSTICS = adjacentPrefix("diagnostics");
 const P_STATS = adjacentPrefix("worker_stats");
 const P_SYMBOL_MATCHES = adjacentPrefix("symbol_matches");
 const P_SHARD_SUMMARY = adjacentPrefix("shard_summary");
@@ -457,20 +246,15 @@ function writeResponse(w: CborWriter, resp: Response): void {
       return;
     case "shard_index":
       w.raw(P_SHARD_INDEX);
-      writeShardIndex(w, resp.body);
+      writeStruct(w, SHARD_INDEX, resp.body, "shard index");
       return;
-    case "diagnostics": {
-      requireObject(resp.body, "diagnostics body");
-      const list = resp.body.diagnostics;
-      if (!Array.isArray(list)) encodeFailed("diagnostics must be an array");
+    case "diagnostics":
       w.raw(P_DIAGNOSTICS);
-      w.head(4, list.length);
-      for (let i = 0; i < list.length; i++) writeDiagnostic(w, list[i]);
+      writeStruct(w, DIAGNOSTICS_BODY, resp.body, "diagnostics body");
       return;
-    }
     case "worker_stats":
       w.raw(P_STATS);
-      writeStats(w, resp.body);
+      writeStruct(w, WORKER_STATS, resp.body, "worker stats");
       return;
     case "shutdown":
       w.raw(RESP_SHUTDOWN);
@@ -495,25 +279,6 @@ const P_RESPONSE = adjacentPrefix("response");
 const K_OK = concatBytes([[0xa2], t("status"), t("ok"), t("value")]);
 const K_ERR = concatBytes([[0xa2], t("status"), t("err"), t("error")]);
 const RESULT_UNKNOWN = concatBytes([[0xa1], t("status"), t("unknown")]);
-const K_RPC_ERROR = [
-  concatBytes([[0xa4], t("code")]),
-  t("message"),
-  t("retryable"),
-  t("details"),
-];
-
-function writeRpcError(w: CborWriter, e: RpcError): void {
-  requireObject(e, "error");
-  w.raw(K_RPC_ERROR[0]);
-  writeEnum(w, RPC_ERROR_CODES, e.code, "code");
-  w.raw(K_RPC_ERROR[1]);
-  w.text(e.message, "message", SMALL_TEXT_CAP);
-  w.raw(K_RPC_ERROR[2]);
-  w.bool(e.retryable, "retryable");
-  w.raw(K_RPC_ERROR[3]);
-  writeOptSmallText(w, e.details, "details");
-}
-
 function writeResult(w: CborWriter, result: RpcResult): void {
   requireObject(result, "result");
   switch (result.status) {
@@ -523,7 +288,7 @@ function writeResult(w: CborWriter, result: RpcResult): void {
       return;
     case "err":
       w.raw(K_ERR);
-      writeRpcError(w, result.error);
+      writeStruct(w, RPC_ERROR, result.error, "error");
       return;
     case "unknown":
       w.raw(RESULT_UNKNOWN);
@@ -540,7 +305,7 @@ function writeNotification(w: CborWriter, n: Notification): void {
   switch (n.type) {
     case "cached_index":
       w.raw(P_CACHED_INDEX);
-      writeShardIndex(w, n.body);
+      writeStruct(w, SHARD_INDEX, n.body, "shard index");
       return;
     case "unknown":
       w.raw(UNKNOWN);

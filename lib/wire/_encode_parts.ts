@@ -8,18 +8,9 @@
 import {
   type CborWriter,
   encodeFailed,
-  keyTable,
   SMALL_TEXT_CAP,
 } from "./_cbor_write.ts";
-import type { Symbol, U64 } from "./types.ts";
-
-/** The pre-encoded keys of a `Symbol` map, the map head first. */
-export const K_SYMBOL: readonly Uint8Array[] = keyTable([
-  "name",
-  "path",
-  "line",
-  "column",
-]);
+import type { Symbol } from "./types.ts";
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;
@@ -42,51 +33,25 @@ export function requireObject(value: unknown, what: string): void {
 }
 
 /**
- * Writes `shard_id` (u32), `revision` and `index_generation` (u64), each
- * after its pre-encoded key `keys[0..2]` (the first carries the map head).
- *
- * @example
- * ```ts
- * import { writeShardIds } from "./_encode_parts.ts";
- * import { CborWriter, keyTable } from "./_cbor_write.ts";
- * const w = new CborWriter();
- * const keys = keyTable(["shard_id", "revision", "index_generation"]);
- * writeShardIds(w, { shard_id: 1, revision: 2, index_generation: 3 }, keys);
- * console.assert(w.finish()[0] === 0xa3);
- * ```
- */
-export function writeShardIds(
-  w: CborWriter,
-  b: { shard_id: number; revision: U64; index_generation: U64 },
-  keys: readonly Uint8Array[],
-): void {
-  w.raw(keys[0]);
-  w.u32(b.shard_id, "shard_id");
-  w.raw(keys[1]);
-  w.u64(b.revision, "revision");
-  w.raw(keys[2]);
-  w.u64(b.index_generation, "index_generation");
-}
-
-/**
  * Writes the `name`, `path`, `line` and `column` entries of a symbol-like
- * map after the keys `keys[0..3]` (by default a whole `Symbol` map); `what`
+ * map after the keys `keys[0..3]` (the first carries the map head); `what`
  * names the value in the error when it is not an object.
  *
  * @example
  * ```ts
  * import { writeSymbol } from "./_encode_parts.ts";
- * import { CborWriter } from "./_cbor_write.ts";
+ * import { CborWriter, keyTable } from "./_cbor_write.ts";
  * const w = new CborWriter();
- * writeSymbol(w, { name: "Foo", path: "F.java", line: 0, column: 6 });
+ * const keys = keyTable(["name", "path", "line", "column"]);
+ * writeSymbol(w, { name: "Foo", path: "F.java", line: 0, column: 6 }, keys, "symbol");
  * console.assert(w.finish()[0] === 0xa4);
  * ```
  */
 export function writeSymbol(
   w: CborWriter,
   s: Symbol,
-  keys: readonly Uint8Array[] = K_SYMBOL,
-  what = "symbol",
+  keys: readonly Uint8Array[],
+  what: string,
 ): void {
   requireObject(s, what);
   w.raw(keys[0]);
