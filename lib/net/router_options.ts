@@ -22,7 +22,7 @@ import type {
   RouterTlsOptions,
   WorkerTlsOptions,
 } from "./router_config.ts";
-import type { RestartBackoff, SupervisorEvent } from "./supervisor.ts";
+import type { SupervisorBackoff, SupervisorEvent } from "./supervisor.ts";
 import type { SkippedFile } from "./workspace_fs.ts";
 import type { LoomWorkerProgram } from "./worker_command.ts";
 
@@ -51,7 +51,7 @@ export interface SpawnWorkersOptions {
   /** TLS settings for workers connecting to a `tcp+tls:` router. */
   tls?: WorkerTlsOptions;
   /** Creates the restart backoff (50 ms doubling to 5 s by default). */
-  createBackoff?: () => RestartBackoff;
+  createBackoff?: () => SupervisorBackoff;
 }
 
 /** Options for {@link startRouter}. */

@@ -23,7 +23,7 @@ import {
 } from "./worker_command.ts";
 
 /** Restart delays: `nextDelay()` in milliseconds, `reset()` after a stable run. */
-export interface RestartBackoff {
+export interface SupervisorBackoff {
   /** The delay before the next restart, in milliseconds. */
   nextDelay(): number;
   /** Starts over after a stable run. */
@@ -108,7 +108,7 @@ export interface SupervisorOptions {
    */
   tokenEnv?: string;
   /** Creates one backoff per shard. */
-  createBackoff: () => RestartBackoff;
+  createBackoff: () => SupervisorBackoff;
   /**
    * Random extra delay for a base delay (the reference adds 0..delay/4 ms).
    * @default {uniform whole ms in [0, floor(delay / 4)]}
@@ -416,7 +416,7 @@ export class WorkerSupervisor {
     slot: Slot,
     child: Deno.ChildProcess,
     attempt: number,
-    backoff: RestartBackoff,
+    backoff: SupervisorBackoff,
   ): Promise<void> {
     const opts = this.#options;
     const shard = slot.shard;

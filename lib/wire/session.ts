@@ -59,6 +59,7 @@ export {
 } from "./_transitions.ts";
 export type {
   RouterInput,
+  RouterSessionState,
   RouterState,
   SessionAction,
   SessionInput,
@@ -66,6 +67,7 @@ export type {
   Transition,
   TransitionTable,
   WorkerInput,
+  WorkerSessionState,
   WorkerState,
 } from "./_transitions.ts";
 export {
