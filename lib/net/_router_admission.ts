@@ -34,6 +34,7 @@ import {
 } from "./_router_transport.ts";
 import { rehydrate } from "./_router_updates.ts";
 import { supportsDistributedSearch } from "../worker/search.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../wire/limits.ts";
 
 /** Listener settings shared by the main and the per-child listeners. */
 function listenOptions(
@@ -49,7 +50,7 @@ function listenOptions(
     ),
     maxInflightHandshakes: Math.max(1, opts.maxInflightHandshakes ?? 128),
     maxConnections: Math.max(1, opts.maxWorkerConnections ?? 1024),
-    handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5000,
+    handshakeTimeoutMs: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     supportedVersions: opts.distributedSearch
       ? { min: { major: 3, minor: 0 }, max: { major: 3, minor: 1 } }
       : undefined,
@@ -180,7 +181,8 @@ function startSupervisor(
     createBackoff: spawn.createBackoff ?? createRestartBackoff,
     // The default backoff adds its own jitter.
     jitter: spawn.createBackoff ? undefined : () => 0,
-    handshakeTimeoutMs: st.options.handshakeTimeoutMs ?? 5000,
+    handshakeTimeoutMs: st.options.handshakeTimeoutMs ??
+      DEFAULT_HANDSHAKE_TIMEOUT_MS,
     onEvent: (event) => {
       if (event.type === "output") {
         st.log.info("worker output", {
@@ -263,7 +265,7 @@ function admit(
       shard.pending = undefined;
       st.wake();
     }
-  }, (st.options.handshakeTimeoutMs ?? 5000) + 1000);
+  }, (st.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS) + 1000);
   shard.pending = { workerId, spawnAttempt, timer };
   return { worker_id: workerId, revision: st.store.revision };
 }
@@ -323,14 +325,11 @@ function onConnection(
   conn.setNotificationHandler((n) => onNotification(st, shard, worker, n));
   conn.closed.then(() => {
     worker.cacheSettled.resolve();
-    if (shard.worker?.workerId === workerId) {
-      shard.worker = undefined;
-      st.store.setStale(shard.id, true);
+    if (st.releaseShard(shard, workerId)) {
       st.log.info("worker connection closed", {
         shard_id: shard.id,
         worker_id: workerId,
       });
-      st.emit({ type: "worker_disconnected", shard: shard.id, workerId });
       st.wake();
     }
   });

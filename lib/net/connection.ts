@@ -30,6 +30,7 @@ import {
 import { nodeZstdCompressor } from "./zstd.ts";
 import type { Logger } from "./log.ts";
 import type { ByteStream } from "./stream.ts";
+import { MAX_PENDING_NOTIFICATIONS } from "../wire/limits.ts";
 
 /** The session events the connection consumes. */
 export type ConnectionSessionEvent =
@@ -249,8 +250,6 @@ export interface StartConnectionOptions {
   /** Called when the handshake finished, successfully or not. */
   onHandshakeEnd?(ok: boolean): void;
 }
-
-const MAX_PENDING_NOTIFICATIONS = 16;
 
 interface PendingCall {
   resolve(value: Response): void;

@@ -21,6 +21,7 @@ import {
   expandWorkerCommand,
   type WorkerCommandVars,
 } from "./worker_command.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../wire/limits.ts";
 
 /** Restart delays: `nextDelay()` in milliseconds, `reset()` after a stable run. */
 export interface SupervisorBackoff {
@@ -450,7 +451,7 @@ export class WorkerSupervisor {
     const deadline = new Promise<"deadline">((resolve) => {
       deadlineTimer = setTimeout(
         () => resolve("deadline"),
-        opts.handshakeTimeoutMs ?? 5000,
+        opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       );
     });
     const first = await Promise.race([

@@ -87,6 +87,7 @@ import type {
   WireFrame,
   WorkerHello,
 } from "./types.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "./limits.ts";
 
 const FRAME_INPUT: Readonly<Record<WireFrame["type"], SessionInput>> = {
   hello: "hello_frame",
@@ -186,7 +187,7 @@ export abstract class Session {
     );
     const now = options.now ?? 0;
     if (!Number.isFinite(now)) throw new RangeError("now must be finite");
-    const timeout = options.handshakeTimeoutMs ?? 5000;
+    const timeout = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     if (!(timeout >= 0)) {
       throw new RangeError("handshakeTimeoutMs must be non-negative");
     }
