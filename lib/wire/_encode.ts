@@ -43,7 +43,7 @@ import {
   WORKER_HELLO,
   WORKER_STATS,
 } from "./_messages.ts";
-import { writeStruct } from "./_schema.ts";
+import { type StructSchema, writeStruct } from "./_schema.ts";
 import {
   omitSymbolsPrefix,
   writeOmitSymbols,
@@ -64,9 +64,32 @@ function unitVariant(name: string): Uint8Array {
   return concatBytes([[0xa1], t("type"), t(name)]);
 }
 
-const P_HELLO = adjacentPrefix("hello");
-const P_WELCOME = adjacentPrefix("welcome");
-const P_REJECT = adjacentPrefix("reject");
+/** An adjacently tagged variant whose body is a plain struct. */
+interface StructVariant<T> {
+  /** `{"type": name, "body":` */
+  readonly prefix: Uint8Array;
+  /** The body's schema. */
+  readonly schema: StructSchema<T>;
+  /** The body's name in errors. */
+  readonly what: string;
+}
+
+function structVariant<T>(
+  name: string,
+  schema: StructSchema<T>,
+  what: string,
+): StructVariant<T> {
+  return { prefix: adjacentPrefix(name), schema, what };
+}
+
+function writeVariant<T>(w: CborWriter, v: StructVariant<T>, body: T): void {
+  w.raw(v.prefix);
+  writeStruct(w, v.schema, body, v.what);
+}
+
+const HELLO = structVariant("hello", WORKER_HELLO, "hello body");
+const WELCOME = structVariant("welcome", ROUTER_WELCOME, "welcome body");
+const REJECT = structVariant("reject", HANDSHAKE_REJECT, "reject body");
 
 const K_PACKET = concatBytes([adjacentPrefix("packet"), [0xa3], t("id")]);
 const K_CHUNK = concatBytes([adjacentPrefix("packet_chunk"), [0xa5], t("id")]);
@@ -92,17 +115,11 @@ export function writeWireFrame(w: CborWriter, frame: WireFrame): void {
   requireObject(frame, "frame");
   switch (frame.type) {
     case "hello":
-      w.raw(P_HELLO);
-      writeStruct(w, WORKER_HELLO, frame.body, "hello body");
-      return;
+      return writeVariant(w, HELLO, frame.body);
     case "welcome":
-      w.raw(P_WELCOME);
-      writeStruct(w, ROUTER_WELCOME, frame.body, "welcome body");
-      return;
+      return writeVariant(w, WELCOME, frame.body);
     case "reject":
-      w.raw(P_REJECT);
-      writeStruct(w, HANDSHAKE_REJECT, frame.body, "reject body");
-      return;
+      return writeVariant(w, REJECT, frame.body);
     case "packet": {
       const b = frame.body;
       requireObject(b, "packet body");
@@ -232,9 +249,21 @@ function writeRequest(w: CborWriter, req: Request): void {
 
 const RESP_ACK = unitVariant("ack");
 const RESP_SHUTDOWN = unitVariant("shutdown");
-const P_SHARD_INDEX = adjacentPrefix("shard_index");
-const P_DIAGNOSTICS = adjacentPrefix("diagnostics");
-const P_STATS = adjacentPrefix("worker_stats");
+const RESP_SHARD_INDEX = structVariant(
+  "shard_index",
+  SHARD_INDEX,
+  "shard index",
+);
+const RESP_DIAGNOSTICS = structVariant(
+  "diagnostics",
+  DIAGNOSTICS_BODY,
+  "diagnostics body",
+);
+const RESP_STATS = structVariant(
+  "worker_stats",
+  WORKER_STATS,
+  "worker stats",
+);
 const P_SYMBOL_MATCHES = adjacentPrefix("symbol_matches");
 const P_SHARD_SUMMARY = adjacentPrefix("shard_summary");
 
@@ -245,17 +274,11 @@ function writeResponse(w: CborWriter, resp: Response): void {
       w.raw(RESP_ACK);
       return;
     case "shard_index":
-      w.raw(P_SHARD_INDEX);
-      writeStruct(w, SHARD_INDEX, resp.body, "shard index");
-      return;
+      return writeVariant(w, RESP_SHARD_INDEX, resp.body);
     case "diagnostics":
-      w.raw(P_DIAGNOSTICS);
-      writeStruct(w, DIAGNOSTICS_BODY, resp.body, "diagnostics body");
-      return;
+      return writeVariant(w, RESP_DIAGNOSTICS, resp.body);
     case "worker_stats":
-      w.raw(P_STATS);
-      writeStruct(w, WORKER_STATS, resp.body, "worker stats");
-      return;
+      return writeVariant(w, RESP_STATS, resp.body);
     case "shutdown":
       w.raw(RESP_SHUTDOWN);
       return;

@@ -181,19 +181,10 @@ function readSymbol(r: CborReader, paths: TextInterner): Symbol {
     const k = entryKey(r, SYMBOL.keys, SYMBOL.names, i, seen);
     if (k < 0) continue;
     seen |= 1 << k;
-    switch (k) {
-      case 0:
-        name = r.text("name");
-        break;
-      case 1:
-        path = paths.text(r, "path");
-        break;
-      case 2:
-        line = r.u32("line");
-        break;
-      default:
-        column = r.u32("column");
-    }
+    if (k === 0) name = r.text("name");
+    else if (k === 1) path = paths.text(r, "path");
+    else if (k === 2) line = r.u32("line");
+    else column = r.u32("column");
   }
   if (name === undefined) return missing("name");
   if (path === undefined) return missing("path");

@@ -169,6 +169,42 @@ function freeze<S extends string, E extends string>(
   return Object.freeze(table);
 }
 
+/** The `open` row of both roles (the router adds `admit` and `reject`). */
+const OPEN_ROW: Readonly<
+  Record<WorkerInput, Transition<"open" | "closed">>
+> = Object.freeze({
+  hello_frame: t("fail_unexpected", "closed"),
+  welcome_frame: t("fail_unexpected", "closed"),
+  reject_frame: t("fail_unexpected", "closed"),
+  packet_frame: t("process_packet", "open"),
+  chunk_frame: t("process_chunk", "open"),
+  unknown_frame: t("ignore", "open"),
+  undecodable_frame: t("fail_decode", "closed"),
+  frame_too_large: t("fail_decode", "closed"),
+  eof: t("peer_closed", "closed"),
+  timeout: t("ignore", "open"),
+  send: t("send", "open"),
+  close: t("close_local", "closed"),
+});
+
+/** The `closed` row of both roles (the router adds `admit` and `reject`). */
+const CLOSED_ROW: Readonly<
+  Record<WorkerInput, Transition<"open" | "closed">>
+> = Object.freeze({
+  hello_frame: t("ignore", "closed"),
+  welcome_frame: t("ignore", "closed"),
+  reject_frame: t("ignore", "closed"),
+  packet_frame: t("ignore", "closed"),
+  chunk_frame: t("ignore", "closed"),
+  unknown_frame: t("ignore", "closed"),
+  undecodable_frame: t("ignore", "closed"),
+  frame_too_large: t("ignore", "closed"),
+  eof: t("ignore", "closed"),
+  timeout: t("ignore", "closed"),
+  send: t("refuse_send", "closed"),
+  close: t("ignore", "closed"),
+});
+
 /**
  * The worker's table.
  *
@@ -197,34 +233,8 @@ export const WORKER_TRANSITIONS: TransitionTable<
     send: t("refuse_send", "awaiting_welcome"),
     close: t("close_local", "closed"),
   },
-  open: {
-    hello_frame: t("fail_unexpected", "closed"),
-    welcome_frame: t("fail_unexpected", "closed"),
-    reject_frame: t("fail_unexpected", "closed"),
-    packet_frame: t("process_packet", "open"),
-    chunk_frame: t("process_chunk", "open"),
-    unknown_frame: t("ignore", "open"),
-    undecodable_frame: t("fail_decode", "closed"),
-    frame_too_large: t("fail_decode", "closed"),
-    eof: t("peer_closed", "closed"),
-    timeout: t("ignore", "open"),
-    send: t("send", "open"),
-    close: t("close_local", "closed"),
-  },
-  closed: {
-    hello_frame: t("ignore", "closed"),
-    welcome_frame: t("ignore", "closed"),
-    reject_frame: t("ignore", "closed"),
-    packet_frame: t("ignore", "closed"),
-    chunk_frame: t("ignore", "closed"),
-    unknown_frame: t("ignore", "closed"),
-    undecodable_frame: t("ignore", "closed"),
-    frame_too_large: t("ignore", "closed"),
-    eof: t("ignore", "closed"),
-    timeout: t("ignore", "closed"),
-    send: t("refuse_send", "closed"),
-    close: t("ignore", "closed"),
-  },
+  open: OPEN_ROW,
+  closed: CLOSED_ROW,
 });
 
 /**
@@ -274,34 +284,12 @@ export const ROUTER_TRANSITIONS: TransitionTable<
     reject: t("send_reject", "closed"),
   },
   open: {
-    hello_frame: t("fail_unexpected", "closed"),
-    welcome_frame: t("fail_unexpected", "closed"),
-    reject_frame: t("fail_unexpected", "closed"),
-    packet_frame: t("process_packet", "open"),
-    chunk_frame: t("process_chunk", "open"),
-    unknown_frame: t("ignore", "open"),
-    undecodable_frame: t("fail_decode", "closed"),
-    frame_too_large: t("fail_decode", "closed"),
-    eof: t("peer_closed", "closed"),
-    timeout: t("ignore", "open"),
-    send: t("send", "open"),
-    close: t("close_local", "closed"),
+    ...OPEN_ROW,
     admit: t("refuse_command", "open"),
     reject: t("refuse_command", "open"),
   },
   closed: {
-    hello_frame: t("ignore", "closed"),
-    welcome_frame: t("ignore", "closed"),
-    reject_frame: t("ignore", "closed"),
-    packet_frame: t("ignore", "closed"),
-    chunk_frame: t("ignore", "closed"),
-    unknown_frame: t("ignore", "closed"),
-    undecodable_frame: t("ignore", "closed"),
-    frame_too_large: t("ignore", "closed"),
-    eof: t("ignore", "closed"),
-    timeout: t("ignore", "closed"),
-    send: t("refuse_send", "closed"),
-    close: t("ignore", "closed"),
+    ...CLOSED_ROW,
     admit: t("ignore", "closed"),
     reject: t("ignore", "closed"),
   },
