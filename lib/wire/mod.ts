@@ -20,6 +20,7 @@ export * from "./codec.ts";
 export * from "./preflight.ts";
 export * from "./frame.ts";
 export * from "./wire_json.ts";
+export * from "./bytes.ts";
 export * from "./compression.ts";
 export * from "./negotiate.ts";
 export * from "./reassembly.ts";
