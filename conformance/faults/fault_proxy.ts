@@ -21,7 +21,10 @@ import {
   decodeWireFrame,
   encodeRpcPayload,
 } from "../../lib/wire/codec.ts";
-import { encodeFrame, prefixFrameLength } from "../../lib/wire/frame.ts";
+import {
+  encodeLengthPrefixedFrame,
+  prefixFrameLength,
+} from "../../lib/wire/frame.ts";
 import { nodeZstdCompressor } from "../../lib/net/zstd.ts";
 import type {
   CompressionAlgo,
@@ -144,7 +147,7 @@ function closeBoth(): void {
 }
 
 function frameBytes(frame: WireFrame): Uint8Array {
-  return encodeFrame(frame);
+  return encodeLengthPrefixedFrame(frame);
 }
 
 /** Encodes a payload the way a sender would, with this fault's twist. */

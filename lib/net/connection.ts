@@ -315,7 +315,7 @@ function redactHello(hello: WorkerHello): WorkerHello {
     : { ...hello, auth_token: "<redacted>" };
 }
 
-function internalError(message: string): RpcResult {
+function internalErrorResult(message: string): RpcResult {
   return {
     status: "err",
     error: { code: "internal", message, retryable: false, details: null },
@@ -781,7 +781,7 @@ class SessionConnection implements Connection {
       request: request.type,
       error: err,
     });
-    this.#respond(id, internalError("internal error"));
+    this.#respond(id, internalErrorResult("internal error"));
   }
 
   #respond(id: U64, result: RpcResult): void {
@@ -794,7 +794,7 @@ class SessionConnection implements Connection {
       try {
         this.#session.respond(
           id,
-          internalError(
+          internalErrorResult(
             err instanceof ProtocolError ? err.code : "internal error",
           ),
         );

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as zlib from "node:zlib";
 import { encodeRpcPayload } from "../wire/codec.ts";
 import { isProtocolError, type ProtocolError } from "../wire/errors.ts";
-import { encodeFrame } from "../wire/frame.ts";
+import { encodeLengthPrefixedFrame } from "../wire/frame.ts";
 import { createWorkerSession, type WorkerSession } from "../wire/session.ts";
 import type { Capabilities, WireFrame } from "../wire/types.ts";
 import { formatAddress } from "./address.ts";
@@ -121,7 +121,7 @@ async function expectClose(
 }
 
 function frame(f: WireFrame): Uint8Array {
-  return encodeFrame(f);
+  return encodeLengthPrefixedFrame(f);
 }
 
 Deno.test("hostile: an absent Hello is closed at the handshake deadline", async () => {

@@ -2,7 +2,7 @@
  * The session's transmit queue and receive fast path. `Packet` and
  * `PacketChunk` frames are written straight into arena buffers (a payload is
  * encoded once and copied once), and canonical packets are read without a
- * full decode. The bytes are identical to the codec's `encodeFrame` of the
+ * full decode. The bytes are identical to the codec's `encodeLengthPrefixedFrame` of the
  * same frame (tests check this against the codec).
  *
  * @module

@@ -17,7 +17,7 @@ import {
   encodeWireFrame,
 } from "./codec.ts";
 import { ProtocolError } from "./errors.ts";
-import { encodeFrame, FrameDecoder } from "./frame.ts";
+import { encodeLengthPrefixedFrame, FrameDecoder } from "./frame.ts";
 import { MAX_MESSAGE_BYTES } from "./limits.ts";
 import type { RpcPayload, WireFrame } from "./types.ts";
 import {
@@ -243,7 +243,9 @@ function encodeFromJson(kind: Vector["kind"], value: JsonValue): string {
   }
   let out = "";
   for (const frame of value as JsonValue[]) {
-    out += bytesToHex(encodeFrame(fromWireJson(frame) as WireFrame));
+    out += bytesToHex(
+      encodeLengthPrefixedFrame(fromWireJson(frame) as WireFrame),
+    );
   }
   return out;
 }

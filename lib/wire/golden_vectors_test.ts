@@ -6,7 +6,7 @@ import {
   type Vector,
 } from "./golden_vectors.ts";
 import { decodeRpcPayload, decodeWireFrame } from "./codec.ts";
-import { encodeFrame, FrameDecoder } from "./frame.ts";
+import { encodeLengthPrefixedFrame, FrameDecoder } from "./frame.ts";
 import { ProtocolError } from "./errors.ts";
 import { hexToBytes, toWireJson } from "./wire_json.ts";
 import { allChunkings } from "../testing/split.ts";
@@ -25,7 +25,7 @@ function checkChunked(vector: Vector): void {
   if (vector.kind === "framed_stream") {
     stream = payload;
   } else if (vector.kind === "rpc_payload") {
-    stream = encodeFrame({
+    stream = encodeLengthPrefixedFrame({
       type: "packet",
       body: { id: 1, compression: "none", data: payload },
     });

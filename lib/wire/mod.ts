@@ -4,9 +4,9 @@
  *
  * @example Round-trip a frame
  * ```ts
- * import { decodeWireFrame, encodeFrame, FrameDecoder } from "./mod.ts";
+ * import { decodeWireFrame, encodeLengthPrefixedFrame, FrameDecoder } from "./mod.ts";
  * const decoder = new FrameDecoder();
- * decoder.push(encodeFrame({ type: "unknown" }));
+ * decoder.push(encodeLengthPrefixedFrame({ type: "unknown" }));
  * console.assert(decodeWireFrame(decoder.next()!).type === "unknown");
  * ```
  *

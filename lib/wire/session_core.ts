@@ -24,7 +24,7 @@ import {
   noCompression,
 } from "./compression.ts";
 import { LimitExceededError, ProtocolError } from "./errors.ts";
-import { encodeFrame, FrameDecoder } from "./frame.ts";
+import { encodeLengthPrefixedFrame, FrameDecoder } from "./frame.ts";
 import {
   CHUNK_OVERHEAD_GUESS,
   DEFAULT_COMPRESSION_THRESHOLD,
@@ -684,7 +684,9 @@ export abstract class Session {
           this.#hello!,
           this.#verdict!,
         );
-        this.#tx.pushRaw(encodeFrame({ type: "welcome", body: welcome }));
+        this.#tx.pushRaw(
+          encodeLengthPrefixedFrame({ type: "welcome", body: welcome }),
+        );
         this.#open(welcome);
         return;
       }
