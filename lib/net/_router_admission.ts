@@ -79,6 +79,15 @@ export async function bind(
   st: RouterState,
 ): Promise<void> {
   const opts = st.options;
+  const wanted = opts.spawnWorkers;
+  if (
+    wanted === true ||
+    (wanted && wanted.command === undefined && wanted.program === undefined)
+  ) {
+    throw new TypeError(
+      "spawnWorkers needs a worker `command` or the loom worker `program`",
+    );
+  }
   const listenText = opts.listen ??
     `unix:${await st.privateDir()}/router.sock`;
   const address = parseAddress(listenText);
@@ -87,11 +96,6 @@ export async function bind(
     : opts.spawnWorkers === false
     ? undefined
     : opts.spawnWorkers;
-  if (spawn && spawn.command === undefined && spawn.program === undefined) {
-    throw new TypeError(
-      "spawnWorkers needs a worker `command` or the loom worker `program`",
-    );
-  }
   validateRouterConfig({
     address,
     tokenInUse: opts.authToken !== undefined,

@@ -71,7 +71,10 @@ export interface RouterOptions {
   tls?: RouterTlsOptions;
   /** mTLS shard authorization (needs `tls.clientCaFile`). */
   fingerprintAllowlist?: FingerprintAllowlist;
-  /** Spawn and supervise one worker per shard. */
+  /**
+   * Spawn and supervise one worker per shard. `true` alone is refused: say
+   * what to run (`command` or `program`).
+   */
   spawnWorkers?: boolean | SpawnWorkersOptions;
   /**
    * Largest frame/packet offered to workers, clamped to [1, 64 MiB].

@@ -4,6 +4,7 @@ import {
   loomWorkerCommand,
   splitCommandLine,
 } from "./worker_command.ts";
+import { startRouter } from "./router.ts";
 
 const vars = {
   connect: "unix:/r/x.sock",
@@ -110,4 +111,24 @@ Deno.test("loomWorkerCommand() runs the given worker without a token in argv", (
     "--auth-token-env",
     "TOK",
   ]);
+});
+
+Deno.test("startRouter() refuses to spawn workers without a command or a program", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const spawnWorkers of [true, { cacheDir: `${dir}/cache` }]) {
+      await assert.rejects(
+        () =>
+          startRouter({
+            roots: [`${dir}/a`],
+            listen: `unix:${dir}/router.sock`,
+            spawnWorkers,
+          }),
+        (err: unknown) =>
+          err instanceof TypeError && /worker `command`/.test(err.message),
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
