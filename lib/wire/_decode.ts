@@ -3,6 +3,9 @@
  * preflight validator and follow the reference's acceptance rules (unknown
  * keys ignored, absent options are null, unknown enum strings and variants
  * become `unknown`, duplicate known keys and wrong types rejected).
+ * Structs are read by `readStruct` from their schemas in `_messages.ts`;
+ * this module adds the enums' framing (adjacently and internally tagged),
+ * the packet map and the batched ASCII pass over file lists.
  * Private to `lib/wire`.
  *
  * @module
