@@ -9,6 +9,7 @@ import {
   fixtureAttempts,
   fixtureCommand,
   tempWorkspace,
+  TEST_WORKER_PROGRAM,
   waitFor,
 } from "./router_test_util.ts";
 
@@ -184,6 +185,7 @@ Deno.test("spawning works over tcp+tls with mutual TLS (real worker)", async () 
     },
     fingerprintAllowlist: { shards: { 0: [tls.client.fingerprint] } },
     spawnWorkers: {
+      program: TEST_WORKER_PROGRAM,
       cacheDir: ws.path("cache"),
       tls: {
         caCertFile: tls.ca.certPath,
