@@ -32,7 +32,8 @@ import { startRouter } from "../lib/net/router.ts";
 import { writeSampleWorkspace } from "../lib/net/sample_workspace.ts";
 import { collectJavaFiles } from "../lib/net/workspace_fs.ts";
 import { extractJavaSymbols, sortSymbols } from "../lib/worker/java_symbols.ts";
-import { flagValue, intFlag, lines, parseFlags } from "../cli/_router_cli.ts";
+import { flagValue, intFlag, lines, parseFlags } from "../cli/router_flags.ts";
+import { LOOM_WORKER_PROGRAM } from "../cli/worker_program.ts";
 import { shardCacheFileName } from "../lib/worker/shard_cache.ts";
 
 /** One measured setup, as handed to its agent process. */
@@ -108,7 +109,10 @@ async function agent(setup: Setup): Promise<void> {
   const router = setup.router && await startRouter({
     roots: setup.roots,
     distributedSearch: setup.router.distributed,
-    spawnWorkers: { cacheDir: setup.router.cacheDir },
+    spawnWorkers: {
+      program: LOOM_WORKER_PROGRAM,
+      cacheDir: setup.router.cacheDir,
+    },
   });
   const once = async (): Promise<RunResult> => {
     const t = performance.now();

@@ -27,7 +27,8 @@ import {
   formatLocation,
   intFlag,
   parseFlags,
-} from "./_router_cli.ts";
+} from "./router_flags.ts";
+import { LOOM_WORKER_PROGRAM } from "./worker_program.ts";
 
 const enc = new TextEncoder();
 
@@ -109,6 +110,7 @@ export async function runDemo(args: readonly string[]): Promise<number> {
     }
     const spawn = {
       command: flagValue(flags, "worker-command"),
+      program: LOOM_WORKER_PROGRAM,
       cacheDir,
     };
     t = performance.now();

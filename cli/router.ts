@@ -33,8 +33,9 @@ import {
   intFlag,
   lines,
   parseFlags,
-} from "./_router_cli.ts";
+} from "./router_flags.ts";
 import { planShards } from "./_shard_plan.ts";
+import { LOOM_WORKER_PROGRAM } from "./worker_program.ts";
 
 /**
  * Usage text of the `router` command.
@@ -245,6 +246,7 @@ export async function runRouter(args: readonly string[]): Promise<number> {
       fingerprintAllowlist: { global, shards },
       spawnWorkers: flags.bools.has("no-spawn") ? false : {
         command: flagValue(flags, "worker-command"),
+        program: LOOM_WORKER_PROGRAM,
         cacheDir,
       },
       onEvent: (e) => {

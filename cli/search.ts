@@ -22,8 +22,9 @@ import {
   freshWarmShards,
   intFlag,
   parseFlags,
-} from "./_router_cli.ts";
+} from "./router_flags.ts";
 import { planShards } from "./_shard_plan.ts";
+import { LOOM_WORKER_PROGRAM } from "./worker_program.ts";
 
 /**
  * Usage text of the `search` command.
@@ -135,6 +136,7 @@ export async function runSearch(args: readonly string[]): Promise<number> {
     distributedSearch: flags.bools.has("distributed"),
     spawnWorkers: {
       command: flagValue(flags, "worker-command"),
+      program: LOOM_WORKER_PROGRAM,
       cacheDir,
     },
   });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { parseFlags } from "./_router_cli.ts";
+import { parseFlags } from "./router_flags.ts";
 import { planShards } from "./_shard_plan.ts";
-import { tempWorkspace } from "../lib/net/_router_test_util.ts";
+import { tempWorkspace } from "../lib/net/router_test_util.ts";
 
 const main = new URL("./main.ts", import.meta.url).pathname;
 
@@ -134,7 +134,7 @@ Deno.test("router serve: JSON lines in, JSON lines out", async () => {
 });
 
 Deno.test("router serve --no-spawn: external mTLS workers, fingerprint allowlist", async () => {
-  const { createTlsFixtures } = await import("../lib/net/tls_fixtures.ts");
+  const { createTlsFixtures } = await import("../lib/net/tls_mint.ts");
   const { connect } = await import("../lib/net/connect.ts");
   const { createLogger } = await import("../lib/net/log.ts");
   await using tls = await createTlsFixtures();

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { checkVectorsText } from "../conformance/vectors.ts";
+import { checkVectorsText } from "../lib/wire/golden_vectors.ts";
 
 /**
  * Runs the checker over files and returns the exit code.

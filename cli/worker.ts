@@ -42,7 +42,7 @@ import {
   type WorkerJob,
   WorkerState,
 } from "../lib/worker/state.ts";
-import { isProtocolError } from "../lib/wire/errors.ts";
+import { formatErrorChain, isProtocolError } from "../lib/wire/errors.ts";
 import type { Request, RpcResult, ShardIndex } from "../lib/wire/types.ts";
 
 /** Exit status after a `Shutdown` request. */
@@ -63,19 +63,6 @@ function printErr(text: string): void {
   Deno.stderr.writeSync(encoder.encode(text + "\n"));
 }
 
-function describe(err: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = err;
-  for (let depth = 0; current !== undefined && depth < 6; depth++) {
-    const message = current instanceof Error
-      ? current.message
-      : String(current);
-    if (!parts.some((p) => p.includes(message))) parts.push(message);
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return parts.join(": ");
-}
-
 function fileMode(path: string): number | null {
   if (Deno.build.os === "windows") return null;
   return Deno.statSync(path).mode;
@@ -85,7 +72,7 @@ function readPem(flag: string, path: string): string {
   try {
     return Deno.readTextFileSync(path);
   } catch (err) {
-    throw new StartupError(`read ${flag} ${path}: ${describe(err)}`);
+    throw new StartupError(`read ${flag} ${path}: ${formatErrorChain(err)}`);
   }
 }
 
@@ -226,7 +213,9 @@ async function connectToRouter(
       : args.transport === "tcp"
       ? "connect tcp"
       : "tls connect";
-    throw new StartupError(sanitizeErrorText(`${context}: ${describe(err)}`));
+    throw new StartupError(
+      sanitizeErrorText(`${context}: ${formatErrorChain(err)}`),
+    );
   }
 }
 
@@ -257,7 +246,7 @@ export async function runWorker(argv: readonly string[]): Promise<number> {
     }
     args = parsed.args;
   } catch (err) {
-    printErr(`error: ${describe(err)}`);
+    printErr(`error: ${formatErrorChain(err)}`);
     return EXIT_STARTUP_ERROR;
   }
   const logger = createLogger({ component: "loom.worker" });
@@ -292,7 +281,7 @@ export async function runWorker(argv: readonly string[]): Promise<number> {
       );
     }
   } catch (err) {
-    printErr(`error: ${describe(err)}`);
+    printErr(`error: ${formatErrorChain(err)}`);
     return EXIT_STARTUP_ERROR;
   }
   logger.info("connected to router", {
@@ -393,7 +382,7 @@ export async function runWorker(argv: readonly string[]): Promise<number> {
   logger.error("router connection lost", { error });
   printErr(
     `error: router connection lost${
-      error ? `: ${sanitizeErrorText(describe(error))}` : ""
+      error ? `: ${sanitizeErrorText(formatErrorChain(error))}` : ""
     }`,
   );
   return EXIT_CONNECTION_LOST;

@@ -8,7 +8,7 @@ import { listen, type Listener } from "../lib/net/listen.ts";
 import type { CallOptions, Connection } from "../lib/net/connection.ts";
 import type { AdmissionHook } from "../lib/net/connection.ts";
 import { formatAddress } from "../lib/net/address.ts";
-import { createTlsFixtures } from "../lib/net/tls_fixtures.ts";
+import { createTlsFixtures } from "../lib/net/tls_mint.ts";
 import { isProtocolError } from "../lib/wire/errors.ts";
 import type {
   FileText,

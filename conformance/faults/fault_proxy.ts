@@ -21,7 +21,10 @@ import {
   decodeWireFrame,
   encodeRpcPayload,
 } from "../../lib/wire/codec.ts";
-import { encodeFrame } from "../../lib/wire/frame.ts";
+import {
+  encodeLengthPrefixedFrame,
+  prefixFrameLength,
+} from "../../lib/wire/frame.ts";
 import { nodeZstdCompressor } from "../../lib/net/zstd.ts";
 import type {
   CompressionAlgo,
@@ -31,10 +34,9 @@ import type {
   U64,
   WireFrame,
 } from "../../lib/wire/types.ts";
-import { concat } from "../../lib/testing/split.ts";
+import { concatBytes } from "../../lib/wire/bytes.ts";
 import { expandTemplate } from "../runner/template.ts";
-import { framed as lengthPrefixed } from "../runner/cases/_util.ts";
-import { dialRunner, exitWithError, flagValue } from "../fixtures/_script.ts";
+import { dialRunner, exitWithError, flagValue } from "../fixtures/script.ts";
 import { findFault, VARIANTS } from "./faults.ts";
 
 function die(message: string): never {
@@ -145,7 +147,7 @@ function closeBoth(): void {
 }
 
 function frameBytes(frame: WireFrame): Uint8Array {
-  return encodeFrame(frame);
+  return encodeLengthPrefixedFrame(frame);
 }
 
 /** Encodes a payload the way a sender would, with this fault's twist. */
@@ -180,7 +182,7 @@ function encodePayload(
       },
     }));
   }
-  return concat(out);
+  return concatBytes(out);
 }
 
 const PAYLOAD_FAULTS = new Set([
@@ -262,7 +264,7 @@ function workerPayload(
       changed = p !== payload;
       break;
     case "duplicate_response":
-      if (p.type === "response") return concat([original, original]);
+      if (p.type === "response") return concatBytes([original, original]);
       break;
     case "no_chunking":
     case "compress_always":
@@ -289,7 +291,7 @@ function decodeData(
 
 /** Worker -> runner: one frame. */
 function onWorkerFrame(bytes: Uint8Array): Uint8Array | "close" {
-  const framed = lengthPrefixed(bytes);
+  const framed = prefixFrameLength(bytes);
   const frame = tryDecodeFrame(bytes);
   if (!frame) return framed;
   if (frame.type === "hello") {
@@ -306,7 +308,7 @@ function onWorkerFrame(bytes: Uint8Array): Uint8Array | "close" {
       };
     } else {
       return fault === "frame_before_welcome"
-        ? concat([framed, unknownFrame()])
+        ? concatBytes([framed, unknownFrame()])
         : framed;
     }
     return frameBytes({ type: "hello", body: h });
@@ -328,8 +330,8 @@ function onWorkerFrame(bytes: Uint8Array): Uint8Array | "close" {
     s.parts.push(c.data);
     if (!c.last) return new Uint8Array();
     streams.delete(key);
-    const p = decodeData(s.compression, concat(s.parts));
-    const original = concat(s.frames);
+    const p = decodeData(s.compression, concatBytes(s.parts));
+    const original = concatBytes(s.frames);
     if (!p) return original;
     return workerPayload(c.id, p, s.compression, original);
   }
@@ -354,7 +356,7 @@ function unknownFrame(): Uint8Array {
     0x72,
     0x79,
   ]);
-  return lengthPrefixed(body);
+  return prefixFrameLength(body);
 }
 
 /** Decodes one frame's CBOR bytes; `undefined` when they do not decode. */
@@ -368,7 +370,7 @@ function tryDecodeFrame(bytes: Uint8Array): WireFrame | undefined {
 
 /** Runner -> worker: one frame. */
 function onRouterFrame(bytes: Uint8Array): Uint8Array | "close" {
-  const framed = lengthPrefixed(bytes);
+  const framed = prefixFrameLength(bytes);
   const frame = tryDecodeFrame(bytes);
   if (!frame) return framed;
   if (frame.type === "reject") rejectSeen = true;
@@ -421,7 +423,7 @@ async function pump(
     while (true) {
       const n = await from.read(buf);
       if (n === null) break;
-      let data = concat([pending, buf.subarray(0, n)]);
+      let data = concatBytes([pending, buf.subarray(0, n)]);
       if (raw) {
         if (fault !== "swallow_oversize_frame") await writeTo(to, data);
         continue;

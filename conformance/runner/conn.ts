@@ -18,7 +18,7 @@ import {
 } from "../../lib/wire/limits.ts";
 import { nodeZstdCompressor } from "../../lib/net/zstd.ts";
 import type { ByteStream } from "../../lib/net/stream.ts";
-import { concat } from "../../lib/testing/split.ts";
+import { concatBytes } from "../../lib/wire/bytes.ts";
 import type {
   Capabilities,
   CompressionAlgo,
@@ -425,7 +425,7 @@ export class Conn {
       );
       seq++;
     }
-    await this.write(concat(frames));
+    await this.write(concatBytes(frames));
   }
 
   /**

@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  createTlsFixtures,
-  type TlsFixtures,
-} from "../../lib/net/tls_fixtures.ts";
+import { createTlsFixtures, type TlsFixtures } from "../../lib/net/tls_mint.ts";
 import { openMtlsListener } from "./listeners.ts";
 import { prepareTlsMaterial } from "./tls_material.ts";
 

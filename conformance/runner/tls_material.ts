@@ -9,7 +9,7 @@
  * @module
  */
 
-import { createTlsFixtures } from "../../lib/net/tls_fixtures.ts";
+import { createTlsFixtures } from "../../lib/net/tls_mint.ts";
 import type { TlsMaterial, Transport } from "./harness.ts";
 
 /** What {@link prepareTlsMaterial} returns. */

@@ -23,7 +23,7 @@ import {
 } from "./router_config.ts";
 import { generateToken, type SpawnWorkersOptions } from "./router_options.ts";
 import { type SpawnEndpoint, WorkerSupervisor } from "./supervisor.ts";
-import { defaultWorkerCommand, splitCommandLine } from "./worker_command.ts";
+import { loomWorkerCommand, splitCommandLine } from "./worker_command.ts";
 import { createRestartBackoff } from "./_router_core.ts";
 import type { LiveWorker, RouterState, ShardSlot } from "./_router_state.ts";
 import {
@@ -34,6 +34,7 @@ import {
 } from "./_router_transport.ts";
 import { rehydrate } from "./_router_updates.ts";
 import { supportsDistributedSearch } from "../worker/search.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../wire/limits.ts";
 
 /** Listener settings shared by the main and the per-child listeners. */
 function listenOptions(
@@ -49,7 +50,7 @@ function listenOptions(
     ),
     maxInflightHandshakes: Math.max(1, opts.maxInflightHandshakes ?? 128),
     maxConnections: Math.max(1, opts.maxWorkerConnections ?? 1024),
-    handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5000,
+    handshakeTimeoutMs: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     supportedVersions: opts.distributedSearch
       ? { min: { major: 3, minor: 0 }, max: { major: 3, minor: 1 } }
       : undefined,
@@ -78,6 +79,15 @@ export async function bind(
   st: RouterState,
 ): Promise<void> {
   const opts = st.options;
+  const wanted = opts.spawnWorkers;
+  if (
+    wanted === true ||
+    (wanted && wanted.command === undefined && wanted.program === undefined)
+  ) {
+    throw new TypeError(
+      "spawnWorkers needs a worker `command` or the loom worker `program`",
+    );
+  }
   const listenText = opts.listen ??
     `unix:${await st.privateDir()}/router.sock`;
   const address = parseAddress(listenText);
@@ -146,7 +156,7 @@ function startSupervisor(
   mainAddress: Address,
 ): void {
   let command: string | readonly string[] = spawn.command ??
-    defaultWorkerCommand();
+    loomWorkerCommand(spawn.program!);
   const tlsChildren = mainAddress.transport === "tcp+tls" &&
     spawn.tls !== undefined;
   if (tlsChildren && spawn.command === undefined) {
@@ -175,7 +185,8 @@ function startSupervisor(
     createBackoff: spawn.createBackoff ?? createRestartBackoff,
     // The default backoff adds its own jitter.
     jitter: spawn.createBackoff ? undefined : () => 0,
-    handshakeTimeoutMs: st.options.handshakeTimeoutMs ?? 5000,
+    handshakeTimeoutMs: st.options.handshakeTimeoutMs ??
+      DEFAULT_HANDSHAKE_TIMEOUT_MS,
     onEvent: (event) => {
       if (event.type === "output") {
         st.log.info("worker output", {
@@ -258,7 +269,7 @@ function admit(
       shard.pending = undefined;
       st.wake();
     }
-  }, (st.options.handshakeTimeoutMs ?? 5000) + 1000);
+  }, (st.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS) + 1000);
   shard.pending = { workerId, spawnAttempt, timer };
   return { worker_id: workerId, revision: st.store.revision };
 }
@@ -318,14 +329,11 @@ function onConnection(
   conn.setNotificationHandler((n) => onNotification(st, shard, worker, n));
   conn.closed.then(() => {
     worker.cacheSettled.resolve();
-    if (shard.worker?.workerId === workerId) {
-      shard.worker = undefined;
-      st.store.setStale(shard.id, true);
+    if (st.releaseShard(shard, workerId)) {
       st.log.info("worker connection closed", {
         shard_id: shard.id,
         worker_id: workerId,
       });
-      st.emit({ type: "worker_disconnected", shard: shard.id, workerId });
       st.wake();
     }
   });

@@ -13,7 +13,7 @@ import { ShardStore } from "../router/shard_store.ts";
 import { ShardSymbols } from "../router/shard_symbols.ts";
 import { SymbolIndex } from "../router/symbol_index.ts";
 import type { ShardIndex, U64 } from "../wire/types.ts";
-import type { RestartBackoff as SupervisorBackoff } from "./supervisor.ts";
+import type { SupervisorBackoff } from "./supervisor.ts";
 
 /** Options for {@link RouterIndexStore.offer}. */
 export interface OfferOptions {

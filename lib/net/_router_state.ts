@@ -302,18 +302,22 @@ export class RouterState {
     return out;
   }
 
+  /**
+   * Frees `shard` if worker `workerId` still holds it: marks its index
+   * stale and reports the disconnect. Returns whether it was held.
+   */
+  releaseShard(shard: ShardSlot, workerId: number): boolean {
+    if (shard.worker?.workerId !== workerId) return false;
+    shard.worker = undefined;
+    this.store.setStale(shard.id, true);
+    this.emit({ type: "worker_disconnected", shard: shard.id, workerId });
+    return true;
+  }
+
   /** Closes `worker` and frees its shard slot (if it still holds it). */
   disconnect(shard: ShardSlot, worker: LiveWorker): void {
     worker.conn.close();
-    if (shard.worker?.workerId === worker.workerId) {
-      shard.worker = undefined;
-      this.store.setStale(shard.id, true);
-      this.emit({
-        type: "worker_disconnected",
-        shard: shard.id,
-        workerId: worker.workerId,
-      });
-    }
+    this.releaseShard(shard, worker.workerId);
     this.wake();
   }
 }

@@ -15,7 +15,7 @@ import type { Connection } from "./connection.ts";
 import { listen } from "./listen.ts";
 import type { ByteStream } from "./stream.ts";
 import { writeAll } from "./stream.ts";
-import { memoryLogger, openPair, untilAborted } from "./_test_util.ts";
+import { memoryLogger, openPair, untilAborted } from "./net_test_util.ts";
 import { callWorker } from "./_router_calls.ts";
 import { searchSymbols } from "./_router_queries.ts";
 import { type LiveWorker, RouterState } from "./_router_state.ts";

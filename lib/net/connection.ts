@@ -30,6 +30,7 @@ import {
 import { nodeZstdCompressor } from "./zstd.ts";
 import type { Logger } from "./log.ts";
 import type { ByteStream } from "./stream.ts";
+import { MAX_PENDING_NOTIFICATIONS } from "../wire/limits.ts";
 
 /** The session events the connection consumes. */
 export type ConnectionSessionEvent =
@@ -250,8 +251,6 @@ export interface StartConnectionOptions {
   onHandshakeEnd?(ok: boolean): void;
 }
 
-const MAX_PENDING_NOTIFICATIONS = 16;
-
 interface PendingCall {
   resolve(value: Response): void;
   reject(error: ProtocolError): void;
@@ -316,7 +315,7 @@ function redactHello(hello: WorkerHello): WorkerHello {
     : { ...hello, auth_token: "<redacted>" };
 }
 
-function internalError(message: string): RpcResult {
+function internalErrorResult(message: string): RpcResult {
   return {
     status: "err",
     error: { code: "internal", message, retryable: false, details: null },
@@ -782,7 +781,7 @@ class SessionConnection implements Connection {
       request: request.type,
       error: err,
     });
-    this.#respond(id, internalError("internal error"));
+    this.#respond(id, internalErrorResult("internal error"));
   }
 
   #respond(id: U64, result: RpcResult): void {
@@ -795,7 +794,7 @@ class SessionConnection implements Connection {
       try {
         this.#session.respond(
           id,
-          internalError(
+          internalErrorResult(
             err instanceof ProtocolError ? err.code : "internal error",
           ),
         );

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { RpcResult } from "../wire/types.ts";
-import { createTlsFixtures } from "./tls_fixtures.ts";
-import { openPair, type TestTransport } from "./_test_util.ts";
+import { createTlsFixtures } from "./tls_mint.ts";
+import { openPair, type TestTransport } from "./net_test_util.ts";
 
 const ACK: RpcResult = { status: "ok", value: { type: "ack" } };
 

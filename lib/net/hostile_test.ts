@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as zlib from "node:zlib";
 import { encodeRpcPayload } from "../wire/codec.ts";
 import { isProtocolError, type ProtocolError } from "../wire/errors.ts";
-import { encodeFrame } from "../wire/frame.ts";
+import { encodeLengthPrefixedFrame } from "../wire/frame.ts";
 import { createWorkerSession, type WorkerSession } from "../wire/session.ts";
 import type { Capabilities, WireFrame } from "../wire/types.ts";
 import { formatAddress } from "./address.ts";
@@ -16,8 +16,8 @@ import { connect } from "./connect.ts";
 import type { Connection } from "./connection.ts";
 import { listen, type Listener, type ListenOptions } from "./listen.ts";
 import { writeAll } from "./stream.ts";
-import { createTlsFixtures } from "./tls_fixtures.ts";
-import { memoryLogger, readToEnd } from "./_test_util.ts";
+import { createTlsFixtures } from "./tls_mint.ts";
+import { memoryLogger, readToEnd } from "./net_test_util.ts";
 import { nodeZstdCompressor } from "./zstd.ts";
 
 interface Env extends AsyncDisposable {
@@ -121,7 +121,7 @@ async function expectClose(
 }
 
 function frame(f: WireFrame): Uint8Array {
-  return encodeFrame(f);
+  return encodeLengthPrefixedFrame(f);
 }
 
 Deno.test("hostile: an absent Hello is closed at the handshake deadline", async () => {

@@ -35,6 +35,7 @@ import { createLogger, type Logger } from "./log.ts";
 import type { ByteStream } from "./stream.ts";
 import { createNodeTlsServer, type NodeTlsServer } from "./tls_server.ts";
 import { listenUnixSocket, type UnixSocketListener } from "./unix.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../wire/limits.ts";
 
 /** TLS settings of a router. */
 export interface ListenTlsOptions {
@@ -139,7 +140,7 @@ class RouterListener implements Listener {
       "maxConnections",
       options.maxConnections ?? 1024,
     );
-    const timeout = options.handshakeTimeoutMs ?? 5000;
+    const timeout = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     if (!(timeout > 0)) {
       throw new RangeError("handshakeTimeoutMs must be positive");
     }
@@ -169,7 +170,7 @@ class RouterListener implements Listener {
       expectedAuthToken: o.authToken ?? null,
       capabilities: o.capabilities,
       supportedVersions: o.supportedVersions,
-      handshakeTimeoutMs: o.handshakeTimeoutMs ?? 5000,
+      handshakeTimeoutMs: o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       now: performance.now(),
     };
   }
@@ -223,7 +224,8 @@ class RouterListener implements Listener {
       cert: tls.cert,
       key: tls.key,
       clientCa: tls.clientCa,
-      handshakeTimeoutMs: this.#options.handshakeTimeoutMs ?? 5000,
+      handshakeTimeoutMs: this.#options.handshakeTimeoutMs ??
+        DEFAULT_HANDSHAKE_TIMEOUT_MS,
       onConnection: () => this.#admitStream("mtls"),
       onSecure: ({ stream, peerFingerprint, ticket }) => {
         if (this.#closed) {

@@ -75,10 +75,7 @@ export {
   type NodeSocketStreamOptions,
   writeAll,
 } from "./stream.ts";
-export type {
-  RestartBackoff as SupervisorBackoff,
-  SupervisorEvent,
-} from "./supervisor.ts";
+export type { SupervisorBackoff, SupervisorEvent } from "./supervisor.ts";
 export { derFingerprint } from "./tls_server.ts";
 export { nodeZstdCompressor, ZSTD_LEVEL } from "./zstd.ts";
 export type { CallOptions as RouterCallOptions } from "./router_options.ts";
@@ -103,8 +100,9 @@ export {
   type WorkerTlsOptions,
 } from "./router_config.ts";
 export {
-  defaultWorkerCommand,
   expandWorkerCommand,
+  loomWorkerCommand,
+  type LoomWorkerProgram,
   splitCommandLine,
   type WorkerCommandVars,
 } from "./worker_command.ts";
@@ -117,3 +115,20 @@ export {
   type SkipReason,
 } from "./workspace_fs.ts";
 export { connectionSearchTarget } from "./search_target.ts";
+
+// The `./wire` message types and errors, and the `./router` types, that the
+// signatures above use: re-exported so that an importer of this subpath
+// alone can name them.
+export type * from "../wire/types.ts";
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  LimitExceededError,
+  ProtocolError,
+  type ProtocolErrorOptions,
+} from "../wire/errors.ts";
+export type { SessionOptions } from "../wire/session_options.ts";
+export type { Compressor } from "../wire/compression.ts";
+export type { ShardSearchTarget } from "../router/distributed_search.ts";
+export type { SymbolMatch } from "../router/ranking.ts";
+export { MATCH_KIND, type MatchKind } from "../router/fuzzy.ts";

@@ -5,14 +5,14 @@ import { formatAddress } from "./address.ts";
 import { connect, type ConnectTlsOptions } from "./connect.ts";
 import { RemoteCallError } from "./connection.ts";
 import { listen } from "./listen.ts";
-import { createTlsFixtures, type TlsFixtures } from "./tls_fixtures.ts";
+import { createTlsFixtures, type TlsFixtures } from "./tls_mint.ts";
 import {
   memoryLogger,
   openPair,
   type TestTransport,
   transportOptions,
   untilAborted,
-} from "./_test_util.ts";
+} from "./net_test_util.ts";
 import { CANCELLED_ERROR } from "../wire/session.ts";
 
 const ACK: RpcResult = { status: "ok", value: { type: "ack" } };

@@ -68,7 +68,7 @@ export * from "./router_options.ts";
  * @example Index, search, edit, shut down
  * ```ts ignore
  * import { startRouter } from "./router.ts";
- * await using router = await startRouter({ roots: ["a/src"], spawnWorkers: true });
+ * await using router = await startRouter({ roots: ["a/src"], spawnWorkers: { program: { main: "cli/main.ts" } } });
  * await router.indexWorkspace({ onProgress: (p) => console.log(p.shardsDone) });
  * await router.updateFile("a/src/p/A.java", "class Unsaved {}");
  * console.log(router.workspaceSymbols("Unsav")[0].symbol);
@@ -255,7 +255,7 @@ export class Router {
  * @example
  * ```ts ignore
  * import { startRouter } from "./router.ts";
- * await using router = await startRouter({ roots: ["a/src", "b/src"], spawnWorkers: true });
+ * await using router = await startRouter({ roots: ["a/src", "b/src"], spawnWorkers: { program: { main: "cli/main.ts" } } });
  * await router.indexWorkspace();
  * console.log(router.workspaceSymbols("FooBar"));
  * ```

@@ -3,10 +3,10 @@ import { startRouter } from "./router.ts";
 import { connect, type ConnectOptions } from "./connect.ts";
 import type { Connection } from "./connection.ts";
 import { createLogger } from "./log.ts";
-import { createTlsFixtures, mintClientIdentity } from "./tls_fixtures.ts";
+import { createTlsFixtures, mintClientIdentity } from "./tls_mint.ts";
 import { isProtocolError, ProtocolError } from "../wire/errors.ts";
 import type { RpcResult } from "../wire/types.ts";
-import { tempWorkspace, waitFor } from "./_router_test_util.ts";
+import { tempWorkspace, waitFor } from "./router_test_util.ts";
 
 const quiet = createLogger({ level: "error", write: () => {} });
 

@@ -9,7 +9,7 @@ import { omitSymbols, WorkerSearch } from "../worker/search.ts";
 import { extractJavaSymbols, sortSymbols } from "../worker/java_symbols.ts";
 import { generateJavaCorpus } from "../worker/java_corpus.ts";
 import { SymbolIndex } from "../router/symbol_index.ts";
-import { tempWorkspace } from "./_router_test_util.ts";
+import { tempWorkspace, TEST_WORKER_PROGRAM } from "./router_test_util.ts";
 
 const quiet = createLogger({ level: "error", write: () => {} });
 
@@ -149,13 +149,19 @@ Deno.test("distributed search with real worker processes equals router-local sea
   const roots = [ws.path("a"), ws.path("b")];
   await using local = await startRouter({
     roots,
-    spawnWorkers: { cacheDir: ws.path("cache-local") },
+    spawnWorkers: {
+      program: TEST_WORKER_PROGRAM,
+      cacheDir: ws.path("cache-local"),
+    },
     logger: quiet,
   });
   await using dist = await startRouter({
     roots,
     distributedSearch: true,
-    spawnWorkers: { cacheDir: ws.path("cache-dist") },
+    spawnWorkers: {
+      program: TEST_WORKER_PROGRAM,
+      cacheDir: ws.path("cache-dist"),
+    },
     logger: quiet,
   });
   const [l, d] = await Promise.all([

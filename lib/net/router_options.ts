@@ -22,17 +22,23 @@ import type {
   RouterTlsOptions,
   WorkerTlsOptions,
 } from "./router_config.ts";
-import type { RestartBackoff, SupervisorEvent } from "./supervisor.ts";
+import type { SupervisorBackoff, SupervisorEvent } from "./supervisor.ts";
 import type { SkippedFile } from "./workspace_fs.ts";
+import type { LoomWorkerProgram } from "./worker_command.ts";
 
 /** Options for spawning local workers. */
 export interface SpawnWorkersOptions {
   /**
    * Worker command template (`{connect}`, `{shard}`, `{cache_dir}`,
-   * `{token_env}`).
-   * @default {this checkout's worker run by the current Deno}
+   * `{token_env}`). One of `command` and `program` is required.
    */
   command?: string | readonly string[];
+  /**
+   * The loom worker program, run with `loomWorkerCommand` (plus the
+   * TLS flags of `tls`) when `command` is absent. The CLI passes its own
+   * entry point.
+   */
+  program?: LoomWorkerProgram;
   /**
    * Cache directory passed to workers.
    * @default {"<os tmp>/loom-cache"}
@@ -45,7 +51,7 @@ export interface SpawnWorkersOptions {
   /** TLS settings for workers connecting to a `tcp+tls:` router. */
   tls?: WorkerTlsOptions;
   /** Creates the restart backoff (50 ms doubling to 5 s by default). */
-  createBackoff?: () => RestartBackoff;
+  createBackoff?: () => SupervisorBackoff;
 }
 
 /** Options for {@link startRouter}. */
@@ -65,7 +71,10 @@ export interface RouterOptions {
   tls?: RouterTlsOptions;
   /** mTLS shard authorization (needs `tls.clientCaFile`). */
   fingerprintAllowlist?: FingerprintAllowlist;
-  /** Spawn and supervise one worker per shard. */
+  /**
+   * Spawn and supervise one worker per shard. `true` alone is refused: say
+   * what to run (`command` or `program`).
+   */
   spawnWorkers?: boolean | SpawnWorkersOptions;
   /**
    * Largest frame/packet offered to workers, clamped to [1, 64 MiB].

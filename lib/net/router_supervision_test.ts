@@ -2,15 +2,16 @@ import assert from "node:assert/strict";
 import { ShardError, startRouter } from "./router.ts";
 import type { RouterEvent } from "./router.ts";
 import { createLogger } from "./log.ts";
-import { createTlsFixtures } from "./tls_fixtures.ts";
+import { createTlsFixtures } from "./tls_mint.ts";
 import { isProtocolError } from "../wire/errors.ts";
 import {
   exists,
   fixtureAttempts,
   fixtureCommand,
   tempWorkspace,
+  TEST_WORKER_PROGRAM,
   waitFor,
-} from "./_router_test_util.ts";
+} from "./router_test_util.ts";
 
 const quiet = createLogger({ level: "error", write: () => {} });
 
@@ -184,6 +185,7 @@ Deno.test("spawning works over tcp+tls with mutual TLS (real worker)", async () 
     },
     fingerprintAllowlist: { shards: { 0: [tls.client.fingerprint] } },
     spawnWorkers: {
+      program: TEST_WORKER_PROGRAM,
       cacheDir: ws.path("cache"),
       tls: {
         caCertFile: tls.ca.certPath,

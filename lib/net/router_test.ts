@@ -3,7 +3,12 @@ import { startRouter } from "./router.ts";
 import { connect } from "./connect.ts";
 import { isProtocolError } from "../wire/errors.ts";
 import { PathNotRoutableError } from "../router/layout.ts";
-import { fixtureCommand, tempWorkspace, waitFor } from "./_router_test_util.ts";
+import {
+  fixtureCommand,
+  tempWorkspace,
+  TEST_WORKER_PROGRAM,
+  waitFor,
+} from "./router_test_util.ts";
 
 /** The per-run counter part of a revision (`epoch * 2^32 + counter`). */
 const counter = (rev: number | bigint): number =>
@@ -20,7 +25,7 @@ Deno.test("indexWorkspace() with real worker processes: ranking, diagnostics, st
   });
   await using router = await startRouter({
     roots: [ws.path("a"), ws.path("b")],
-    spawnWorkers: { cacheDir: ws.path("cache") },
+    spawnWorkers: { program: TEST_WORKER_PROGRAM, cacheDir: ws.path("cache") },
   });
   const progress: number[] = [];
   const result = await router.indexWorkspace({

@@ -1,7 +1,7 @@
 /**
  * Distributed search mode (protocol 3.1): a worker connection as a
  * `ShardSearchTarget` for `distributedWorkspaceSymbols`
- * (`lib/router/distributed_search.ts`). Use it only for connections whose
+ * (`lib/search/distributed_search.ts`). Use it only for connections whose
  * `welcome.chosen_version` is 3.1 or later (`supportsDistributedSearch`);
  * 3.0 shards are searched through the router-local copy
  * (`localSearchTarget`).

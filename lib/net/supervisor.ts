@@ -15,14 +15,16 @@
  */
 
 import { randomBytes } from "node:crypto";
+import { concatBytes } from "../wire/bytes.ts";
 import {
   DEFAULT_TOKEN_ENV,
   expandWorkerCommand,
   type WorkerCommandVars,
 } from "./worker_command.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../wire/limits.ts";
 
 /** Restart delays: `nextDelay()` in milliseconds, `reset()` after a stable run. */
-export interface RestartBackoff {
+export interface SupervisorBackoff {
   /** The delay before the next restart, in milliseconds. */
   nextDelay(): number;
   /** Starts over after a stable run. */
@@ -107,7 +109,7 @@ export interface SupervisorOptions {
    */
   tokenEnv?: string;
   /** Creates one backoff per shard. */
-  createBackoff: () => RestartBackoff;
+  createBackoff: () => SupervisorBackoff;
   /**
    * Random extra delay for a base delay (the reference adds 0..delay/4 ms).
    * @default {uniform whole ms in [0, floor(delay / 4)]}
@@ -207,7 +209,10 @@ async function drainReader(
             pending.push(piece.subarray(0, room));
             pendingBytes += room;
             // Cut at a character boundary, then drop the rest of the line.
-            const text = decoder.decode(concat(pending)).replace(/\uFFFD$/, "");
+            const text = decoder.decode(concatBytes(pending)).replace(
+              /\uFFFD$/,
+              "",
+            );
             emit(text + OUTPUT_TRUNCATED_MARKER);
             pending = [];
             pendingBytes = 0;
@@ -226,16 +231,6 @@ async function drainReader(
     // The pipe broke: the process is gone.
   }
   if (pendingBytes > 0 || discarding) flush();
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /**
@@ -422,7 +417,7 @@ export class WorkerSupervisor {
     slot: Slot,
     child: Deno.ChildProcess,
     attempt: number,
-    backoff: RestartBackoff,
+    backoff: SupervisorBackoff,
   ): Promise<void> {
     const opts = this.#options;
     const shard = slot.shard;
@@ -456,7 +451,7 @@ export class WorkerSupervisor {
     const deadline = new Promise<"deadline">((resolve) => {
       deadlineTimer = setTimeout(
         () => resolve("deadline"),
-        opts.handshakeTimeoutMs ?? 5000,
+        opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       );
     });
     const first = await Promise.race([

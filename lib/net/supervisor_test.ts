@@ -5,7 +5,7 @@ import {
   type SupervisorEvent,
   WorkerSupervisor,
 } from "./supervisor.ts";
-import { waitFor } from "./_router_test_util.ts";
+import { waitFor } from "./router_test_util.ts";
 
 function supervisor(
   script: string,

@@ -10,7 +10,7 @@ import type { DetailedPeerCertificate } from "node:tls";
 import { formatAddress } from "./address.ts";
 import { listen } from "./listen.ts";
 import { createLogger } from "./log.ts";
-import { createTlsFixtures } from "./tls_fixtures.ts";
+import { createTlsFixtures } from "./tls_mint.ts";
 import { chainsToPinnedCa, pinnedCas } from "./tls_pin.ts";
 
 /** Run in a child process whose root store holds the other CA. */

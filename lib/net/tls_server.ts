@@ -15,6 +15,7 @@ import * as tls from "node:tls";
 import type { Socket } from "node:net";
 import { createHash } from "node:crypto";
 import { type ByteStream, nodeSocketStream } from "./stream.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../wire/limits.ts";
 
 /** A connection that completed TLS. */
 export interface SecureConnection<T> {
@@ -102,7 +103,8 @@ interface RawState<T> {
 export function createNodeTlsServer<T>(
   options: NodeTlsServerOptions<T>,
 ): NodeTlsServer {
-  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ??
+    DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const mutual = options.clientCa !== undefined;
   const server = tls.createServer({
     cert: options.cert,

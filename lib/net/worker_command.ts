@@ -176,36 +176,54 @@ export function expandWorkerCommand(
 }
 
 /**
- * The default worker command: this checkout's own worker, run with the
- * current Deno executable.
+ * Where the loom worker program is: the CLI entry point (run with its
+ * `worker` subcommand) and the `deno.json` it needs. The library does not
+ * locate the CLI itself: the CLI passes its own location as
+ * `SpawnWorkersOptions.program`.
+ */
+export interface LoomWorkerProgram {
+  /** The CLI entry module (`cli/main.ts`), as a URL or a path. */
+  main: URL | string;
+  /** The `deno.json` to run it with (its import map). */
+  config?: URL | string;
+}
+
+/**
+ * The command template that runs the loom worker of `program` with the
+ * current Deno executable. The token travels in an environment variable
+ * (`{token_env}`), never in argv.
  *
+ * @param program Where the worker's entry point and config are.
  * @returns Words for {@link expandWorkerCommand}.
  *
  * @example
  * ```ts
- * import { defaultWorkerCommand } from "./worker_command.ts";
- * const words = defaultWorkerCommand();
- * console.assert(words.includes("worker") && words.includes("{connect}"));
+ * import { loomWorkerCommand } from "./worker_command.ts";
+ * const words = loomWorkerCommand({ main: "/opt/loom/cli/main.ts" });
+ * console.assert(words.includes("/opt/loom/cli/main.ts") && words.includes("{connect}"));
  * ```
  */
-export function defaultWorkerCommand(): string[] {
-  const main = new URL("../../cli/main.ts", import.meta.url);
-  const config = new URL("../../deno.json", import.meta.url);
-  const toArg = (u: URL): string =>
-    u.protocol === "file:" ? decodeURIComponent(u.pathname) : u.href;
+export function loomWorkerCommand(program: LoomWorkerProgram): string[] {
+  const toArg = (u: URL | string): string =>
+    typeof u === "string"
+      ? u
+      : u.protocol === "file:"
+      ? decodeURIComponent(u.pathname)
+      : u.href;
   return [
     Deno.execPath(),
     "run",
     "--quiet",
     "--no-prompt",
-    "--config",
-    toArg(config),
+    ...(program.config === undefined
+      ? []
+      : ["--config", toArg(program.config)]),
     "--allow-read",
     "--allow-write",
     "--allow-net",
     "--allow-env",
     "--allow-sys",
-    toArg(main),
+    toArg(program.main),
     "worker",
     "--connect",
     "{connect}",

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import {
-  defaultWorkerCommand,
   expandWorkerCommand,
+  loomWorkerCommand,
   splitCommandLine,
 } from "./worker_command.ts";
+import { startRouter } from "./router.ts";
 
 const vars = {
   connect: "unix:/r/x.sock",
@@ -89,8 +90,14 @@ Deno.test("expandWorkerCommand() rejects unknown placeholders", () => {
   );
 });
 
-Deno.test("defaultWorkerCommand() runs this package's worker without a token in argv", () => {
-  const argv = expandWorkerCommand(defaultWorkerCommand(), vars);
+Deno.test("loomWorkerCommand() runs the given worker without a token in argv", () => {
+  const argv = expandWorkerCommand(
+    loomWorkerCommand({
+      main: new URL("file:///opt/loom/cli/main.ts"),
+      config: "/opt/loom/deno.json",
+    }),
+    vars,
+  );
   assert.equal(argv[0], Deno.execPath());
   assert.ok(argv.some((a) => a.endsWith("cli/main.ts")));
   assert.deepEqual(argv.slice(-9), [
@@ -104,4 +111,24 @@ Deno.test("defaultWorkerCommand() runs this package's worker without a token in 
     "--auth-token-env",
     "TOK",
   ]);
+});
+
+Deno.test("startRouter() refuses to spawn workers without a command or a program", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const spawnWorkers of [true, { cacheDir: `${dir}/cache` }]) {
+      await assert.rejects(
+        () =>
+          startRouter({
+            roots: [`${dir}/a`],
+            listen: `unix:${dir}/router.sock`,
+            spawnWorkers,
+          }),
+        (err: unknown) =>
+          err instanceof TypeError && /worker `command`/.test(err.message),
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -4,7 +4,7 @@ import {
   listJavaFiles,
   newestModification,
 } from "./workspace_fs.ts";
-import { tempWorkspace } from "./_router_test_util.ts";
+import { tempWorkspace } from "./router_test_util.ts";
 
 Deno.test("collectJavaFiles() takes regular .java files only, sorted, symlinks not followed", async () => {
   await using ws = await tempWorkspace({

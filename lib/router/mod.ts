@@ -1,9 +1,12 @@
 /**
  * The pure core of the loom router: workspace layout and path routing, the
- * fuzzy matcher, the router-local global symbol index, merging of per-shard
- * results, the shard index store with revision epochs, restart backoff and
- * the unsaved-text overlay. No I/O: process supervision and sockets live in
- * `lib/net` and `cli`.
+ * shard index store with revision epochs, restart backoff, worker command
+ * templates and the unsaved-text overlay. No I/O: process supervision and
+ * sockets live in `lib/net` and `cli`.
+ *
+ * Symbol search (the fuzzy matcher, ranking, the global symbol index,
+ * top-k and the distributed plan/merge) moved to `@loom/loom/search`; its
+ * re-exports here are deprecated and go in the next release.
  *
  * @example Route, index and search
  * ```ts
@@ -21,14 +24,10 @@
 
 export * from "./backoff.ts";
 export * from "./command_template.ts";
-export * from "./distributed.ts";
-export * from "./fuzzy.ts";
 export * from "./layout.ts";
-export * from "./merge.ts";
 export * from "./overlay.ts";
-export * from "./ranking.ts";
 export * from "./shard_store.ts";
-export * from "./shard_symbols.ts";
-export * from "./symbol_index.ts";
-export type { FileText, ShardIndex, Symbol, U64 } from "../wire/types.ts";
-export * from "./distributed_search.ts";
+// The `./wire` message types the signatures here use.
+export type * from "../wire/types.ts";
+// Deprecated: moved to `@loom/loom/search` (see the module doc).
+export * from "../search/mod.ts";

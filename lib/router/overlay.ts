@@ -22,7 +22,7 @@
 
 import type { FileText } from "../wire/types.ts";
 import { normalizePath } from "./layout.ts";
-import { utf8Length } from "./ranking.ts";
+import { utf8Length } from "../search/ranking.ts";
 
 /** Limits of an {@link UnsavedOverlay}. */
 export interface UnsavedOverlayOptions {

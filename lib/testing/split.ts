@@ -5,6 +5,8 @@
  * @module
  */
 
+import { concatBytes } from "../wire/bytes.ts";
+
 /** One way of cutting a byte stream into chunks. */
 export interface Chunking {
   /** A short description, e.g. `whole`, `byte-by-byte`, `split@17`. */
@@ -113,6 +115,9 @@ export function* allChunkings(bytes: Uint8Array): Generator<Chunking> {
 /**
  * Concatenates byte arrays.
  *
+ * @deprecated Use `concatBytes` from `@loom/loom/wire` (`lib/wire/bytes.ts`);
+ * this alias goes in the next release.
+ *
  * @param parts The arrays.
  * @returns One fresh array.
  *
@@ -123,13 +128,5 @@ export function* allChunkings(bytes: Uint8Array): Generator<Chunking> {
  * ```
  */
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

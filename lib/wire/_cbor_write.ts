@@ -6,6 +6,8 @@
  * @module
  */
 
+import { concatBytes } from "./bytes.ts";
+
 import { LimitExceededError, ProtocolError } from "./errors.ts";
 import { MAX_FILE_TEXT_BYTES, MAX_SMALL_STRING_BYTES } from "./limits.ts";
 import type { U64 } from "./types.ts";
@@ -104,6 +106,51 @@ function textTooLong(cap: TextCap, actual: number): never {
 }
 
 /**
+ * Writes a CBOR head (major type 0-7, argument up to 2^53 - 1) in its
+ * shortest form at `p`; there must be room for 9 bytes.
+ *
+ * @param buf The buffer.
+ * @param p Where to write.
+ * @param major The major type.
+ * @param value The argument.
+ * @returns The position after the head.
+ *
+ * @example
+ * ```ts
+ * import { putHead } from "./_cbor_write.ts";
+ * const buf = new Uint8Array(9);
+ * console.assert(putHead(buf, 0, 4, 500) === 3 && buf[0] === 0x99);
+ * ```
+ */
+export function putHead(
+  buf: Uint8Array,
+  p: number,
+  major: number,
+  value: number,
+): number {
+  const m = major << 5;
+  if (value < 24) {
+    buf[p++] = m | value;
+  } else if (value < 0x100) {
+    buf[p++] = m | 24;
+    buf[p++] = value;
+  } else if (value < 0x10000) {
+    buf[p++] = m | 25;
+    buf[p++] = value >>> 8;
+    buf[p++] = value & 0xff;
+  } else if (value < TWO_32) {
+    buf[p++] = m | 26;
+    buf[p++] = value >>> 24;
+    buf[p++] = (value >>> 16) & 0xff;
+    buf[p++] = (value >>> 8) & 0xff;
+    buf[p++] = value & 0xff;
+  } else {
+    p = putHead64(buf, p, m | 27, Math.floor(value / TWO_32), value >>> 0);
+  }
+  return p;
+}
+
+/**
  * Writes an initial byte and a 64-bit argument given as two u32 halves
  * (big-endian) at `p`; returns the position after them.
  */
@@ -169,28 +216,7 @@ export class CborWriter {
   /** Writes a head: major type (0-7) and an argument up to 2^53 - 1. */
   head(major: number, value: number): void {
     this.ensure(9);
-    const buf = this.buf;
-    let p = this.pos;
-    const m = major << 5;
-    if (value < 24) {
-      buf[p++] = m | value;
-    } else if (value < 0x100) {
-      buf[p++] = m | 24;
-      buf[p++] = value;
-    } else if (value < 0x10000) {
-      buf[p++] = m | 25;
-      buf[p++] = value >>> 8;
-      buf[p++] = value & 0xff;
-    } else if (value < TWO_32) {
-      buf[p++] = m | 26;
-      buf[p++] = value >>> 24;
-      buf[p++] = (value >>> 16) & 0xff;
-      buf[p++] = (value >>> 8) & 0xff;
-      buf[p++] = value & 0xff;
-    } else {
-      p = putHead64(buf, p, m | 27, Math.floor(value / TWO_32), value >>> 0);
-    }
-    this.pos = p;
+    this.pos = putHead(this.buf, this.pos, major, value);
   }
 
   /** Writes a u32 field value. */
@@ -368,27 +394,6 @@ export function textBytes(value: string): Uint8Array {
 }
 
 /**
- * Concatenates byte fragments (used to build constant prefixes).
- *
- * @example
- * ```ts
- * import { concatBytes } from "./_cbor_write.ts";
- * console.assert(concatBytes([0xa1], new Uint8Array([1, 2])).length === 3);
- * ```
- */
-export function concatBytes(...parts: (Uint8Array | number[])[]): Uint8Array {
-  let n = 0;
-  for (const part of parts) n += part.length;
-  const out = new Uint8Array(n);
-  let p = 0;
-  for (const part of parts) {
-    out.set(part, p);
-    p += part.length;
-  }
-  return out;
-}
-
-/**
  * Pre-encodes the keys of a map written in a fixed order: entry `i` is the
  * key `names[i]`, and the first one is preceded by the map head. Fewer than
  * 24 ASCII names only.
@@ -402,6 +407,6 @@ export function concatBytes(...parts: (Uint8Array | number[])[]): Uint8Array {
  */
 export function keyTable(names: readonly string[]): Uint8Array[] {
   return names.map((k, i) =>
-    i === 0 ? concatBytes([0xa0 | names.length], textBytes(k)) : textBytes(k)
+    i === 0 ? concatBytes([[0xa0 | names.length], textBytes(k)]) : textBytes(k)
   );
 }

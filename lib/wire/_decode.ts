@@ -3,6 +3,9 @@
  * preflight validator and follow the reference's acceptance rules (unknown
  * keys ignored, absent options are null, unknown enum strings and variants
  * become `unknown`, duplicate known keys and wrong types rejected).
+ * Structs are read by `readStruct` from their schemas in `_messages.ts`;
+ * this module adds the enums' framing (adjacently and internally tagged),
+ * the packet map and the batched ASCII pass over file lists.
  * Private to `lib/wire`.
  *
  * @module
@@ -10,42 +13,43 @@
 
 import { ProtocolError } from "./errors.ts";
 import {
-  cborInvalid,
   type CborReader,
   decodeAsciiRanges,
-  isValidUtf8,
-  keyBytes,
   schemaMismatch,
-  TextInterner,
 } from "./_cbor_read.ts";
 import type {
-  CachedIndexInfo,
-  Capabilities,
   CompressionAlgo,
-  DiagnosticSeverity,
   FileText,
-  HandshakeReject,
   Notification,
   Packet,
   PacketChunk,
-  ProtocolVersion,
-  RejectCode,
-  RemoteDiagnostic,
   Request,
   Response,
-  RouterWelcome,
   RpcError,
-  RpcErrorCode,
   RpcPayload,
   RpcResult,
-  ShardIndex,
-  SupportedVersions,
-  Symbol,
   U64,
   WireFrame,
-  WorkerHello,
-  WorkerStats,
 } from "./types.ts";
+import {
+  duplicate,
+  type Keys,
+  keys,
+  missing,
+  variant,
+} from "./_decode_parts.ts";
+import {
+  COMPRESSION,
+  DIAGNOSTICS_BODY,
+  FILE_TEXT,
+  HANDSHAKE_REJECT,
+  ROUTER_WELCOME,
+  RPC_ERROR,
+  SHARD_INDEX,
+  WORKER_HELLO,
+  WORKER_STATS,
+} from "./_messages.ts";
+import { readStruct } from "./_schema.ts";
 import {
   readOmitSymbols,
   readSearchShardSymbols,
@@ -53,405 +57,7 @@ import {
   readSymbolMatches,
 } from "./_search_v31.ts";
 
-/** Pre-encoded map keys, matched by `CborReader.key`. */
-export type Keys = readonly Uint8Array[];
-
-/**
- * Pre-encodes map keys for `CborReader.key`.
- *
- * @example
- * ```ts
- * import { keys } from "./_decode.ts";
- * console.assert(keys("a", "bc").length === 2);
- * ```
- */
-export function keys(...names: string[]): Keys {
-  return names.map(keyBytes);
-}
-
-/**
- * Throws the peer's `duplicate_key` error for a known field seen twice.
- *
- * @example
- * ```ts
- * import { duplicate } from "./_decode.ts";
- * import { isProtocolError } from "./errors.ts";
- * try { duplicate("name"); } catch (err) { console.assert(isProtocolError(err, "duplicate_key")); }
- * ```
- */
-export function duplicate(field: string): never {
-  throw new ProtocolError("duplicate_key", `duplicate field \`${field}\``, {
-    remote: true,
-  });
-}
-
-/**
- * Throws the peer's `schema_mismatch` error for a required field not seen.
- *
- * @example
- * ```ts
- * import { missing } from "./_decode.ts";
- * import { isProtocolError } from "./errors.ts";
- * try { missing("name"); } catch (err) { console.assert(isProtocolError(err, "schema_mismatch")); }
- * ```
- */
-export function missing(field: string): never {
-  return schemaMismatch(`missing field \`${field}\``);
-}
-
-/**
- * Reads the key of entry `i` of a map and returns its index in `table`; an
- * unknown key's value is skipped and -1 returned. A known key whose bit is
- * already set in `seen` is a `duplicate_key` error naming `names[k]`.
- *
- * @example
- * ```ts
- * import { entryKey, keys } from "./_decode.ts";
- * import { CborReader } from "./_cbor_read.ts";
- * const r = new CborReader(new Uint8Array([0xa1, 0x61, 0x61, 0x01]));
- * const n = r.map("Example");
- * console.assert(n === 1 && entryKey(r, keys("a"), ["a"], 0, 0) === 0);
- * ```
- */
-export function entryKey(
-  r: CborReader,
-  table: Keys,
-  names: readonly string[],
-  i: number,
-  seen: number,
-): number {
-  const k = r.key(table, i);
-  if (k < 0) {
-    r.skip();
-    return -1;
-  }
-  if (seen & (1 << k)) duplicate(names[k]);
-  return k;
-}
-
-/**
- * Reads a text value naming a variant and returns its index in `names`, or
- * -1 for an unknown (but valid UTF-8) name. Integer variant indexes are
- * rejected (a leniency of the reference we do not copy).
- */
-function variant(r: CborReader, names: Keys, field: string): number {
-  const buf = r.buf;
-  const ib = buf[r.pos];
-  if ((ib >> 5) !== 3 || (ib & 31) === 31) {
-    return schemaMismatch(`${field}: expected a variant name (text string)`);
-  }
-  r.pos++;
-  const len = r.arg(ib & 31);
-  const start = r.pos;
-  r.pos = start + len;
-  outer: for (let k = 0; k < names.length; k++) {
-    const name = names[k];
-    if (name.length !== len) continue;
-    for (let i = 0; i < len; i++) {
-      if (buf[start + i] !== name[i]) continue outer;
-    }
-    return k;
-  }
-  if (!isValidUtf8(buf, start, start + len)) {
-    cborInvalid("invalid UTF-8 in text string");
-  }
-  return -1;
-}
-
-// String enums ---------------------------------------------------------------
-
-const COMPRESSION_NAMES = keys("none", "zstd");
-const COMPRESSION_VALUES: readonly CompressionAlgo[] = ["none", "zstd"];
-function compression(r: CborReader, field: string): CompressionAlgo {
-  const v = variant(r, COMPRESSION_NAMES, field);
-  return v < 0 ? "unknown" : COMPRESSION_VALUES[v];
-}
-
-const REJECT_CODES: readonly RejectCode[] = [
-  "invalid_request",
-  "unauthorized",
-  "unsupported_version",
-  "internal",
-];
-const REJECT_CODE_NAMES = keys(...REJECT_CODES);
-
-const RPC_ERROR_CODES: readonly RpcErrorCode[] = [
-  "invalid_request",
-  "unauthorized",
-  "unsupported_version",
-  "too_large",
-  "cancelled",
-  "internal",
-];
-const RPC_ERROR_CODE_NAMES = keys(...RPC_ERROR_CODES);
-
-const SEVERITIES: readonly DiagnosticSeverity[] = [
-  "error",
-  "warning",
-  "info",
-  "hint",
-];
-const SEVERITY_NAMES = keys(...SEVERITIES);
-
-// Handshake structs -----------------------------------------------------------
-
-const VERSION_KEYS = keys("major", "minor");
-function protocolVersion(r: CborReader, field: string): ProtocolVersion {
-  const n = r.map(field);
-  let major = 0;
-  let minor = 0;
-  let seen = 0;
-  for (let i = 0; i < n; i++) {
-    const k = r.key(VERSION_KEYS, i);
-    if (k < 0) {
-      r.skip();
-      continue;
-    }
-    if (seen & (1 << k)) duplicate(k === 0 ? "major" : "minor");
-    seen |= 1 << k;
-    if (k === 0) major = r.u32("major");
-    else minor = r.u32("minor");
-  }
-  if (!(seen & 1)) missing("major");
-  if (!(seen & 2)) missing("minor");
-  return { major, minor };
-}
-
-const SUPPORTED_KEYS = keys("min", "max");
-function supportedVersions(r: CborReader): SupportedVersions {
-  const n = r.map("supported_versions");
-  let min: ProtocolVersion | undefined;
-  let max: ProtocolVersion | undefined;
-  for (let i = 0; i < n; i++) {
-    const k = r.key(SUPPORTED_KEYS, i);
-    if (k === 0) {
-      if (min) duplicate("min");
-      min = protocolVersion(r, "min");
-    } else if (k === 1) {
-      if (max) duplicate("max");
-      max = protocolVersion(r, "max");
-    } else r.skip();
-  }
-  if (!min) return missing("min");
-  if (!max) return missing("max");
-  return { min, max };
-}
-
-const CAPS_KEYS = keys(
-  "max_frame_len",
-  "max_packet_len",
-  "supported_compression",
-  "supports_cancel",
-  "supports_chunking",
-);
-const CAPS_NAMES = [
-  "max_frame_len",
-  "max_packet_len",
-  "supported_compression",
-  "supports_cancel",
-  "supports_chunking",
-];
-function capabilities(r: CborReader, field: string): Capabilities {
-  const n = r.map(field);
-  let maxFrame = 0;
-  let maxPacket = 0;
-  let algos: CompressionAlgo[] = [];
-  let cancel = false;
-  let chunking = false;
-  let seen = 0;
-  for (let i = 0; i < n; i++) {
-    const k = entryKey(r, CAPS_KEYS, CAPS_NAMES, i, seen);
-    if (k < 0) continue;
-    seen |= 1 << k;
-    switch (k) {
-      case 0:
-        maxFrame = r.u32("max_frame_len");
-        break;
-      case 1:
-        maxPacket = r.u32("max_packet_len");
-        break;
-      case 2: {
-        const len = r.array("supported_compression");
-        algos = new Array(len);
-        for (let j = 0; j < len; j++) {
-          algos[j] = compression(r, "supported_compression");
-        }
-        break;
-      }
-      case 3:
-        cancel = r.bool("supports_cancel");
-        break;
-      default:
-        chunking = r.bool("supports_chunking");
-    }
-  }
-  for (let k = 0; k < 5; k++) if (!(seen & (1 << k))) missing(CAPS_NAMES[k]);
-  return {
-    max_frame_len: maxFrame,
-    max_packet_len: maxPacket,
-    supported_compression: algos,
-    supports_cancel: cancel,
-    supports_chunking: chunking,
-  };
-}
-
-const CACHED_KEYS = keys("revision", "index_generation", "symbol_count");
-const CACHED_NAMES = ["revision", "index_generation", "symbol_count"];
-function cachedIndexInfo(r: CborReader): CachedIndexInfo {
-  const n = r.map("cached_index_info");
-  let revision: U64 = 0;
-  let generation: U64 = 0;
-  let count = 0;
-  let seen = 0;
-  for (let i = 0; i < n; i++) {
-    const k = entryKey(r, CACHED_KEYS, CACHED_NAMES, i, seen);
-    if (k < 0) continue;
-    seen |= 1 << k;
-    if (k === 0) revision = r.u64("revision");
-    else if (k === 1) generation = r.u64("index_generation");
-    else count = r.u32("symbol_count");
-  }
-  for (let k = 0; k < 3; k++) if (!(seen & (1 << k))) missing(CACHED_NAMES[k]);
-  return { revision, index_generation: generation, symbol_count: count };
-}
-
-const HELLO_KEYS = keys(
-  "shard_id",
-  "auth_token",
-  "supported_versions",
-  "capabilities",
-  "cached_index_info",
-  "worker_build",
-);
-const HELLO_NAMES = [
-  "shard_id",
-  "auth_token",
-  "supported_versions",
-  "capabilities",
-  "cached_index_info",
-  "worker_build",
-];
-function workerHello(r: CborReader): WorkerHello {
-  const n = r.map("WorkerHello");
-  let shard = 0;
-  let token: string | null = null;
-  let versions: SupportedVersions | undefined;
-  let caps: Capabilities | undefined;
-  let cached: CachedIndexInfo | null = null;
-  let build: string | null = null;
-  let seen = 0;
-  for (let i = 0; i < n; i++) {
-    const k = entryKey(r, HELLO_KEYS, HELLO_NAMES, i, seen);
-    if (k < 0) continue;
-    seen |= 1 << k;
-    switch (k) {
-      case 0:
-        shard = r.u32("shard_id");
-        break;
-      case 1:
-        token = r.optText("auth_token");
-        break;
-      case 2:
-        versions = supportedVersions(r);
-        break;
-      case 3:
-        caps = capabilities(r, "capabilities");
-        break;
-      case 4:
-        cached = r.nullNext() ? null : cachedIndexInfo(r);
-        break;
-      default:
-        build = r.optText("worker_build");
-    }
-  }
-  if (!(seen & 1)) missing("shard_id");
-  if (!versions) return missing("supported_versions");
-  if (!caps) return missing("capabilities");
-  return {
-    shard_id: shard,
-    auth_token: token,
-    supported_versions: versions,
-    capabilities: caps,
-    cached_index_info: cached,
-    worker_build: build,
-  };
-}
-
-const WELCOME_KEYS = keys(
-  "worker_id",
-  "shard_id",
-  "revision",
-  "chosen_version",
-  "chosen_capabilities",
-);
-const WELCOME_NAMES = [
-  "worker_id",
-  "shard_id",
-  "revision",
-  "chosen_version",
-  "chosen_capabilities",
-];
-function routerWelcome(r: CborReader): RouterWelcome {
-  const n = r.map("RouterWelcome");
-  let worker = 0;
-  let shard = 0;
-  let revision: U64 = 0;
-  let version: ProtocolVersion | undefined;
-  let caps: Capabilities | undefined;
-  let seen = 0;
-  for (let i = 0; i < n; i++) {
-    const k = entryKey(r, WELCOME_KEYS, WELCOME_NAMES, i, seen);
-    if (k < 0) continue;
-    seen |= 1 << k;
-    switch (k) {
-      case 0:
-        worker = r.u32("worker_id");
-        break;
-      case 1:
-        shard = r.u32("shard_id");
-        break;
-      case 2:
-        revision = r.u64("revision");
-        break;
-      case 3:
-        version = protocolVersion(r, "chosen_version");
-        break;
-      default:
-        caps = capabilities(r, "chosen_capabilities");
-    }
-  }
-  for (let k = 0; k < 3; k++) if (!(seen & (1 << k))) missing(WELCOME_NAMES[k]);
-  if (!version) return missing("chosen_version");
-  if (!caps) return missing("chosen_capabilities");
-  return {
-    worker_id: worker,
-    shard_id: shard,
-    revision,
-    chosen_version: version,
-    chosen_capabilities: caps,
-  };
-}
-
-const REJECT_KEYS = keys("code", "message");
-function handshakeReject(r: CborReader): HandshakeReject {
-  const n = r.map("HandshakeReject");
-  let code: RejectCode | undefined;
-  let message: string | undefined;
-  for (let i = 0; i < n; i++) {
-    const k = r.key(REJECT_KEYS, i);
-    if (k === 0) {
-      if (code !== undefined) duplicate("code");
-      const v = variant(r, REJECT_CODE_NAMES, "code");
-      code = v < 0 ? "unknown" : REJECT_CODES[v];
-    } else if (k === 1) {
-      if (message !== undefined) duplicate("message");
-      message = r.text("message");
-    } else r.skip();
-  }
-  if (code === undefined) return missing("code");
-  if (message === undefined) return missing("message");
-  return { code, message };
-}
+// Handshake structs (driven by the schemas of _messages.ts) ------------------
 
 const PACKET_KEYS = keys("id", "compression", "seq", "last", "data");
 const PACKET_NAMES = ["id", "compression", "seq", "last", "data"];
@@ -477,7 +83,7 @@ function packetLike(r: CborReader, chunk: boolean): Packet | PacketChunk {
         id = r.u64("id");
         break;
       case 1:
-        algo = compression(r, "compression");
+        algo = COMPRESSION.read(r, "compression");
         break;
       case 2:
         seq = r.u32("seq");
@@ -583,11 +189,11 @@ const FRAME_NAMES = keys(
 function frameBody(r: CborReader, v: number): WireFrame {
   switch (v) {
     case 0:
-      return { type: "hello", body: workerHello(r) };
+      return { type: "hello", body: readStruct(r, WORKER_HELLO) };
     case 1:
-      return { type: "welcome", body: routerWelcome(r) };
+      return { type: "welcome", body: readStruct(r, ROUTER_WELCOME) };
     case 2:
-      return { type: "reject", body: handshakeReject(r) };
+      return { type: "reject", body: readStruct(r, HANDSHAKE_REJECT) };
     case 3:
       return { type: "packet", body: packetLike(r, false) as Packet };
     default:
@@ -620,7 +226,7 @@ function unknownFrame(): WireFrame {
 
 // Shared structs ------------------------------------------------------------
 
-const FILE_KEYS = keys("path", "text");
+const FILE_KEYS = FILE_TEXT.keys;
 function fileText(r: CborReader, field: string): FileText {
   const n = r.map(field);
   let path: string | undefined;
@@ -700,184 +306,6 @@ function filesAscii(r: CborReader): FileText[] | undefined {
     off = textEnd;
   }
   return out;
-}
-
-const SYMBOL_KEYS = keys("name", "path", "line", "column");
-const SYMBOL_NAMES = ["name", "path", "line", "column"];
-function symbol(r: CborReader, paths: TextInterner): Symbol {
-  const n = r.map("Symbol");
-  let name: string | undefined;
-  let path: string | undefined;
-  let line = 0;
-  let column = 0;
-  let seen = 0;
-  for (let i = 0; i < n; i++) {
-    const k = entryKey(r, SYMBOL_KEYS, SYMBOL_NAMES, i, seen);
-    if (k < 0) continue;
-    seen |= 1 << k;
-    switch (k) {
-      case 0:
-        name = r.text("name");
-        break;
-      case 1:
-        path = paths.text(r, "path");
-        break;
-      case 2:
-        line = r.u32("line");
-        break;
-      default:
-        column = r.u32("column");
-    }
-  }
-  if (name === undefined) return missing("name");
-  if (path === undefined) return missing("path");
-  return { name, path, line, column };
-}
-
-const INDEX_KEYS = keys("shard_id", "revision", "index_generation", "symbols");
-const INDEX_NAMES = ["shard_id", "revision", "index_generation", "symbols"];
-function shardIndex(r: CborReader): ShardIndex {
-  const n = r.map("ShardIndex");
-  let shard = 0;
-  let revision: U64 = 0;
-  let generation: U64 = 0;
-  let symbols: Symbol[] | undefined;
-  let seen = 0;
-  for (let i = 0; i < n; i++) {
-    const k = entryKey(r, INDEX_KEYS, INDEX_NAMES, i, seen);
-    if (k < 0) continue;
-    seen |= 1 << k;
-    switch (k) {
-      case 0:
-        shard = r.u32("shard_id");
-        break;
-      case 1:
-        revision = r.u64("revision");
-        break;
-      case 2:
-        generation = r.u64("index_generation");
-        break;
-      default: {
-        const len = r.array("symbols");
-        symbols = new Array(len);
-        const paths = new TextInterner();
-        for (let j = 0; j < len; j++) symbols[j] = symbol(r, paths);
-      }
-    }
-  }
-  for (let k = 0; k < 3; k++) if (!(seen & (1 << k))) missing(INDEX_NAMES[k]);
-  if (!symbols) return missing("symbols");
-  return {
-    shard_id: shard,
-    revision,
-    index_generation: generation,
-    symbols,
-  };
-}
-
-const STATS_KEYS = keys(
-  "shard_id",
-  "revision",
-  "index_generation",
-  "file_count",
-);
-const STATS_NAMES = ["shard_id", "revision", "index_generation", "file_count"];
-function workerStats(r: CborReader): WorkerStats {
-  const v = shardCounts(r, "WorkerStats", STATS_KEYS, STATS_NAMES);
-  return {
-    shard_id: v[0],
-    revision: v[1],
-    index_generation: v[2],
-    file_count: v[3],
-  };
-}
-
-/**
- * Reads a map of four required fields `shard_id` (u32), `revision` and
- * `index_generation` (u64) and a last u32 (`names[3]`); `what` names the map
- * in errors. Unknown keys are skipped, known ones may not repeat.
- *
- * @example
- * ```ts
- * import { keys, shardCounts } from "./_decode.ts";
- * import { CborReader } from "./_cbor_read.ts";
- * import { CborWriter, keyTable } from "./_cbor_write.ts";
- * const names = ["shard_id", "revision", "index_generation", "n"];
- * const w = new CborWriter();
- * const k = keyTable(names);
- * for (let i = 0; i < 4; i++) { w.raw(k[i]); w.u32(i, names[i]); }
- * const v = shardCounts(new CborReader(w.finish()), "Counts", keys(...names), names);
- * console.assert(v.join() === "0,1,2,3");
- * ```
- */
-export function shardCounts(
-  r: CborReader,
-  what: string,
-  table: Keys,
-  names: readonly string[],
-): [number, U64, U64, number] {
-  const n = r.map(what);
-  const v: [number, U64, U64, number] = [0, 0, 0, 0];
-  let seen = 0;
-  for (let i = 0; i < n; i++) {
-    const k = entryKey(r, table, names, i, seen);
-    if (k < 0) continue;
-    seen |= 1 << k;
-    v[k] = k === 1 || k === 2 ? r.u64(names[k]) : r.u32(names[k]);
-  }
-  for (let k = 0; k < 4; k++) if (!(seen & (1 << k))) missing(names[k]);
-  return v;
-}
-
-const DIAG_KEYS = keys("severity", "line", "column", "message");
-const DIAG_NAMES = ["severity", "line", "column", "message"];
-function remoteDiagnostic(r: CborReader): RemoteDiagnostic {
-  const n = r.map("RemoteDiagnostic");
-  let severity: DiagnosticSeverity = "unknown";
-  let line = 0;
-  let column = 0;
-  let message = "";
-  let seen = 0;
-  for (let i = 0; i < n; i++) {
-    const k = entryKey(r, DIAG_KEYS, DIAG_NAMES, i, seen);
-    if (k < 0) continue;
-    seen |= 1 << k;
-    switch (k) {
-      case 0: {
-        const v = variant(r, SEVERITY_NAMES, "severity");
-        severity = v < 0 ? "unknown" : SEVERITIES[v];
-        break;
-      }
-      case 1:
-        line = r.u32("line");
-        break;
-      case 2:
-        column = r.u32("column");
-        break;
-      default:
-        message = r.text("message");
-    }
-  }
-  for (let k = 0; k < 4; k++) if (!(seen & (1 << k))) missing(DIAG_NAMES[k]);
-  return { severity, line, column, message };
-}
-
-const DIAGNOSTICS_BODY_KEYS = keys("diagnostics");
-function diagnosticsBody(
-  r: CborReader,
-): { diagnostics: RemoteDiagnostic[] } {
-  const n = r.map("Response::Diagnostics");
-  let list: RemoteDiagnostic[] | undefined;
-  for (let i = 0; i < n; i++) {
-    if (r.key(DIAGNOSTICS_BODY_KEYS, 0) === 0) {
-      if (list) duplicate("diagnostics");
-      const len = r.array("diagnostics");
-      list = new Array(len);
-      for (let j = 0; j < len; j++) list[j] = remoteDiagnostic(r);
-    } else r.skip();
-  }
-  if (!list) return missing("diagnostics");
-  return { diagnostics: list };
 }
 
 // Internally tagged enums -----------------------------------------------------
@@ -1007,41 +435,6 @@ function request(r: CborReader): Request {
   }
 }
 
-const RPC_ERROR_KEYS = keys("code", "message", "retryable", "details");
-const RPC_ERROR_NAMES = ["code", "message", "retryable", "details"];
-function rpcError(r: CborReader): RpcError {
-  const n = r.map("RpcError");
-  let code: RpcErrorCode = "unknown";
-  let message = "";
-  let retryable = false;
-  let details: string | null = null;
-  let seen = 0;
-  for (let i = 0; i < n; i++) {
-    const k = entryKey(r, RPC_ERROR_KEYS, RPC_ERROR_NAMES, i, seen);
-    if (k < 0) continue;
-    seen |= 1 << k;
-    switch (k) {
-      case 0: {
-        const v = variant(r, RPC_ERROR_CODE_NAMES, "code");
-        code = v < 0 ? "unknown" : RPC_ERROR_CODES[v];
-        break;
-      }
-      case 1:
-        message = r.text("message");
-        break;
-      case 2:
-        retryable = r.bool("retryable");
-        break;
-      default:
-        details = r.optText("details");
-    }
-  }
-  for (let k = 0; k < 3; k++) {
-    if (!(seen & (1 << k))) missing(RPC_ERROR_NAMES[k]);
-  }
-  return { code, message, retryable, details };
-}
-
 const RESPONSE_NAMES = keys(
   "ack",
   "shard_index",
@@ -1055,15 +448,15 @@ const RESPONSE_UNIT = (1 << 0) | (1 << 4);
 function responseBody(r: CborReader, v: number): Response {
   switch (v) {
     case 1:
-      return { type: "shard_index", body: shardIndex(r) };
+      return { type: "shard_index", body: readStruct(r, SHARD_INDEX) };
     case 2:
-      return { type: "diagnostics", body: diagnosticsBody(r) };
+      return { type: "diagnostics", body: readStruct(r, DIAGNOSTICS_BODY) };
     case 5:
       return { type: "symbol_matches", body: readSymbolMatches(r) };
     case 6:
       return { type: "shard_summary", body: readShardSummary(r) };
     default:
-      return { type: "worker_stats", body: workerStats(r) };
+      return { type: "worker_stats", body: readStruct(r, WORKER_STATS) };
   }
 }
 function responseUnit(v: number): Response {
@@ -1111,7 +504,7 @@ function rpcResult(r: CborReader): RpcResult {
     seen |= 1 << k;
     if (k === 0) r.skip();
     else if (v === 0) value = response(r);
-    else error = rpcError(r);
+    else error = readStruct(r, RPC_ERROR);
   }
   if (v === 0) {
     if (!value) return missing("value");
@@ -1126,7 +519,7 @@ function rpcResult(r: CborReader): RpcResult {
 
 const NOTIFICATION_NAMES = keys("cached_index");
 function notificationBody(r: CborReader): Notification {
-  return { type: "cached_index", body: shardIndex(r) };
+  return { type: "cached_index", body: readStruct(r, SHARD_INDEX) };
 }
 function notificationUnit(): Notification {
   return { type: "unknown" };

@@ -13,34 +13,37 @@
  * @module
  */
 
+import { concatBytes } from "./bytes.ts";
 import {
   type CborWriter,
-  concatBytes,
   encodeFailed,
   FILE_TEXT_CAP,
-  keyTable,
   SMALL_TEXT_CAP,
   textBytes,
 } from "./_cbor_write.ts";
 import type {
-  Capabilities,
   CompressionAlgo,
   FileText,
   Notification,
-  ProtocolVersion,
-  RemoteDiagnostic,
   Request,
   Response,
-  RpcError,
   RpcPayload,
   RpcResult,
-  ShardIndex,
-  Symbol,
-  U64,
   WireFrame,
-  WorkerHello,
-  WorkerStats,
 } from "./types.ts";
+import { requireObject } from "./_encode_parts.ts";
+import {
+  COMPRESSION,
+  DIAGNOSTICS_BODY,
+  FILE_TEXT,
+  HANDSHAKE_REJECT,
+  ROUTER_WELCOME,
+  RPC_ERROR,
+  SHARD_INDEX,
+  WORKER_HELLO,
+  WORKER_STATS,
+} from "./_messages.ts";
+import { type StructSchema, writeStruct } from "./_schema.ts";
 import {
   omitSymbolsPrefix,
   writeOmitSymbols,
@@ -51,189 +54,45 @@ import {
 
 const t = textBytes;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null;
-}
-
-/**
- * Throws `encode_failed` unless `value` is a non-null object.
- *
- * @example
- * ```ts
- * import { requireObject } from "./_encode.ts";
- * requireObject({}, "body");
- * let threw = false;
- * try { requireObject(null, "body"); } catch { threw = true; }
- * console.assert(threw);
- * ```
- */
-export function requireObject(value: unknown, what: string): void {
-  if (!isObject(value)) encodeFailed(`${what} must be an object`);
-}
-
 /** `map(2) {"type": name, "body": ...` up to the body value. */
 function adjacentPrefix(name: string): Uint8Array {
-  return concatBytes([0xa2], t("type"), t(name), t("body"));
+  return concatBytes([[0xa2], t("type"), t(name), t("body")]);
 }
 
 /** `map(1) {"type": name}`: a unit variant. */
 function unitVariant(name: string): Uint8Array {
-  return concatBytes([0xa1], t("type"), t(name));
+  return concatBytes([[0xa1], t("type"), t(name)]);
 }
 
-function stringEnum<T extends string>(
-  names: readonly T[],
-): Map<T | "unknown", Uint8Array> {
-  const out = new Map<T | "unknown", Uint8Array>();
-  for (const name of names) out.set(name, t(name));
-  out.set("unknown", t("unknown"));
-  return out;
+/** An adjacently tagged variant whose body is a plain struct. */
+interface StructVariant<T> {
+  /** `{"type": name, "body":` */
+  readonly prefix: Uint8Array;
+  /** The body's schema. */
+  readonly schema: StructSchema<T>;
+  /** The body's name in errors. */
+  readonly what: string;
 }
 
-const COMPRESSION = stringEnum(["none", "zstd"] as const);
-const REJECT_CODES = stringEnum(
-  [
-    "invalid_request",
-    "unauthorized",
-    "unsupported_version",
-    "internal",
-  ] as const,
-);
-const RPC_ERROR_CODES = stringEnum(
-  [
-    "invalid_request",
-    "unauthorized",
-    "unsupported_version",
-    "too_large",
-    "cancelled",
-    "internal",
-  ] as const,
-);
-const SEVERITIES = stringEnum(["error", "warning", "info", "hint"] as const);
-
-function writeEnum(
-  w: CborWriter,
-  table: Map<string, Uint8Array>,
-  value: unknown,
-  field: string,
-): void {
-  const bytes = table.get(value as string);
-  if (bytes === undefined) encodeFailed(`${field}: unknown value`);
-  w.raw(bytes);
+function structVariant<T>(
+  name: string,
+  schema: StructSchema<T>,
+  what: string,
+): StructVariant<T> {
+  return { prefix: adjacentPrefix(name), schema, what };
 }
 
-/** An optional token, build string or details: 16 KiB when present. */
-function writeOptSmallText(
-  w: CborWriter,
-  value: unknown,
-  field: string,
-): void {
-  if (value === null || value === undefined) w.nil();
-  else w.text(value as string, field, SMALL_TEXT_CAP);
+function writeVariant<T>(w: CborWriter, v: StructVariant<T>, body: T): void {
+  w.raw(v.prefix);
+  writeStruct(w, v.schema, body, v.what);
 }
 
-// Handshake -------------------------------------------------------------------
+const HELLO = structVariant("hello", WORKER_HELLO, "hello body");
+const WELCOME = structVariant("welcome", ROUTER_WELCOME, "welcome body");
+const REJECT = structVariant("reject", HANDSHAKE_REJECT, "reject body");
 
-const K_MAJOR = concatBytes([0xa2], t("major"));
-const K_MINOR = t("minor");
-function writeVersion(w: CborWriter, v: ProtocolVersion, field: string): void {
-  requireObject(v, field);
-  w.raw(K_MAJOR);
-  w.u32(v.major, "major");
-  w.raw(K_MINOR);
-  w.u32(v.minor, "minor");
-}
-
-const K_CAPS = [
-  concatBytes([0xa5], t("max_frame_len")),
-  t("max_packet_len"),
-  t("supported_compression"),
-  t("supports_cancel"),
-  t("supports_chunking"),
-];
-function writeCaps(w: CborWriter, c: Capabilities, field: string): void {
-  requireObject(c, field);
-  w.raw(K_CAPS[0]);
-  w.u32(c.max_frame_len, "max_frame_len");
-  w.raw(K_CAPS[1]);
-  w.u32(c.max_packet_len, "max_packet_len");
-  w.raw(K_CAPS[2]);
-  const algos = c.supported_compression;
-  if (!Array.isArray(algos)) {
-    encodeFailed("supported_compression must be an array");
-  }
-  w.head(4, algos.length);
-  for (const algo of algos) {
-    writeEnum(w, COMPRESSION, algo, "supported_compression");
-  }
-  w.raw(K_CAPS[3]);
-  w.bool(c.supports_cancel, "supports_cancel");
-  w.raw(K_CAPS[4]);
-  w.bool(c.supports_chunking, "supports_chunking");
-}
-
-const K_HELLO = [
-  concatBytes(adjacentPrefix("hello"), [0xa6], t("shard_id")),
-  t("auth_token"),
-  t("supported_versions"),
-  t("capabilities"),
-  t("cached_index_info"),
-  t("worker_build"),
-];
-const K_MIN = concatBytes([0xa2], t("min"));
-const K_MAX = t("max");
-const K_CACHED = [
-  concatBytes([0xa3], t("revision")),
-  t("index_generation"),
-  t("symbol_count"),
-];
-function writeHello(w: CborWriter, h: WorkerHello): void {
-  requireObject(h, "hello body");
-  w.raw(K_HELLO[0]);
-  w.u32(h.shard_id, "shard_id");
-  w.raw(K_HELLO[1]);
-  writeOptSmallText(w, h.auth_token, "auth_token");
-  w.raw(K_HELLO[2]);
-  const versions = h.supported_versions;
-  requireObject(versions, "supported_versions");
-  w.raw(K_MIN);
-  writeVersion(w, versions.min, "min");
-  w.raw(K_MAX);
-  writeVersion(w, versions.max, "max");
-  w.raw(K_HELLO[3]);
-  writeCaps(w, h.capabilities, "capabilities");
-  w.raw(K_HELLO[4]);
-  const cached = h.cached_index_info;
-  if (cached === null || cached === undefined) {
-    w.nil();
-  } else {
-    requireObject(cached, "cached_index_info");
-    w.raw(K_CACHED[0]);
-    w.u64(cached.revision, "revision");
-    w.raw(K_CACHED[1]);
-    w.u64(cached.index_generation, "index_generation");
-    w.raw(K_CACHED[2]);
-    w.u32(cached.symbol_count, "symbol_count");
-  }
-  w.raw(K_HELLO[5]);
-  writeOptSmallText(w, h.worker_build, "worker_build");
-}
-
-const K_WELCOME = [
-  concatBytes(adjacentPrefix("welcome"), [0xa5], t("worker_id")),
-  t("shard_id"),
-  t("revision"),
-  t("chosen_version"),
-  t("chosen_capabilities"),
-];
-
-const K_REJECT = [
-  concatBytes(adjacentPrefix("reject"), [0xa2], t("code")),
-  t("message"),
-];
-
-const K_PACKET = concatBytes(adjacentPrefix("packet"), [0xa3], t("id"));
-const K_CHUNK = concatBytes(adjacentPrefix("packet_chunk"), [0xa5], t("id"));
+const K_PACKET = concatBytes([adjacentPrefix("packet"), [0xa3], t("id")]);
+const K_CHUNK = concatBytes([adjacentPrefix("packet_chunk"), [0xa5], t("id")]);
 const K_COMPRESSION = t("compression");
 const K_SEQ = t("seq");
 const K_LAST = t("last");
@@ -256,32 +115,11 @@ export function writeWireFrame(w: CborWriter, frame: WireFrame): void {
   requireObject(frame, "frame");
   switch (frame.type) {
     case "hello":
-      writeHello(w, frame.body);
-      return;
-    case "welcome": {
-      const b = frame.body;
-      requireObject(b, "welcome body");
-      w.raw(K_WELCOME[0]);
-      w.u32(b.worker_id, "worker_id");
-      w.raw(K_WELCOME[1]);
-      w.u32(b.shard_id, "shard_id");
-      w.raw(K_WELCOME[2]);
-      w.u64(b.revision, "revision");
-      w.raw(K_WELCOME[3]);
-      writeVersion(w, b.chosen_version, "chosen_version");
-      w.raw(K_WELCOME[4]);
-      writeCaps(w, b.chosen_capabilities, "chosen_capabilities");
-      return;
-    }
-    case "reject": {
-      const b = frame.body;
-      requireObject(b, "reject body");
-      w.raw(K_REJECT[0]);
-      writeEnum(w, REJECT_CODES, b.code, "code");
-      w.raw(K_REJECT[1]);
-      w.text(b.message, "message", SMALL_TEXT_CAP);
-      return;
-    }
+      return writeVariant(w, HELLO, frame.body);
+    case "welcome":
+      return writeVariant(w, WELCOME, frame.body);
+    case "reject":
+      return writeVariant(w, REJECT, frame.body);
     case "packet": {
       const b = frame.body;
       requireObject(b, "packet body");
@@ -317,12 +155,12 @@ export function writeWireFrame(w: CborWriter, frame: WireFrame): void {
 }
 
 function writeCompression(w: CborWriter, algo: CompressionAlgo): void {
-  writeEnum(w, COMPRESSION, algo, "compression");
+  COMPRESSION.write(w, algo, "compression");
 }
 
 // Payloads --------------------------------------------------------------------
 
-const K_FILE = keyTable(["path", "text"]);
+const K_FILE = FILE_TEXT.encodedKeys;
 function writeFile(w: CborWriter, f: FileText): void {
   requireObject(f, "file");
   w.raw(K_FILE[0]);
@@ -338,30 +176,30 @@ function writeFiles(w: CborWriter, files: FileText[]): void {
 }
 
 const P_REQUEST = adjacentPrefix("request");
-const K_REQ_LOAD = concatBytes(
+const K_REQ_LOAD = concatBytes([
   [0xa3],
   t("type"),
   t("load_files"),
   t("revision"),
-);
-const K_REQ_INDEX = concatBytes(
+]);
+const K_REQ_INDEX = concatBytes([
   [0xa3],
   t("type"),
   t("index_shard"),
   t("revision"),
-);
-const K_REQ_UPDATE = concatBytes(
+]);
+const K_REQ_UPDATE = concatBytes([
   [0xa3],
   t("type"),
   t("update_file"),
   t("revision"),
-);
-const K_REQ_DIAG = concatBytes(
+]);
+const K_REQ_DIAG = concatBytes([
   [0xa2],
   t("type"),
   t("diagnostics"),
   t("path"),
-);
+]);
 const K_FILES = t("files");
 const K_FILE_KEY = t("file");
 const REQ_STATS = unitVariant("get_worker_stats");
@@ -409,118 +247,23 @@ function writeRequest(w: CborWriter, req: Request): void {
   }
 }
 
-const K_SYMBOL = keyTable(["name", "path", "line", "column"]);
-function writeShardIndex(w: CborWriter, index: ShardIndex): void {
-  requireObject(index, "shard index");
-  writeShardIds(w, index, K_INDEX);
-  w.raw(K_INDEX[3]);
-  const symbols = index.symbols;
-  if (!Array.isArray(symbols)) encodeFailed("symbols must be an array");
-  w.head(4, symbols.length);
-  for (let i = 0; i < symbols.length; i++) {
-    writeSymbol(w, symbols[i], K_SYMBOL, "symbol");
-  }
-}
-const K_INDEX = keyTable([
-  "shard_id",
-  "revision",
-  "index_generation",
-  "symbols",
-]);
-
-/**
- * Writes `shard_id` (u32), `revision` and `index_generation` (u64), each
- * after its pre-encoded key `keys[0..2]` (the first carries the map head).
- *
- * @example
- * ```ts
- * import { writeShardIds } from "./_encode.ts";
- * import { CborWriter, keyTable } from "./_cbor_write.ts";
- * const w = new CborWriter();
- * const keys = keyTable(["shard_id", "revision", "index_generation"]);
- * writeShardIds(w, { shard_id: 1, revision: 2, index_generation: 3 }, keys);
- * console.assert(w.finish()[0] === 0xa3);
- * ```
- */
-export function writeShardIds(
-  w: CborWriter,
-  b: { shard_id: number; revision: U64; index_generation: U64 },
-  keys: readonly Uint8Array[],
-): void {
-  w.raw(keys[0]);
-  w.u32(b.shard_id, "shard_id");
-  w.raw(keys[1]);
-  w.u64(b.revision, "revision");
-  w.raw(keys[2]);
-  w.u64(b.index_generation, "index_generation");
-}
-
-/**
- * Writes the `name`, `path`, `line` and `column` entries of a symbol-like
- * map after the keys `keys[0..3]` (by default a whole `Symbol` map); `what`
- * names the value in the error when it is not an object.
- *
- * @example
- * ```ts
- * import { writeSymbol } from "./_encode.ts";
- * import { CborWriter } from "./_cbor_write.ts";
- * const w = new CborWriter();
- * writeSymbol(w, { name: "Foo", path: "F.java", line: 0, column: 6 });
- * console.assert(w.finish()[0] === 0xa4);
- * ```
- */
-export function writeSymbol(
-  w: CborWriter,
-  s: Symbol,
-  keys: readonly Uint8Array[] = K_SYMBOL,
-  what = "symbol",
-): void {
-  requireObject(s, what);
-  w.raw(keys[0]);
-  w.text(s.name, "name", SMALL_TEXT_CAP);
-  w.raw(keys[1]);
-  w.text(s.path, "path", SMALL_TEXT_CAP);
-  w.raw(keys[2]);
-  w.u32(s.line, "line");
-  w.raw(keys[3]);
-  w.u32(s.column, "column");
-}
-
-const K_STATS = keyTable([
-  "shard_id",
-  "revision",
-  "index_generation",
-  "file_count",
-]);
-function writeStats(w: CborWriter, s: WorkerStats): void {
-  requireObject(s, "worker stats");
-  writeShardIds(w, s, K_STATS);
-  w.raw(K_STATS[3]);
-  w.u32(s.file_count, "file_count");
-}
-
-const K_DIAG = keyTable(["severity", "line", "column", "message"]);
-function writeDiagnostic(w: CborWriter, d: RemoteDiagnostic): void {
-  requireObject(d, "diagnostic");
-  w.raw(K_DIAG[0]);
-  writeEnum(w, SEVERITIES, d.severity, "severity");
-  w.raw(K_DIAG[1]);
-  w.u32(d.line, "line");
-  w.raw(K_DIAG[2]);
-  w.u32(d.column, "column");
-  w.raw(K_DIAG[3]);
-  w.text(d.message, "message", SMALL_TEXT_CAP);
-}
-
 const RESP_ACK = unitVariant("ack");
 const RESP_SHUTDOWN = unitVariant("shutdown");
-const P_SHARD_INDEX = adjacentPrefix("shard_index");
-const P_DIAGNOSTICS = concatBytes(
-  adjacentPrefix("diagnostics"),
-  [0xa1],
-  t("diagnostics"),
+const RESP_SHARD_INDEX = structVariant(
+  "shard_index",
+  SHARD_INDEX,
+  "shard index",
 );
-const P_STATS = adjacentPrefix("worker_stats");
+const RESP_DIAGNOSTICS = structVariant(
+  "diagnostics",
+  DIAGNOSTICS_BODY,
+  "diagnostics body",
+);
+const RESP_STATS = structVariant(
+  "worker_stats",
+  WORKER_STATS,
+  "worker stats",
+);
 const P_SYMBOL_MATCHES = adjacentPrefix("symbol_matches");
 const P_SHARD_SUMMARY = adjacentPrefix("shard_summary");
 
@@ -531,22 +274,11 @@ function writeResponse(w: CborWriter, resp: Response): void {
       w.raw(RESP_ACK);
       return;
     case "shard_index":
-      w.raw(P_SHARD_INDEX);
-      writeShardIndex(w, resp.body);
-      return;
-    case "diagnostics": {
-      requireObject(resp.body, "diagnostics body");
-      const list = resp.body.diagnostics;
-      if (!Array.isArray(list)) encodeFailed("diagnostics must be an array");
-      w.raw(P_DIAGNOSTICS);
-      w.head(4, list.length);
-      for (let i = 0; i < list.length; i++) writeDiagnostic(w, list[i]);
-      return;
-    }
+      return writeVariant(w, RESP_SHARD_INDEX, resp.body);
+    case "diagnostics":
+      return writeVariant(w, RESP_DIAGNOSTICS, resp.body);
     case "worker_stats":
-      w.raw(P_STATS);
-      writeStats(w, resp.body);
-      return;
+      return writeVariant(w, RESP_STATS, resp.body);
     case "shutdown":
       w.raw(RESP_SHUTDOWN);
       return;
@@ -567,28 +299,9 @@ function writeResponse(w: CborWriter, resp: Response): void {
 }
 
 const P_RESPONSE = adjacentPrefix("response");
-const K_OK = concatBytes([0xa2], t("status"), t("ok"), t("value"));
-const K_ERR = concatBytes([0xa2], t("status"), t("err"), t("error"));
-const RESULT_UNKNOWN = concatBytes([0xa1], t("status"), t("unknown"));
-const K_RPC_ERROR = [
-  concatBytes([0xa4], t("code")),
-  t("message"),
-  t("retryable"),
-  t("details"),
-];
-
-function writeRpcError(w: CborWriter, e: RpcError): void {
-  requireObject(e, "error");
-  w.raw(K_RPC_ERROR[0]);
-  writeEnum(w, RPC_ERROR_CODES, e.code, "code");
-  w.raw(K_RPC_ERROR[1]);
-  w.text(e.message, "message", SMALL_TEXT_CAP);
-  w.raw(K_RPC_ERROR[2]);
-  w.bool(e.retryable, "retryable");
-  w.raw(K_RPC_ERROR[3]);
-  writeOptSmallText(w, e.details, "details");
-}
-
+const K_OK = concatBytes([[0xa2], t("status"), t("ok"), t("value")]);
+const K_ERR = concatBytes([[0xa2], t("status"), t("err"), t("error")]);
+const RESULT_UNKNOWN = concatBytes([[0xa1], t("status"), t("unknown")]);
 function writeResult(w: CborWriter, result: RpcResult): void {
   requireObject(result, "result");
   switch (result.status) {
@@ -598,7 +311,7 @@ function writeResult(w: CborWriter, result: RpcResult): void {
       return;
     case "err":
       w.raw(K_ERR);
-      writeRpcError(w, result.error);
+      writeStruct(w, RPC_ERROR, result.error, "error");
       return;
     case "unknown":
       w.raw(RESULT_UNKNOWN);
@@ -615,7 +328,7 @@ function writeNotification(w: CborWriter, n: Notification): void {
   switch (n.type) {
     case "cached_index":
       w.raw(P_CACHED_INDEX);
-      writeShardIndex(w, n.body);
+      writeStruct(w, SHARD_INDEX, n.body, "shard index");
       return;
     case "unknown":
       w.raw(UNKNOWN);

@@ -16,80 +16,21 @@
  * @module
  */
 
-import {
-  type CborWriter,
-  concatBytes,
-  encodeFailed,
-  keyTable,
-  SMALL_TEXT_CAP,
-  textBytes,
-} from "./_cbor_write.ts";
-import { type CborReader, schemaMismatch } from "./_cbor_read.ts";
-import { entryKey, keys, missing, shardCounts } from "./_decode.ts";
-import { requireObject, writeShardIds, writeSymbol } from "./_encode.ts";
-import { ProtocolError } from "./errors.ts";
+import { concatBytes } from "./bytes.ts";
+import { type CborWriter, SMALL_TEXT_CAP, textBytes } from "./_cbor_write.ts";
+import type { CborReader } from "./_cbor_read.ts";
+import { entryKey, keys, missing } from "./_decode_parts.ts";
+import { SEARCH_MODE, SHARD_SUMMARY, SYMBOL_MATCHES } from "./_messages.ts";
+import { readStruct, writeStruct } from "./_schema.ts";
 import type {
-  RankedSymbol,
   Request,
   SearchShardSymbolsRequest,
   ShardSummary,
   SymbolMatches,
   SymbolSearchMode,
-  U64,
 } from "./types.ts";
 
 const t = textBytes;
-
-const MODES: readonly SymbolSearchMode[] = [
-  "all",
-  "trigram",
-  "bucket",
-  "scan",
-  "none",
-];
-
-function writeI32(w: CborWriter, value: number, field: string): void {
-  if (
-    !Number.isInteger(value) || value < -0x8000_0000 || value > 0x7fff_ffff
-  ) {
-    encodeFailed(`${field} must be an i32`);
-  }
-  if (value >= 0) w.head(0, value);
-  else w.head(1, -1 - value);
-}
-
-function readI32(r: CborReader, field: string): number {
-  const ib = r.peek();
-  const major = ib >> 5;
-  if ((major !== 0 && major !== 1) || (ib & 31) > 27) {
-    return schemaMismatch(`${field}: expected an integer`);
-  }
-  r.pos++;
-  const arg = r.arg(ib & 31);
-  const value = major === 0 ? arg : -1 - arg;
-  if (value < -0x8000_0000 || value > 0x7fff_ffff) {
-    throw new ProtocolError(
-      "schema_mismatch",
-      `invalid value: integer \`${value}\`, expected i32`,
-      { remote: true },
-    );
-  }
-  return value;
-}
-
-function writeMode(w: CborWriter, mode: unknown): void {
-  if (mode !== "unknown" && !MODES.includes(mode as SymbolSearchMode)) {
-    encodeFailed("mode: unknown value");
-  }
-  w.text(mode as string, "mode");
-}
-
-function readMode(r: CborReader): SymbolSearchMode {
-  const name = r.text("mode");
-  return MODES.includes(name as SymbolSearchMode)
-    ? name as SymbolSearchMode
-    : "unknown";
-}
 
 // omit_symbols ----------------------------------------------------------------
 
@@ -102,7 +43,7 @@ const K_OMIT = t("omit_symbols");
 const OMIT_PREFIX = new Map(
   ["load_files", "index_shard", "update_file"].map((name) => [
     name,
-    concatBytes([0xa4], t("type"), t(name), t("revision")),
+    concatBytes([[0xa4], t("type"), t(name), t("revision")]),
   ]),
 );
 
@@ -161,7 +102,11 @@ export function readOmitSymbols(r: CborReader): boolean | undefined {
 
 // search_symbols --------------------------------------------------------------
 
-const K_SEARCH = concatBytes(t("type"), t("search_shard_symbols"), t("query"));
+const K_SEARCH = concatBytes([
+  t("type"),
+  t("search_shard_symbols"),
+  t("query"),
+]);
 const K_LIMIT = t("limit");
 const K_MODE = t("mode");
 const K_SCAN = t("scan_count");
@@ -191,7 +136,7 @@ export function writeSearchShardSymbols(
   w.u32(req.limit, "limit");
   if (req.mode !== undefined) {
     w.raw(K_MODE);
-    writeMode(w, req.mode);
+    SEARCH_MODE.write(w, req.mode, "mode");
   }
   if (req.scan_count !== undefined) {
     w.raw(K_SCAN);
@@ -242,7 +187,7 @@ export function readSearchShardSymbols(
         limit = r.u32("limit");
         break;
       case 3:
-        if (!r.nullNext()) mode = readMode(r);
+        if (!r.nullNext()) mode = SEARCH_MODE.read(r, "mode");
         break;
       default:
         if (!r.nullNext()) scanCount = r.u32("scan_count");
@@ -262,78 +207,6 @@ export function readSearchShardSymbols(
 
 // symbol_matches and shard_summary -----------------------------------------
 
-const MATCHES_KEYS = [
-  "shard_id",
-  "revision",
-  "index_generation",
-  "symbol_count",
-  "mode",
-  "hit",
-  "bucket",
-  "trigrams",
-  "matches",
-];
-const MATCHES_KEY_BYTES = keys(...MATCHES_KEYS);
-const K_MATCHES = keyTable(MATCHES_KEYS);
-const RANKED_KEYS = ["name", "path", "line", "column", "kind", "score"];
-const RANKED_KEY_BYTES = keys(...RANKED_KEYS);
-const K_RANKED = keyTable(RANKED_KEYS);
-
-function writeRanked(w: CborWriter, m: RankedSymbol): void {
-  writeSymbol(w, m, K_RANKED, "match");
-  w.raw(K_RANKED[4]);
-  if (m.kind !== "prefix" && m.kind !== "fuzzy") {
-    encodeFailed("kind: unknown value");
-  }
-  w.text(m.kind, "kind");
-  w.raw(K_RANKED[5]);
-  writeI32(w, m.score, "score");
-}
-
-function readRanked(r: CborReader): RankedSymbol {
-  const n = r.map("RankedSymbol");
-  const out: RankedSymbol = {
-    name: "",
-    path: "",
-    line: 0,
-    column: 0,
-    kind: "fuzzy",
-    score: 0,
-  };
-  let seen = 0;
-  for (let i = 0; i < n; i++) {
-    const k = entryKey(r, RANKED_KEY_BYTES, RANKED_KEYS, i, seen);
-    if (k < 0) continue;
-    seen |= 1 << k;
-    switch (k) {
-      case 0:
-        out.name = r.text("name");
-        break;
-      case 1:
-        out.path = r.text("path");
-        break;
-      case 2:
-        out.line = r.u32("line");
-        break;
-      case 3:
-        out.column = r.u32("column");
-        break;
-      case 4: {
-        const kind = r.text("kind");
-        if (kind !== "prefix" && kind !== "fuzzy") {
-          return schemaMismatch("kind: expected `prefix` or `fuzzy`");
-        }
-        out.kind = kind;
-        break;
-      }
-      default:
-        out.score = readI32(r, "score");
-    }
-  }
-  for (let k = 0; k < 6; k++) if (!(seen & (1 << k))) missing(RANKED_KEYS[k]);
-  return out;
-}
-
 /**
  * Writes a `symbol_matches` body.
  *
@@ -351,24 +224,7 @@ function readRanked(r: CborReader): RankedSymbol {
  * ```
  */
 export function writeSymbolMatches(w: CborWriter, b: SymbolMatches): void {
-  requireObject(b, "symbol_matches body");
-  writeShardIds(w, b, K_MATCHES);
-  w.raw(K_MATCHES[3]);
-  w.u32(b.symbol_count, "symbol_count");
-  w.raw(K_MATCHES[4]);
-  writeMode(w, b.mode);
-  w.raw(K_MATCHES[5]);
-  w.bool(b.hit, "hit");
-  w.raw(K_MATCHES[6]);
-  w.bool(b.bucket, "bucket");
-  w.raw(K_MATCHES[7]);
-  if (!Array.isArray(b.trigrams)) encodeFailed("trigrams must be an array");
-  w.head(4, b.trigrams.length);
-  for (const g of b.trigrams) w.u32(g, "trigrams");
-  w.raw(K_MATCHES[8]);
-  if (!Array.isArray(b.matches)) encodeFailed("matches must be an array");
-  w.head(4, b.matches.length);
-  for (const m of b.matches) writeRanked(w, m);
+  writeStruct(w, SYMBOL_MATCHES, b, "symbol_matches body");
 }
 
 /**
@@ -384,78 +240,8 @@ export function writeSymbolMatches(w: CborWriter, b: SymbolMatches): void {
  * ```
  */
 export function readSymbolMatches(r: CborReader): SymbolMatches {
-  const n = r.map("SymbolMatches");
-  let shard = 0;
-  let revision: U64 = 0;
-  let generation: U64 = 0;
-  let count = 0;
-  let mode: SymbolSearchMode = "unknown";
-  let hit = false;
-  let bucket = false;
-  let trigrams: number[] = [];
-  let matches: RankedSymbol[] = [];
-  let seen = 0;
-  for (let i = 0; i < n; i++) {
-    const k = entryKey(r, MATCHES_KEY_BYTES, MATCHES_KEYS, i, seen);
-    if (k < 0) continue;
-    seen |= 1 << k;
-    switch (k) {
-      case 0:
-        shard = r.u32("shard_id");
-        break;
-      case 1:
-        revision = r.u64("revision");
-        break;
-      case 2:
-        generation = r.u64("index_generation");
-        break;
-      case 3:
-        count = r.u32("symbol_count");
-        break;
-      case 4:
-        mode = readMode(r);
-        break;
-      case 5:
-        hit = r.bool("hit");
-        break;
-      case 6:
-        bucket = r.bool("bucket");
-        break;
-      case 7: {
-        const len = r.array("trigrams");
-        trigrams = new Array(len);
-        for (let j = 0; j < len; j++) trigrams[j] = r.u32("trigrams");
-        break;
-      }
-      default: {
-        const len = r.array("matches");
-        matches = new Array(len);
-        for (let j = 0; j < len; j++) matches[j] = readRanked(r);
-      }
-    }
-  }
-  for (let k = 0; k < 9; k++) if (!(seen & (1 << k))) missing(MATCHES_KEYS[k]);
-  return {
-    shard_id: shard,
-    revision,
-    index_generation: generation,
-    symbol_count: count,
-    mode,
-    hit,
-    bucket,
-    trigrams,
-    matches,
-  };
+  return readStruct(r, SYMBOL_MATCHES);
 }
-
-const SUMMARY_KEYS = [
-  "shard_id",
-  "revision",
-  "index_generation",
-  "symbol_count",
-];
-const SUMMARY_KEY_BYTES = keys(...SUMMARY_KEYS);
-const K_SUMMARY = keyTable(SUMMARY_KEYS);
 
 /**
  * Writes a `shard_summary` body.
@@ -471,10 +257,7 @@ const K_SUMMARY = keyTable(SUMMARY_KEYS);
  * ```
  */
 export function writeShardSummary(w: CborWriter, b: ShardSummary): void {
-  requireObject(b, "shard_summary body");
-  writeShardIds(w, b, K_SUMMARY);
-  w.raw(K_SUMMARY[3]);
-  w.u32(b.symbol_count, "symbol_count");
+  writeStruct(w, SHARD_SUMMARY, b, "shard_summary body");
 }
 
 /**
@@ -490,11 +273,5 @@ export function writeShardSummary(w: CborWriter, b: ShardSummary): void {
  * ```
  */
 export function readShardSummary(r: CborReader): ShardSummary {
-  const v = shardCounts(r, "ShardSummary", SUMMARY_KEY_BYTES, SUMMARY_KEYS);
-  return {
-    shard_id: v[0],
-    revision: v[1],
-    index_generation: v[2],
-    symbol_count: v[3],
-  };
+  return readStruct(r, SHARD_SUMMARY);
 }

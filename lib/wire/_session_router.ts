@@ -8,7 +8,7 @@
 
 import type { Compressor } from "./compression.ts";
 import type { ProtocolError } from "./errors.ts";
-import { encodeFrame } from "./frame.ts";
+import { encodeLengthPrefixedFrame } from "./frame.ts";
 import { DEFAULT_PRE_HANDSHAKE_MAX_FRAME_LEN } from "./limits.ts";
 import {
   evaluateHello,
@@ -132,7 +132,7 @@ export function buildWelcome(
 
 function rejection(reject: HandshakeReject, remote: boolean): Rejection {
   return {
-    frame: encodeFrame({ type: "reject", body: reject }),
+    frame: encodeLengthPrefixedFrame({ type: "reject", body: reject }),
     error: rejectedError(reject, remote),
   };
 }

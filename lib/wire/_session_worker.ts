@@ -6,7 +6,7 @@
  */
 
 import type { Compressor } from "./compression.ts";
-import { encodeFrame } from "./frame.ts";
+import { encodeLengthPrefixedFrame } from "./frame.ts";
 import { DEFAULT_PRE_HANDSHAKE_MAX_FRAME_LEN } from "./limits.ts";
 import { sanitizeErrorMessage } from "./negotiate.ts";
 import {
@@ -53,7 +53,7 @@ export function startWorkerHandshake(
       hello.capabilities.max_frame_len,
     ),
   );
-  const frame = encodeFrame({ type: "hello", body: hello });
+  const frame = encodeLengthPrefixedFrame({ type: "hello", body: hello });
   if (frame.length - 4 > preLimit) {
     throw new RangeError(
       `hello frame of ${

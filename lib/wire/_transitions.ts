@@ -30,14 +30,29 @@ export const SESSION_STATES = {
 /** A session state. */
 export type SessionState = typeof SESSION_STATES[keyof typeof SESSION_STATES];
 
-/** Worker states. */
-export type WorkerState = "awaiting_welcome" | "open" | "closed";
-/** Router states. */
-export type RouterState =
+/** The states of a worker-side session. */
+export type WorkerSessionState = "awaiting_welcome" | "open" | "closed";
+/** The states of a router-side session. */
+export type RouterSessionState =
   | "awaiting_hello"
   | "awaiting_admission"
   | "open"
   | "closed";
+
+/**
+ * The states of a worker-side session.
+ *
+ * @deprecated Use {@link WorkerSessionState} (the name clashed with the
+ * worker's `WorkerState` class); this alias goes in the next release.
+ */
+export type WorkerState = WorkerSessionState;
+/**
+ * The states of a router-side session.
+ *
+ * @deprecated Use {@link RouterSessionState} (the name clashed with the
+ * router runtime's `RouterState`); this alias goes in the next release.
+ */
+export type RouterState = RouterSessionState;
 
 /**
  * Inputs that drive a session (received frames, time, end of stream, commands).
@@ -154,6 +169,42 @@ function freeze<S extends string, E extends string>(
   return Object.freeze(table);
 }
 
+/** The `open` row of both roles (the router adds `admit` and `reject`). */
+const OPEN_ROW: Readonly<
+  Record<WorkerInput, Transition<"open" | "closed">>
+> = Object.freeze({
+  hello_frame: t("fail_unexpected", "closed"),
+  welcome_frame: t("fail_unexpected", "closed"),
+  reject_frame: t("fail_unexpected", "closed"),
+  packet_frame: t("process_packet", "open"),
+  chunk_frame: t("process_chunk", "open"),
+  unknown_frame: t("ignore", "open"),
+  undecodable_frame: t("fail_decode", "closed"),
+  frame_too_large: t("fail_decode", "closed"),
+  eof: t("peer_closed", "closed"),
+  timeout: t("ignore", "open"),
+  send: t("send", "open"),
+  close: t("close_local", "closed"),
+});
+
+/** The `closed` row of both roles (the router adds `admit` and `reject`). */
+const CLOSED_ROW: Readonly<
+  Record<WorkerInput, Transition<"open" | "closed">>
+> = Object.freeze({
+  hello_frame: t("ignore", "closed"),
+  welcome_frame: t("ignore", "closed"),
+  reject_frame: t("ignore", "closed"),
+  packet_frame: t("ignore", "closed"),
+  chunk_frame: t("ignore", "closed"),
+  unknown_frame: t("ignore", "closed"),
+  undecodable_frame: t("ignore", "closed"),
+  frame_too_large: t("ignore", "closed"),
+  eof: t("ignore", "closed"),
+  timeout: t("ignore", "closed"),
+  send: t("refuse_send", "closed"),
+  close: t("ignore", "closed"),
+});
+
 /**
  * The worker's table.
  *
@@ -164,51 +215,27 @@ function freeze<S extends string, E extends string>(
  * console.assert(cell.action === "accept_welcome" && cell.next === "open");
  * ```
  */
-export const WORKER_TRANSITIONS: TransitionTable<WorkerState, WorkerInput> =
-  freeze({
-    awaiting_welcome: {
-      hello_frame: t("fail_handshake", "closed"),
-      welcome_frame: t("accept_welcome", "open"),
-      reject_frame: t("handshake_rejected", "closed"),
-      packet_frame: t("fail_handshake", "closed"),
-      chunk_frame: t("fail_handshake", "closed"),
-      unknown_frame: t("fail_handshake", "closed"),
-      undecodable_frame: t("fail_decode", "closed"),
-      frame_too_large: t("fail_decode", "closed"),
-      eof: t("fail_eof", "closed"),
-      timeout: t("fail_timeout", "closed"),
-      send: t("refuse_send", "awaiting_welcome"),
-      close: t("close_local", "closed"),
-    },
-    open: {
-      hello_frame: t("fail_unexpected", "closed"),
-      welcome_frame: t("fail_unexpected", "closed"),
-      reject_frame: t("fail_unexpected", "closed"),
-      packet_frame: t("process_packet", "open"),
-      chunk_frame: t("process_chunk", "open"),
-      unknown_frame: t("ignore", "open"),
-      undecodable_frame: t("fail_decode", "closed"),
-      frame_too_large: t("fail_decode", "closed"),
-      eof: t("peer_closed", "closed"),
-      timeout: t("ignore", "open"),
-      send: t("send", "open"),
-      close: t("close_local", "closed"),
-    },
-    closed: {
-      hello_frame: t("ignore", "closed"),
-      welcome_frame: t("ignore", "closed"),
-      reject_frame: t("ignore", "closed"),
-      packet_frame: t("ignore", "closed"),
-      chunk_frame: t("ignore", "closed"),
-      unknown_frame: t("ignore", "closed"),
-      undecodable_frame: t("ignore", "closed"),
-      frame_too_large: t("ignore", "closed"),
-      eof: t("ignore", "closed"),
-      timeout: t("ignore", "closed"),
-      send: t("refuse_send", "closed"),
-      close: t("ignore", "closed"),
-    },
-  });
+export const WORKER_TRANSITIONS: TransitionTable<
+  WorkerSessionState,
+  WorkerInput
+> = freeze({
+  awaiting_welcome: {
+    hello_frame: t("fail_handshake", "closed"),
+    welcome_frame: t("accept_welcome", "open"),
+    reject_frame: t("handshake_rejected", "closed"),
+    packet_frame: t("fail_handshake", "closed"),
+    chunk_frame: t("fail_handshake", "closed"),
+    unknown_frame: t("fail_handshake", "closed"),
+    undecodable_frame: t("fail_decode", "closed"),
+    frame_too_large: t("fail_decode", "closed"),
+    eof: t("fail_eof", "closed"),
+    timeout: t("fail_timeout", "closed"),
+    send: t("refuse_send", "awaiting_welcome"),
+    close: t("close_local", "closed"),
+  },
+  open: OPEN_ROW,
+  closed: CLOSED_ROW,
+});
 
 /**
  * The router's table.
@@ -220,70 +247,50 @@ export const WORKER_TRANSITIONS: TransitionTable<WorkerState, WorkerInput> =
  * console.assert(cell.action === "send_welcome" && cell.next === "open");
  * ```
  */
-export const ROUTER_TRANSITIONS: TransitionTable<RouterState, RouterInput> =
-  freeze({
-    awaiting_hello: {
-      hello_frame: t("evaluate_hello", "awaiting_admission"),
-      welcome_frame: t("fail_handshake", "closed"),
-      reject_frame: t("fail_handshake", "closed"),
-      packet_frame: t("fail_handshake", "closed"),
-      chunk_frame: t("fail_handshake", "closed"),
-      unknown_frame: t("fail_handshake", "closed"),
-      undecodable_frame: t("legacy_check", "closed"),
-      frame_too_large: t("fail_decode", "closed"),
-      eof: t("fail_eof", "closed"),
-      timeout: t("fail_timeout", "closed"),
-      send: t("refuse_send", "awaiting_hello"),
-      close: t("close_local", "closed"),
-      admit: t("refuse_command", "awaiting_hello"),
-      reject: t("refuse_command", "awaiting_hello"),
-    },
-    awaiting_admission: {
-      hello_frame: t("defer", "awaiting_admission"),
-      welcome_frame: t("defer", "awaiting_admission"),
-      reject_frame: t("defer", "awaiting_admission"),
-      packet_frame: t("defer", "awaiting_admission"),
-      chunk_frame: t("defer", "awaiting_admission"),
-      unknown_frame: t("defer", "awaiting_admission"),
-      undecodable_frame: t("defer", "awaiting_admission"),
-      frame_too_large: t("defer", "awaiting_admission"),
-      eof: t("fail_eof", "closed"),
-      timeout: t("fail_timeout", "closed"),
-      send: t("refuse_send", "awaiting_admission"),
-      close: t("close_local", "closed"),
-      admit: t("send_welcome", "open"),
-      reject: t("send_reject", "closed"),
-    },
-    open: {
-      hello_frame: t("fail_unexpected", "closed"),
-      welcome_frame: t("fail_unexpected", "closed"),
-      reject_frame: t("fail_unexpected", "closed"),
-      packet_frame: t("process_packet", "open"),
-      chunk_frame: t("process_chunk", "open"),
-      unknown_frame: t("ignore", "open"),
-      undecodable_frame: t("fail_decode", "closed"),
-      frame_too_large: t("fail_decode", "closed"),
-      eof: t("peer_closed", "closed"),
-      timeout: t("ignore", "open"),
-      send: t("send", "open"),
-      close: t("close_local", "closed"),
-      admit: t("refuse_command", "open"),
-      reject: t("refuse_command", "open"),
-    },
-    closed: {
-      hello_frame: t("ignore", "closed"),
-      welcome_frame: t("ignore", "closed"),
-      reject_frame: t("ignore", "closed"),
-      packet_frame: t("ignore", "closed"),
-      chunk_frame: t("ignore", "closed"),
-      unknown_frame: t("ignore", "closed"),
-      undecodable_frame: t("ignore", "closed"),
-      frame_too_large: t("ignore", "closed"),
-      eof: t("ignore", "closed"),
-      timeout: t("ignore", "closed"),
-      send: t("refuse_send", "closed"),
-      close: t("ignore", "closed"),
-      admit: t("ignore", "closed"),
-      reject: t("ignore", "closed"),
-    },
-  });
+export const ROUTER_TRANSITIONS: TransitionTable<
+  RouterSessionState,
+  RouterInput
+> = freeze({
+  awaiting_hello: {
+    hello_frame: t("evaluate_hello", "awaiting_admission"),
+    welcome_frame: t("fail_handshake", "closed"),
+    reject_frame: t("fail_handshake", "closed"),
+    packet_frame: t("fail_handshake", "closed"),
+    chunk_frame: t("fail_handshake", "closed"),
+    unknown_frame: t("fail_handshake", "closed"),
+    undecodable_frame: t("legacy_check", "closed"),
+    frame_too_large: t("fail_decode", "closed"),
+    eof: t("fail_eof", "closed"),
+    timeout: t("fail_timeout", "closed"),
+    send: t("refuse_send", "awaiting_hello"),
+    close: t("close_local", "closed"),
+    admit: t("refuse_command", "awaiting_hello"),
+    reject: t("refuse_command", "awaiting_hello"),
+  },
+  awaiting_admission: {
+    hello_frame: t("defer", "awaiting_admission"),
+    welcome_frame: t("defer", "awaiting_admission"),
+    reject_frame: t("defer", "awaiting_admission"),
+    packet_frame: t("defer", "awaiting_admission"),
+    chunk_frame: t("defer", "awaiting_admission"),
+    unknown_frame: t("defer", "awaiting_admission"),
+    undecodable_frame: t("defer", "awaiting_admission"),
+    frame_too_large: t("defer", "awaiting_admission"),
+    eof: t("fail_eof", "closed"),
+    timeout: t("fail_timeout", "closed"),
+    send: t("refuse_send", "awaiting_admission"),
+    close: t("close_local", "closed"),
+    admit: t("send_welcome", "open"),
+    reject: t("send_reject", "closed"),
+  },
+  open: {
+    ...OPEN_ROW,
+    admit: t("refuse_command", "open"),
+    reject: t("refuse_command", "open"),
+  },
+  closed: {
+    ...CLOSED_ROW,
+    admit: t("ignore", "closed"),
+    reject: t("ignore", "closed"),
+  },
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeFrame } from "./frame.ts";
+import { encodeLengthPrefixedFrame } from "./frame.ts";
 import { ProtocolError } from "./errors.ts";
 import {
   ROUTER_TRANSITIONS,
@@ -22,7 +22,7 @@ import {
   packetFrame,
   TEST_CAPS,
   testHello,
-} from "./_session_test_util.ts";
+} from "./session_test_util.ts";
 
 function sessionIn(role: "worker" | "router", state: string): Session {
   if (role === "worker") {
@@ -33,7 +33,10 @@ function sessionIn(role: "worker" | "router", state: string): Session {
     if (state === "awaiting_hello") return createRouterSession();
     if (state === "awaiting_admission") {
       const r = createRouterSession();
-      r.receive(encodeFrame({ type: "hello", body: testHello() }), 0);
+      r.receive(
+        encodeLengthPrefixedFrame({ type: "hello", body: testHello() }),
+        0,
+      );
       events(r);
       return r;
     }
@@ -61,17 +64,17 @@ function apply(session: Session, input: SessionInput): void {
   switch (input) {
     case "hello_frame":
       return session.receive(
-        encodeFrame({ type: "hello", body: testHello() }),
+        encodeLengthPrefixedFrame({ type: "hello", body: testHello() }),
         0,
       );
     case "welcome_frame":
       return session.receive(
-        encodeFrame({ type: "welcome", body: WELCOME }),
+        encodeLengthPrefixedFrame({ type: "welcome", body: WELCOME }),
         0,
       );
     case "reject_frame":
       return session.receive(
-        encodeFrame({
+        encodeLengthPrefixedFrame({
           type: "reject",
           body: { code: "internal", message: "no" },
         }),
@@ -82,7 +85,7 @@ function apply(session: Session, input: SessionInput): void {
     case "chunk_frame":
       return session.receive(chunkFrame(2, 0, false, new Uint8Array(1)), 0);
     case "unknown_frame":
-      return session.receive(encodeFrame({ type: "unknown" }), 0);
+      return session.receive(encodeLengthPrefixedFrame({ type: "unknown" }), 0);
     case "undecodable_frame":
       return session.receive(new Uint8Array([1, 0, 0, 0, 0xff]), 0);
     case "frame_too_large":

@@ -2,13 +2,14 @@
  * The session's transmit queue and receive fast path. `Packet` and
  * `PacketChunk` frames are written straight into arena buffers (a payload is
  * encoded once and copied once), and canonical packets are read without a
- * full decode. The bytes are identical to the codec's `encodeFrame` of the
+ * full decode. The bytes are identical to the codec's `encodeLengthPrefixedFrame` of the
  * same frame (tests check this against the codec).
  *
  * @module
  */
 
 import type { CompressionAlgo, U64 } from "./types.ts";
+import { putHead } from "./_cbor_write.ts";
 
 const TEXT = new TextEncoder();
 
@@ -130,35 +131,7 @@ function writeUint(
     }
     return at;
   }
-  if (value < 24) {
-    out[at++] = m | value;
-  } else if (value < 0x100) {
-    out[at++] = m | 24;
-    out[at++] = value;
-  } else if (value < 0x10000) {
-    out[at++] = m | 25;
-    out[at++] = value >>> 8;
-    out[at++] = value & 0xff;
-  } else if (value < TWO_32) {
-    out[at++] = m | 26;
-    out[at++] = value >>> 24;
-    out[at++] = (value >>> 16) & 0xff;
-    out[at++] = (value >>> 8) & 0xff;
-    out[at++] = value & 0xff;
-  } else {
-    const hi = Math.floor(value / TWO_32);
-    const lo = value >>> 0;
-    out[at++] = m | 27;
-    out[at++] = hi >>> 24;
-    out[at++] = (hi >>> 16) & 0xff;
-    out[at++] = (hi >>> 8) & 0xff;
-    out[at++] = hi & 0xff;
-    out[at++] = lo >>> 24;
-    out[at++] = (lo >>> 16) & 0xff;
-    out[at++] = (lo >>> 8) & 0xff;
-    out[at++] = lo & 0xff;
-  }
-  return at;
+  return putHead(out, at, major, value);
 }
 
 /**

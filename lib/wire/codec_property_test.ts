@@ -10,7 +10,7 @@ import { ProtocolError } from "./errors.ts";
 import { bytesToHex, toWireJson } from "./wire_json.ts";
 import { plainEncode } from "../testing/plain_cbor.ts";
 import { rpcPayloadArb, wireFrameArb } from "../testing/arbitraries.ts";
-import { encodeFrame, FrameDecoder } from "./frame.ts";
+import { encodeLengthPrefixedFrame, FrameDecoder } from "./frame.ts";
 
 function sameBytes(a: Uint8Array, b: Uint8Array): void {
   assert.equal(bytesToHex(a), bytesToHex(b));
@@ -49,7 +49,7 @@ Deno.test("property: framed streams split anywhere give the same frames", () => 
       fc.array(wireFrameArb, { minLength: 1, maxLength: 4 }),
       fc.array(fc.nat(), { maxLength: 6 }),
       (frames, cuts) => {
-        const encoded = frames.map(encodeFrame);
+        const encoded = frames.map(encodeLengthPrefixedFrame);
         const stream = new Uint8Array(
           encoded.reduce((n, f) => n + f.length, 0),
         );

@@ -12,7 +12,7 @@ import {
 import { isProtocolError, LimitExceededError } from "./errors.ts";
 import { MAX_FILE_TEXT_BYTES, MAX_SMALL_STRING_BYTES } from "./limits.ts";
 import { FILE_TEXT_CAP, SMALL_TEXT_CAP, type TextCap } from "./_cbor_write.ts";
-import { testHello } from "./_session_test_util.ts";
+import { testHello } from "./session_test_util.ts";
 import { createWorkerSession } from "./session.ts";
 import { drainEvents, memoryPair } from "../testing/memory_pair.ts";
 import type {

@@ -195,3 +195,31 @@ export function isProtocolError(
   return value instanceof ProtocolError &&
     (code === undefined || value.code === code);
 }
+
+/**
+ * Formats an error and its `cause` chain as `outer: inner: ...`, skipping a
+ * message already contained in an outer one, at most `maxDepth` levels.
+ *
+ * @param err The error (or any thrown value).
+ * @param maxDepth How many causes to follow, the error itself included.
+ * @returns The messages joined with `": "`.
+ *
+ * @example
+ * ```ts
+ * import { formatErrorChain } from "./errors.ts";
+ * const err = new Error("write cache", { cause: new Error("disk full") });
+ * console.assert(formatErrorChain(err) === "write cache: disk full");
+ * ```
+ */
+export function formatErrorChain(err: unknown, maxDepth = 8): string {
+  const parts: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; current !== undefined && depth < maxDepth; depth++) {
+    const message = current instanceof Error
+      ? current.message
+      : String(current);
+    if (!parts.some((p) => p.includes(message))) parts.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(": ");
+}

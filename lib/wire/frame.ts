@@ -1,6 +1,6 @@
 /**
  * Outer framing: each frame is a u32 little-endian length followed by that
- * many bytes of `WireFrame` CBOR. {@link encodeFrame} builds one frame;
+ * many bytes of `WireFrame` CBOR. {@link encodeLengthPrefixedFrame} builds one frame;
  * {@link FrameDecoder} splits an incoming byte stream into frames, checking
  * each declared length against the current limit before buffering anything.
  *
@@ -33,12 +33,12 @@ const KEEP_PAYLOAD_BYTES = 4 * 1024 * 1024;
  *
  * @example
  * ```ts
- * import { encodeFrame } from "./frame.ts";
- * const bytes = encodeFrame({ type: "unknown" });
+ * import { encodeLengthPrefixedFrame } from "./frame.ts";
+ * const bytes = encodeLengthPrefixedFrame({ type: "unknown" });
  * console.assert(bytes.length === 18 && bytes[0] === 14 && bytes[4] === 0xa1);
  * ```
  */
-export function encodeFrame(frame: WireFrame): Uint8Array {
+export function encodeLengthPrefixedFrame(frame: WireFrame): Uint8Array {
   const w = new CborWriter(PREFIX);
   writeWireFrame(w, frame);
   const out = w.finish();
@@ -47,6 +47,47 @@ export function encodeFrame(frame: WireFrame): Uint8Array {
   out[1] = (len >>> 8) & 0xff;
   out[2] = (len >>> 16) & 0xff;
   out[3] = len >>> 24;
+  return out;
+}
+
+/**
+ * Encodes a frame with its length prefix.
+ *
+ * @deprecated Renamed {@link encodeLengthPrefixedFrame} (the old name was too
+ * close to `encodeWireFrame`, which writes the CBOR body only); this alias
+ * goes in the next release.
+ *
+ * @param frame The frame.
+ * @returns Fresh bytes, ready to write to a stream.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame } from "./frame.ts";
+ * console.assert(encodeFrame({ type: "unknown" }).length === 18);
+ * ```
+ */
+export function encodeFrame(frame: WireFrame): Uint8Array {
+  return encodeLengthPrefixedFrame(frame);
+}
+
+/**
+ * Frames an already-encoded CBOR body: prepends its u32 LE length. For
+ * tools that build (possibly invalid) bodies by hand; {@link encodeLengthPrefixedFrame}
+ * encodes and frames a {@link WireFrame} in one pass.
+ *
+ * @param body The CBOR bytes of one frame.
+ * @returns Fresh bytes: the 4-byte length, then the body.
+ *
+ * @example
+ * ```ts
+ * import { prefixFrameLength } from "./frame.ts";
+ * console.assert(prefixFrameLength(new Uint8Array([0xf6])).join() === "1,0,0,0,246");
+ * ```
+ */
+export function prefixFrameLength(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(PREFIX + body.length);
+  new DataView(out.buffer).setUint32(0, body.length, true);
+  out.set(body, PREFIX);
   return out;
 }
 
@@ -92,9 +133,9 @@ function checkLimit(value: number): number {
  *
  * @example Feed a stream byte by byte
  * ```ts
- * import { encodeFrame, FrameDecoder } from "./frame.ts";
+ * import { encodeLengthPrefixedFrame, FrameDecoder } from "./frame.ts";
  * import { decodeWireFrame } from "./codec.ts";
- * const stream = encodeFrame({ type: "unknown" });
+ * const stream = encodeLengthPrefixedFrame({ type: "unknown" });
  * const decoder = new FrameDecoder();
  * const frames = [];
  * for (const byte of stream) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeFrame, FrameDecoder } from "./frame.ts";
+import { encodeLengthPrefixedFrame, FrameDecoder } from "./frame.ts";
 import { decodeWireFrame } from "./codec.ts";
 import { LimitExceededError, ProtocolError } from "./errors.ts";
 import { packetFrameLen, TransmitQueue } from "./_transmit_queue.ts";
@@ -15,7 +15,7 @@ const FRAMES: WireFrame[] = [
   },
   { type: "reject", body: { code: "internal", message: "x" } },
 ];
-const STREAM = concat(FRAMES.map(encodeFrame));
+const STREAM = concat(FRAMES.map(encodeLengthPrefixedFrame));
 
 Deno.test("reuseBuffers gives the same frames for every split", () => {
   for (const { label, chunks } of allChunkings(STREAM)) {
@@ -35,7 +35,7 @@ Deno.test("reuseBuffers gives the same frames for every split", () => {
 });
 
 Deno.test("writable/commit read a frame in place, for every split", () => {
-  const big = encodeFrame({
+  const big = encodeLengthPrefixedFrame({
     type: "packet",
     body: {
       id: 5,
@@ -43,7 +43,7 @@ Deno.test("writable/commit read a frame in place, for every split", () => {
       data: new Uint8Array(200_000).map((_, i) => i),
     },
   });
-  const stream = concat([big, encodeFrame({ type: "unknown" })]);
+  const stream = concat([big, encodeLengthPrefixedFrame({ type: "unknown" })]);
   for (const cut of [1, 4, 5, 100, 70_000, 150_000, big.length]) {
     const decoder = new FrameDecoder({ maxFrameLen: 1 << 20 });
     decoder.push(stream.subarray(0, cut));
@@ -87,7 +87,7 @@ Deno.test("writable stays bounded by the bytes received, not the declared length
   // No in-place buffer while whole frames or queued bytes come first.
   const other = new FrameDecoder();
   assert.equal(other.writable(1), undefined);
-  other.push(encodeFrame({ type: "unknown" }));
+  other.push(encodeLengthPrefixedFrame({ type: "unknown" }));
   assert.equal(other.writable(1), undefined);
 });
 

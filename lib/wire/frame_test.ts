@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeFrame, FrameDecoder } from "./frame.ts";
+import { encodeLengthPrefixedFrame, FrameDecoder } from "./frame.ts";
 import { decodeWireFrame, encodeWireFrame } from "./codec.ts";
 import { LimitExceededError, ProtocolError } from "./errors.ts";
 import { DEFAULT_PRE_HANDSHAKE_MAX_FRAME_LEN } from "./limits.ts";
@@ -32,12 +32,12 @@ function drain(decoder: FrameDecoder, chunks: Uint8Array[]): Uint8Array[] {
   return out;
 }
 
-Deno.test("encodeFrame writes the u32 LE length then the CBOR", () => {
+Deno.test("encodeLengthPrefixedFrame writes the u32 LE length then the CBOR", () => {
   const frame: WireFrame = {
     type: "reject",
     body: { code: "internal", message: "x".repeat(300) },
   };
-  const bytes = encodeFrame(frame);
+  const bytes = encodeLengthPrefixedFrame(frame);
   const cbor = encodeWireFrame(frame);
   assert.equal(bytes.length, cbor.length + 4);
   assert.equal(
@@ -48,7 +48,7 @@ Deno.test("encodeFrame writes the u32 LE length then the CBOR", () => {
 });
 
 Deno.test("the T1-T10 transcript decodes the same whole, byte by byte and split at every offset", () => {
-  const encoded = concat(transcript.frames.map(encodeFrame));
+  const encoded = concat(transcript.frames.map(encodeLengthPrefixedFrame));
   assert.deepEqual(encoded, transcript.bytes);
   let runs = 0;
   for (const { label, chunks } of allChunkings(transcript.bytes)) {
@@ -87,7 +87,7 @@ Deno.test("a frame exactly at the limit passes; the default limit is 1 MiB", () 
     new FrameDecoder().maxFrameLen,
     DEFAULT_PRE_HANDSHAKE_MAX_FRAME_LEN,
   );
-  const frame = encodeFrame({ type: "unknown" });
+  const frame = encodeLengthPrefixedFrame({ type: "unknown" });
   const decoder = new FrameDecoder({ maxFrameLen: frame.length - 4 });
   assert.equal(drain(decoder, [frame]).length, 1);
   decoder.maxFrameLen = frame.length - 5;
@@ -98,12 +98,12 @@ Deno.test("a frame exactly at the limit passes; the default limit is 1 MiB", () 
 });
 
 Deno.test("the limit can be raised after the handshake", () => {
-  const big = encodeFrame({
+  const big = encodeLengthPrefixedFrame({
     type: "reject",
     body: { code: "internal", message: "m".repeat(2000) },
   });
   const decoder = new FrameDecoder({ maxFrameLen: 1024 });
-  const small = encodeFrame({ type: "unknown" });
+  const small = encodeLengthPrefixedFrame({ type: "unknown" });
   assert.equal(drain(decoder, [small]).length, 1);
   decoder.maxFrameLen = 1 << 16;
   assert.equal(drain(decoder, [big]).length, 1);
@@ -125,7 +125,7 @@ Deno.test("a zero-length frame is returned empty and fails to decode with unexpe
 });
 
 Deno.test("end() inside a frame is unexpected_eof, for every cut point", () => {
-  const frame = encodeFrame({ type: "unknown" });
+  const frame = encodeLengthPrefixedFrame({ type: "unknown" });
   for (let cut = 1; cut < frame.length; cut++) {
     const decoder = new FrameDecoder();
     assert.equal(drain(decoder, [frame.subarray(0, cut)]).length, 0);
@@ -148,7 +148,7 @@ Deno.test("memory follows received bytes, not the declared length", () => {
 });
 
 Deno.test("pushed chunks are copied", () => {
-  const frame = encodeFrame({ type: "unknown" });
+  const frame = encodeLengthPrefixedFrame({ type: "unknown" });
   const chunk = frame.slice();
   const decoder = new FrameDecoder();
   decoder.push(chunk);
@@ -159,8 +159,8 @@ Deno.test("pushed chunks are copied", () => {
 });
 
 Deno.test("end() before draining keeps whole frames available", () => {
-  const a = encodeFrame({ type: "unknown" });
-  const b = encodeFrame({
+  const a = encodeLengthPrefixedFrame({ type: "unknown" });
+  const b = encodeLengthPrefixedFrame({
     type: "reject",
     body: { code: "internal", message: "x" },
   });

@@ -97,6 +97,19 @@ export const CHUNK_OVERHEAD_GUESS = 256;
 export const DEFAULT_COMPRESSION_THRESHOLD = 1024;
 
 /**
+ * How long a handshake may take, in milliseconds, unless configured: the
+ * session's deadline, the listener's and the router's budget per worker,
+ * and the TLS accept bound.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "./limits.ts";
+ * console.assert(DEFAULT_HANDSHAKE_TIMEOUT_MS === 5000);
+ * ```
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000;
+
+/**
  * Notifications buffered before a handler is installed (oldest dropped).
  *
  * @example

@@ -4,9 +4,9 @@
  *
  * @example Round-trip a frame
  * ```ts
- * import { decodeWireFrame, encodeFrame, FrameDecoder } from "./mod.ts";
+ * import { decodeWireFrame, encodeLengthPrefixedFrame, FrameDecoder } from "./mod.ts";
  * const decoder = new FrameDecoder();
- * decoder.push(encodeFrame({ type: "unknown" }));
+ * decoder.push(encodeLengthPrefixedFrame({ type: "unknown" }));
  * console.assert(decodeWireFrame(decoder.next()!).type === "unknown");
  * ```
  *
@@ -20,6 +20,7 @@ export * from "./codec.ts";
 export * from "./preflight.ts";
 export * from "./frame.ts";
 export * from "./wire_json.ts";
+export * from "./bytes.ts";
 export * from "./compression.ts";
 export * from "./negotiate.ts";
 export * from "./reassembly.ts";

@@ -1,10 +1,10 @@
 // Distributed search mode (protocol 3.1): codec tests for the new messages.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { checkVector, parseVectors } from "../../conformance/vectors.ts";
+import { checkVector, parseVectors } from "./golden_vectors.ts";
 import { decodeRpcPayload, encodeRpcPayload } from "./codec.ts";
 import { ProtocolError } from "./errors.ts";
-import { encodeFrame, FrameDecoder } from "./frame.ts";
+import { encodeLengthPrefixedFrame, FrameDecoder } from "./frame.ts";
 import { decodeWireFrame } from "./codec.ts";
 import { hexToBytes } from "./wire_json.ts";
 import { allChunkings } from "../testing/split.ts";
@@ -24,7 +24,7 @@ for (const vector of vectors) {
   Deno.test(`loom_v3_1.jsonl: ${vector.name}`, () => {
     assert.equal(checkVector(vector), undefined);
     // Whole, byte by byte and split at every offset, inside a Packet.
-    const stream = encodeFrame({
+    const stream = encodeLengthPrefixedFrame({
       type: "packet",
       body: { id: 1, compression: "none", data: hexToBytes(vector.hex) },
     });

@@ -51,21 +51,14 @@
  * @module
  */
 
-export {
-  ROUTER_TRANSITIONS,
-  SESSION_INPUTS,
-  SESSION_STATES,
-  WORKER_TRANSITIONS,
-} from "./_transitions.ts";
+// The transition tables, inputs and actions are the sessions' internals
+// (`_transitions.ts`); the states are public (`Session.state`).
+export { SESSION_STATES } from "./_transitions.ts";
 export type {
-  RouterInput,
+  RouterSessionState,
   RouterState,
-  SessionAction,
-  SessionInput,
   SessionState,
-  Transition,
-  TransitionTable,
-  WorkerInput,
+  WorkerSessionState,
   WorkerState,
 } from "./_transitions.ts";
 export {

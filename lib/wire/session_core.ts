@@ -24,7 +24,7 @@ import {
   noCompression,
 } from "./compression.ts";
 import { LimitExceededError, ProtocolError } from "./errors.ts";
-import { encodeFrame, FrameDecoder } from "./frame.ts";
+import { encodeLengthPrefixedFrame, FrameDecoder } from "./frame.ts";
 import {
   CHUNK_OVERHEAD_GUESS,
   DEFAULT_COMPRESSION_THRESHOLD,
@@ -87,6 +87,7 @@ import type {
   WireFrame,
   WorkerHello,
 } from "./types.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "./limits.ts";
 
 const FRAME_INPUT: Readonly<Record<WireFrame["type"], SessionInput>> = {
   hello: "hello_frame",
@@ -96,6 +97,20 @@ const FRAME_INPUT: Readonly<Record<WireFrame["type"], SessionInput>> = {
   packet_chunk: "chunk_frame",
   unknown: "unknown_frame",
 };
+
+/** What an input carries into its action (see `#apply`). */
+interface InputContext {
+  /** The decoded frame of a frame input. */
+  frame?: WireFrame;
+  /** The frame's bytes (for the legacy check). */
+  raw?: Uint8Array;
+  /** The decode error, or the reason given to `close`. */
+  error?: ProtocolError;
+  /** The router's admission (`admit`). */
+  admission?: Admission;
+  /** The router's refusal (`reject`). */
+  reject?: HandshakeReject;
+}
 
 /**
  * The machinery shared by {@link WorkerSession} and {@link RouterSession}.
@@ -172,7 +187,7 @@ export abstract class Session {
     );
     const now = options.now ?? 0;
     if (!Number.isFinite(now)) throw new RangeError("now must be finite");
-    const timeout = options.handshakeTimeoutMs ?? 5000;
+    const timeout = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     if (!(timeout >= 0)) {
       throw new RangeError("handshakeTimeoutMs must be non-negative");
     }
@@ -304,20 +319,7 @@ export abstract class Session {
    */
   receiveEnd(now: number): void {
     void now;
-    const action = this.#lookup("eof").action;
-    if (action === "ignore") return;
-    let error = new ProtocolError(
-      "connection_closed",
-      "connection closed by peer",
-      { remote: true },
-    );
-    try {
-      this.#decoder.end();
-    } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
-      error = e;
-    }
-    this.#fail(error);
+    this.#apply("eof", {});
   }
 
   /**
@@ -375,16 +377,7 @@ export abstract class Session {
    */
   handleTimeout(now: number): void {
     if (this.#deadline === undefined || now < this.#deadline) return;
-    const tr = this.#lookup("timeout");
-    if (tr.action === "fail_timeout") {
-      this.#fail(
-        new ProtocolError(
-          "handshake_timeout",
-          "timed out waiting for the handshake",
-          { remote: true },
-        ),
-      );
-    }
+    this.#apply("timeout", {});
   }
 
   /**
@@ -471,9 +464,7 @@ export abstract class Session {
    * @param error Why, if this is a failure; reported in the `closed` event.
    */
   close(error?: ProtocolError): void {
-    const tr = this.#lookup("close");
-    if (tr.action !== "close_local") return;
-    this.#closeWith(error);
+    this.#apply("close", { error });
   }
 
   /**
@@ -484,36 +475,10 @@ export abstract class Session {
   protected decideAdmission(
     decision: Admission | { reject: HandshakeReject },
   ): void {
-    const tr = this.#lookup("reject" in decision ? "reject" : "admit");
-    switch (tr.action) {
-      case "ignore":
-        return;
-      case "refuse_command":
-        throw new ProtocolError(
-          "protocol_violation",
-          "no admission is pending",
-        );
-      case "send_reject": {
-        const { reject } = decision as { reject: HandshakeReject };
-        const refusal = refuseAdmission(reject);
-        this.#tx.pushRaw(refusal.frame);
-        this.#fail(refusal.error);
-        return;
-      }
-      case "send_welcome": {
-        const welcome = buildWelcome(
-          decision as Admission,
-          this.#hello!,
-          this.#verdict!,
-        );
-        this.#tx.pushRaw(encodeFrame({ type: "welcome", body: welcome }));
-        this.#open(welcome);
-        this.#drain();
-        return;
-      }
-      default:
-        throw new Error(`unreachable action ${tr.action}`);
-    }
+    if ("reject" in decision) {
+      this.#apply("reject", { reject: decision.reject });
+    } else this.#apply("admit", { admission: decision });
+    this.#drain();
   }
 
   #isClosed(): boolean {
@@ -529,15 +494,7 @@ export abstract class Session {
   }
 
   #checkSend(): void {
-    const action = this.#lookup("send").action;
-    if (action === "send") return;
-    if (this.#state === "closed") {
-      throw new ProtocolError("connection_closed", "connection closed");
-    }
-    throw new ProtocolError(
-      "protocol_violation",
-      "the handshake has not completed",
-    );
+    this.#apply("send", {});
   }
 
   #allocateId(): U64 {
@@ -675,12 +632,64 @@ export abstract class Session {
     raw: Uint8Array | undefined,
     error: ProtocolError | undefined,
   ): void {
+    this.#apply(input, { frame, raw, error });
+  }
+
+  /**
+   * The one place the transition table is applied: looks up the cell of
+   * (state, input), runs its action and, unless the action closed the
+   * session (a violation), moves to the cell's `next` state. The switch is
+   * exhaustive over `SessionAction`.
+   */
+  #apply(input: SessionInput, ctx: InputContext): void {
     const tr = this.#lookup(input);
-    const action: SessionAction = tr.action;
+    this.#run(tr.action, ctx);
+    if (this.#state === "closed") return;
+    if (tr.next === "closed") this.#closeWith(ctx.error);
+    else this.#state = tr.next;
+  }
+
+  #run(action: SessionAction, ctx: InputContext): void {
+    const { frame, raw, error } = ctx;
     switch (action) {
       case "ignore":
       case "defer":
+      case "send":
         return;
+      case "refuse_send":
+        if (this.#state === "closed") {
+          throw new ProtocolError("connection_closed", "connection closed");
+        }
+        throw new ProtocolError(
+          "protocol_violation",
+          "the handshake has not completed",
+        );
+      case "refuse_command":
+        throw new ProtocolError(
+          "protocol_violation",
+          "no admission is pending",
+        );
+      case "close_local":
+        this.#closeWith(error);
+        return;
+      case "send_reject": {
+        const refusal = refuseAdmission(ctx.reject!);
+        this.#tx.pushRaw(refusal.frame);
+        this.#fail(refusal.error);
+        return;
+      }
+      case "send_welcome": {
+        const welcome = buildWelcome(
+          ctx.admission!,
+          this.#hello!,
+          this.#verdict!,
+        );
+        this.#tx.pushRaw(
+          encodeLengthPrefixedFrame({ type: "welcome", body: welcome }),
+        );
+        this.#open(welcome);
+        return;
+      }
       case "accept_welcome":
         this.#acceptWelcome((frame as { body: RouterWelcome }).body);
         return;
@@ -730,6 +739,19 @@ export abstract class Session {
       case "fail_decode":
         this.#fail(error!);
         return;
+      case "fail_eof":
+      case "peer_closed":
+        this.#fail(this.#endOfStreamError());
+        return;
+      case "fail_timeout":
+        this.#fail(
+          new ProtocolError(
+            "handshake_timeout",
+            "timed out waiting for the handshake",
+            { remote: true },
+          ),
+        );
+        return;
       case "process_packet": {
         const body = (frame as {
           body: { id: U64; compression: CompressionAlgo; data: Uint8Array };
@@ -774,9 +796,26 @@ export abstract class Session {
         }
         return;
       }
-      default:
-        throw new Error(`unreachable action ${action} for ${input}`);
+      default: {
+        const unhandled: never = action;
+        return unhandled;
+      }
     }
+  }
+
+  /** Why the peer's stream ended: a partial frame, or a plain close. */
+  #endOfStreamError(): ProtocolError {
+    try {
+      this.#decoder.end();
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      return e;
+    }
+    return new ProtocolError(
+      "connection_closed",
+      "connection closed by peer",
+      { remote: true },
+    );
   }
 
   #failReservedId(): void {
@@ -796,7 +835,6 @@ export abstract class Session {
     }
     this.#hello = hello;
     this.#verdict = verdict;
-    this.#state = "awaiting_admission";
     this.#emit({ type: "admission", hello });
   }
 
@@ -825,7 +863,6 @@ export abstract class Session {
     this.#reassembler = new Reassembler({ maxPacketLen: this.#packetLimit });
     this.#decoder.maxFrameLen = this.#frameLimit;
     this.#deadline = undefined;
-    this.#state = "open";
     this.#emit({ type: "handshake_done", hello: this.#hello!, welcome });
   }
 
@@ -1012,8 +1049,12 @@ export abstract class Session {
           this.#emit({ type: "cancel", id });
         }
         return;
-      default:
+      case "unknown":
         return;
+      default: {
+        const unhandled: never = payload;
+        return unhandled;
+      }
     }
   }
 }

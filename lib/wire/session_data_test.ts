@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { decodeWireFrame, encodeRpcPayload, encodeWireFrame } from "./codec.ts";
-import { encodeFrame } from "./frame.ts";
+import { encodeLengthPrefixedFrame } from "./frame.ts";
 import { ProtocolError } from "./errors.ts";
 import { hexToBytes } from "./wire_json.ts";
 import { UNKNOWN_REQUEST_ERROR } from "./session.ts";
@@ -14,7 +14,7 @@ import {
   payloadOf,
   RleCompressor,
   transmitted,
-} from "./_session_test_util.ts";
+} from "./session_test_util.ts";
 import {
   chunkFrameLen,
   packetFrameLen,
@@ -262,7 +262,7 @@ Deno.test("unknown requests are answered invalid_request by default", () => {
 
 Deno.test("unknown frames, payloads and notifications are dropped", () => {
   const pair = openPair();
-  pair.worker.receive(encodeFrame({ type: "unknown" }), 0);
+  pair.worker.receive(encodeLengthPrefixedFrame({ type: "unknown" }), 0);
   pair.worker.receive(packetFrame(2, { type: "unknown" }), 0);
   pair.worker.receive(
     packetFrame(4, { type: "notification", body: { type: "unknown" } }),
@@ -277,7 +277,7 @@ Deno.test("hostile: handshake frames after the handshake close", () => {
     const pair = openPair();
     const session = pair[role];
     session.receive(
-      encodeFrame({
+      encodeLengthPrefixedFrame({
         type: "reject",
         body: { code: "internal", message: "late" },
       }),
@@ -598,7 +598,7 @@ Deno.test("pollTransmit coalesces queued frames into one buffer", () => {
   assert.equal(frames(first!).length, 100);
 });
 
-Deno.test("transmit queue bytes equal the codec's encodeFrame (property)", () => {
+Deno.test("transmit queue bytes equal the codec's encodeLengthPrefixedFrame (property)", () => {
   const algo = fc.constantFrom(
     "none" as const,
     "zstd" as const,
@@ -648,8 +648,11 @@ Deno.test("transmit queue bytes equal the codec's encodeFrame (property)", () =>
         assert.equal(q.poll(), undefined);
         const out = new Uint8Array([...a, ...b]);
         const expected = new Uint8Array([
-          ...encodeFrame({ type: "packet", body: { id, compression, data } }),
-          ...encodeFrame({
+          ...encodeLengthPrefixedFrame({
+            type: "packet",
+            body: { id, compression, data },
+          }),
+          ...encodeLengthPrefixedFrame({
             type: "packet_chunk",
             body: { id, compression, seq, last, data },
           }),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ProtocolError } from "./errors.ts";
-import { encodeFrame } from "./frame.ts";
+import { encodeLengthPrefixedFrame } from "./frame.ts";
 import { hexToBytes } from "./wire_json.ts";
 import {
   CANCELLED_ERROR,
@@ -21,7 +21,7 @@ import {
   TEST_CAPS,
   testHello,
   transmitted,
-} from "./_session_test_util.ts";
+} from "./session_test_util.ts";
 import type { WorkerHello } from "./types.ts";
 
 const VECTORS = new URL(
@@ -48,7 +48,7 @@ function transcriptFrames(): Uint8Array[] {
 
 function rawRouterWithHello(hello: WorkerHello, options = {}) {
   const router = createRouterSession(options);
-  router.receive(encodeFrame({ type: "hello", body: hello }), 0);
+  router.receive(encodeLengthPrefixedFrame({ type: "hello", body: hello }), 0);
   return router;
 }
 
@@ -450,7 +450,7 @@ Deno.test("handshake: a legacy v2 hello gets the legacy error reply", () => {
 Deno.test("handshake: a first frame that is not Hello fails without a Reject", () => {
   const router = createRouterSession();
   router.receive(
-    encodeFrame({
+    encodeLengthPrefixedFrame({
       type: "packet",
       body: { id: 1, compression: "none", data: new Uint8Array() },
     }),
@@ -461,7 +461,10 @@ Deno.test("handshake: a first frame that is not Hello fails without a Reject", (
 
   const worker = createWorkerSession({ hello: { shard_id: 7 } });
   transmitted(worker);
-  worker.receive(encodeFrame({ type: "hello", body: testHello() }), 0);
+  worker.receive(
+    encodeLengthPrefixedFrame({ type: "hello", body: testHello() }),
+    0,
+  );
   assert.equal(closedCode(events(worker)), "handshake_failed");
 });
 
@@ -489,13 +492,16 @@ Deno.test("handshake: the worker checks the Welcome", () => {
     const worker = createWorkerSession({
       hello: { shard_id: 7, capabilities: TEST_CAPS },
     });
-    worker.receive(encodeFrame({ type: "welcome", body: welcome }), 0);
+    worker.receive(
+      encodeLengthPrefixedFrame({ type: "welcome", body: welcome }),
+      0,
+    );
     assert.equal(closedCode(events(worker)), "handshake_failed");
   }
   const worker = createWorkerSession({
     hello: { shard_id: 7, capabilities: TEST_CAPS },
   });
-  worker.receive(encodeFrame({ type: "welcome", body: base }), 0);
+  worker.receive(encodeLengthPrefixedFrame({ type: "welcome", body: base }), 0);
   assert.equal(events(worker)[0].type, "handshake_done");
 });
 
@@ -551,7 +557,10 @@ Deno.test("handshake: deadlines with a fake clock (router default 5 s)", () => {
   assert.equal(router.state, "awaiting_hello");
   // A Hello that arrives after the deadline is too late.
   const late = createRouterSession({ now: 0, handshakeTimeoutMs: 10 });
-  late.receive(encodeFrame({ type: "hello", body: testHello() }), 10);
+  late.receive(
+    encodeLengthPrefixedFrame({ type: "hello", body: testHello() }),
+    10,
+  );
   assert.equal(closedCode(events(late)), "handshake_timeout");
   clock.advance(1);
   assert.equal(closedCode(events(router)), "handshake_timeout");
@@ -588,7 +597,7 @@ Deno.test("handshake: frames sent before the Welcome wait for the admission", ()
           body: { shard_id: 7, revision: 0, index_generation: 1, symbols: [] },
         },
       }),
-      ...encodeFrame({ type: "unknown" }),
+      ...encodeLengthPrefixedFrame({ type: "unknown" }),
     ]),
     0,
   );
@@ -706,7 +715,10 @@ Deno.test("hostile: arbitrary bytes in any state yield events or ProtocolErrors 
           session = createWorkerSession({ hello: { shard_id: 7 } });
         } else if (where === "admission") {
           session = createRouterSession();
-          session.receive(encodeFrame({ type: "hello", body: testHello() }), 0);
+          session.receive(
+            encodeLengthPrefixedFrame({ type: "hello", body: testHello() }),
+            0,
+          );
         } else {
           const pair = memoryPair();
           pair.handshake();

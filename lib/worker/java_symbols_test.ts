@@ -8,7 +8,11 @@ import {
   sortSymbols,
 } from "./java_symbols.ts";
 import { compareSymbols } from "./symbol_order.ts";
-import { OUTER_JAVA } from "../../conformance/runner/cases/_util.ts";
+
+/** The worked example of the router/worker digest (a conformance fixture). */
+const OUTER_JAVA = Deno.readTextFileSync(
+  new URL("../../conformance/java/worked_example.java", import.meta.url),
+);
 
 /** Names in source order. */
 function names(text: string): string[] {

@@ -79,3 +79,13 @@ export {
   supportsDistributedSearch,
   WorkerSearch,
 } from "./search.ts";
+
+// The `./wire` message types and errors that the signatures above use:
+// re-exported so that an importer of this subpath alone can name them.
+export type * from "../wire/types.ts";
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  ProtocolError,
+  type ProtocolErrorOptions,
+} from "../wire/errors.ts";

@@ -5,7 +5,7 @@
  * searchable index: the last index it built, else the one it loaded from its
  * cache (`LoadFiles` does not change it, as in the reference design). It
  * reuses the router's per-shard evaluation (`evaluateShardSearch` in
- * `lib/router/distributed_search.ts`), so a worker's top-k is exactly what
+ * `lib/search/distributed_search.ts`), so a worker's top-k is exactly what
  * the router would compute on a local copy of the shard:
  *
  * - without `mode`, the candidate rules run on this shard alone (a trigram
@@ -43,8 +43,8 @@ import type {
   SupportedVersions,
   SymbolMatches,
 } from "../wire/types.ts";
-import { evaluateShardSearch } from "../router/distributed_search.ts";
-import { ShardSymbols } from "../router/shard_symbols.ts";
+import { evaluateShardSearch } from "../search/distributed_search.ts";
+import { ShardSymbols } from "../search/shard_symbols.ts";
 
 const U32_MAX = 0xffff_ffff;
 

@@ -36,6 +36,7 @@ import type {
   U64,
   WorkerStats,
 } from "../wire/types.ts";
+import { formatErrorChain } from "../wire/errors.ts";
 import { MAX_DIAGNOSTICS_PER_MESSAGE } from "../wire/limits.ts";
 import {
   CANCELLED_ERROR,
@@ -97,16 +98,6 @@ interface FileEntry {
 // sends them, are the session layer's.
 export { CANCELLED_ERROR, UNKNOWN_REQUEST_ERROR };
 
-function errorChain(err: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = err;
-  for (let depth = 0; current !== undefined && depth < 8; depth++) {
-    parts.push(current instanceof Error ? current.message : String(current));
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return parts.join(": ");
-}
-
 /**
  * Builds an `internal` RPC error; message and details are sanitised so
  * quoted or backticked values never leak.
@@ -127,7 +118,7 @@ export function internalError(context: string, err: unknown): RpcError {
     code: "internal",
     message: sanitizeErrorText(context),
     retryable: false,
-    details: sanitizeErrorText(`${context}: ${errorChain(err)}`),
+    details: sanitizeErrorText(`${context}: ${formatErrorChain(err)}`),
   };
 }
 

@@ -7,7 +7,7 @@
  */
 
 import type { Symbol } from "../wire/types.ts";
-import { compareSymbols, compareUtf8 } from "../router/ranking.ts";
+import { compareSymbols, compareUtf8 } from "../search/ranking.ts";
 
 // The byte-wise string order and the symbol order have one implementation,
 // shared with the router's ranking; re-exported here for the worker.

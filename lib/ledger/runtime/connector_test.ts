@@ -38,7 +38,8 @@ const quiet = {
 const rules = defaultRuleSet();
 const hex = (b: Uint8Array): string =>
   Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-const CHILD = new URL("./_connector_crash_child.ts", import.meta.url).pathname;
+const CHILD =
+  new URL("./connector_crash_child_test_util.ts", import.meta.url).pathname;
 
 Deno.test({
   name: "connector mode on real PostgreSQL and etcd",

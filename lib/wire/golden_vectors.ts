@@ -15,18 +15,18 @@ import {
   decodeWireFrame,
   encodeRpcPayload,
   encodeWireFrame,
-} from "../lib/wire/codec.ts";
-import { ProtocolError } from "../lib/wire/errors.ts";
-import { encodeFrame, FrameDecoder } from "../lib/wire/frame.ts";
-import { MAX_MESSAGE_BYTES } from "../lib/wire/limits.ts";
-import type { RpcPayload, WireFrame } from "../lib/wire/types.ts";
+} from "./codec.ts";
+import { ProtocolError } from "./errors.ts";
+import { encodeLengthPrefixedFrame, FrameDecoder } from "./frame.ts";
+import { MAX_MESSAGE_BYTES } from "./limits.ts";
+import type { RpcPayload, WireFrame } from "./types.ts";
 import {
   bytesToHex,
   fromWireJson,
   hexToBytes,
   type JsonValue,
   toWireJson,
-} from "../lib/wire/wire_json.ts";
+} from "./wire_json.ts";
 
 /** One parsed vector. */
 export interface Vector {
@@ -83,7 +83,7 @@ const FIELDS = new Set([
  *
  * @example
  * ```ts
- * import { parseVectors } from "./vectors.ts";
+ * import { parseVectors } from "./golden_vectors.ts";
  * const line = JSON.stringify({
  *   name: "cancel", kind: "rpc_payload", expect: "accept", canonical: true,
  *   hex: "a164747970656663616e63656c", value: { type: "cancel" }, note: "unit variant",
@@ -173,7 +173,7 @@ function shapeProblem(raw: unknown): string | undefined {
  *
  * @example
  * ```ts
- * import { checkVector } from "./vectors.ts";
+ * import { checkVector } from "./golden_vectors.ts";
  * const failure = checkVector({
  *   name: "trailing", kind: "rpc_payload", expect: "reject", canonical: false,
  *   hex: "a164747970656663616e63656c00", note: "one trailing byte",
@@ -243,7 +243,9 @@ function encodeFromJson(kind: Vector["kind"], value: JsonValue): string {
   }
   let out = "";
   for (const frame of value as JsonValue[]) {
-    out += bytesToHex(encodeFrame(fromWireJson(frame) as WireFrame));
+    out += bytesToHex(
+      encodeLengthPrefixedFrame(fromWireJson(frame) as WireFrame),
+    );
   }
   return out;
 }
@@ -264,7 +266,7 @@ export interface VectorsReport {
  *
  * @example
  * ```ts
- * import { checkVectorsText } from "./vectors.ts";
+ * import { checkVectorsText } from "./golden_vectors.ts";
  * const report = checkVectorsText('{"name":"x","kind":"wire_frame","expect":"reject","canonical":false,"hex":"","note":"empty"}\n');
  * console.assert(report.passed === 1 && report.failures.length === 0);
  * ```

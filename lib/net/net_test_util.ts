@@ -9,7 +9,7 @@ import type { Connection } from "./connection.ts";
 import { connect, type ConnectOptions } from "./connect.ts";
 import { listen, type Listener, type ListenOptions } from "./listen.ts";
 import { createLogger, type Logger } from "./log.ts";
-import type { TlsFixtures } from "./tls_fixtures.ts";
+import type { TlsFixtures } from "./tls_mint.ts";
 
 /** A logger that keeps its lines (level debug) instead of printing them. */
 export function memoryLogger(): Logger & { lines: Record<string, unknown>[] } {

@@ -4,12 +4,12 @@ import {
   checkVectorsText,
   parseVectors,
   type Vector,
-} from "./vectors.ts";
-import { decodeRpcPayload, decodeWireFrame } from "../lib/wire/codec.ts";
-import { encodeFrame, FrameDecoder } from "../lib/wire/frame.ts";
-import { ProtocolError } from "../lib/wire/errors.ts";
-import { hexToBytes, toWireJson } from "../lib/wire/wire_json.ts";
-import { allChunkings } from "../lib/testing/split.ts";
+} from "./golden_vectors.ts";
+import { decodeRpcPayload, decodeWireFrame } from "./codec.ts";
+import { encodeLengthPrefixedFrame, FrameDecoder } from "./frame.ts";
+import { ProtocolError } from "./errors.ts";
+import { hexToBytes, toWireJson } from "./wire_json.ts";
+import { allChunkings } from "../testing/split.ts";
 
 const FILES = ["v3_reference.jsonl", "loom_additions.jsonl", "loom_v3_1.jsonl"];
 
@@ -25,7 +25,7 @@ function checkChunked(vector: Vector): void {
   if (vector.kind === "framed_stream") {
     stream = payload;
   } else if (vector.kind === "rpc_payload") {
-    stream = encodeFrame({
+    stream = encodeLengthPrefixedFrame({
       type: "packet",
       body: { id: 1, compression: "none", data: payload },
     });
@@ -69,7 +69,7 @@ function checkChunked(vector: Vector): void {
 
 for (const file of FILES) {
   const text = Deno.readTextFileSync(
-    new URL(`./vectors/${file}`, import.meta.url),
+    new URL(`../../conformance/vectors/${file}`, import.meta.url),
   );
   const { vectors, errors } = parseVectors(text);
   Deno.test(`${file}: every line is a well-formed vector`, () => {
@@ -89,7 +89,7 @@ for (const file of FILES) {
 
 Deno.test("the reference file has the documented counts", () => {
   const text = Deno.readTextFileSync(
-    new URL("./vectors/v3_reference.jsonl", import.meta.url),
+    new URL("../../conformance/vectors/v3_reference.jsonl", import.meta.url),
   );
   const { vectors } = parseVectors(text);
   assert.equal(vectors.length, 156);

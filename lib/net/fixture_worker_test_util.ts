@@ -19,7 +19,7 @@
  * It records starts in `attempts-shard<N>.log` (one ms timestamp per line)
  * and writes `index-started-shard<N>.marker` / `index-cancelled-shard<N>.marker`.
  *
- * Usage: `deno run -A _fixture_worker.ts --connect A --shard-id N --cache-dir D [--auth-token-env E]`
+ * Usage: `deno run -A fixture_worker_test_util.ts --connect A --shard-id N --cache-dir D [--auth-token-env E]`
  *
  * @module
  */
@@ -37,7 +37,7 @@ export type FixtureKnobs = Record<string, string>;
  *
  * @example
  * ```ts
- * import { parseKnobs } from "./_fixture_worker.ts";
+ * import { parseKnobs } from "./fixture_worker_test_util.ts";
  * const k = parseKnobs("# c\nfail_attempts = 2\nblock_index_until_cancel=yes\n");
  * console.assert(k.fail_attempts === "2" && k.block_index_until_cancel === "yes");
  * ```

@@ -11,7 +11,7 @@ import {
 } from "./codec.ts";
 import type { Compressor } from "./compression.ts";
 import { ProtocolError } from "./errors.ts";
-import { encodeFrame, FrameDecoder } from "./frame.ts";
+import { encodeLengthPrefixedFrame, FrameDecoder } from "./frame.ts";
 import type { Session, SessionEvent } from "./session.ts";
 import type {
   Capabilities,
@@ -56,7 +56,10 @@ export function packetFrame(
   const data = payload instanceof Uint8Array
     ? payload
     : encodeRpcPayload(payload);
-  return encodeFrame({ type: "packet", body: { id, compression, data } });
+  return encodeLengthPrefixedFrame({
+    type: "packet",
+    body: { id, compression, data },
+  });
 }
 
 /** A framed `PacketChunk`. */
@@ -67,7 +70,7 @@ export function chunkFrame(
   data: Uint8Array,
   compression: CompressionAlgo = "none",
 ): Uint8Array {
-  return encodeFrame({
+  return encodeLengthPrefixedFrame({
     type: "packet_chunk",
     body: { id, compression, seq, last, data },
   });

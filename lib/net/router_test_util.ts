@@ -5,14 +5,20 @@
  */
 
 import { dirname, join } from "node:path";
-import { defaultWorkerCommand } from "./worker_command.ts";
+import { loomWorkerCommand, type LoomWorkerProgram } from "./worker_command.ts";
+
+/** This checkout's loom worker (the CLI), for tests that spawn it. */
+export const TEST_WORKER_PROGRAM: LoomWorkerProgram = {
+  main: new URL("../../cli/main.ts", import.meta.url),
+  config: new URL("../../deno.json", import.meta.url),
+};
 
 const here = (rel: string): string =>
   decodeURIComponent(new URL(rel, import.meta.url).pathname);
 
 /** The fixture worker as a command template. */
 export function fixtureCommand(): string[] {
-  const words = defaultWorkerCommand();
+  const words = loomWorkerCommand(TEST_WORKER_PROGRAM);
   return [
     Deno.execPath(),
     "run",
@@ -20,7 +26,7 @@ export function fixtureCommand(): string[] {
     "-A",
     "--config",
     here("../../deno.json"),
-    here("./_fixture_worker.ts"),
+    here("./fixture_worker_test_util.ts"),
     // the placeholders, as in the default worker command
     ...words.slice(words.indexOf("--connect")),
   ];

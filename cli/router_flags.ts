@@ -30,7 +30,7 @@ export interface ParsedFlags {
  *
  * @example
  * ```ts
- * import { parseFlags } from "./_router_cli.ts";
+ * import { parseFlags } from "./router_flags.ts";
  * const f = parseFlags(["--root", "a", "--root=b", "--json", "Foo"],
  *   { values: ["root"], bools: ["json"] });
  * console.assert(f.values.get("root")!.join() === "a,b" && f.bools.has("json") && f.positionals[0] === "Foo");
@@ -84,7 +84,7 @@ export function parseFlags(
  *
  * @example
  * ```ts
- * import { flagValue, parseFlags } from "./_router_cli.ts";
+ * import { flagValue, parseFlags } from "./router_flags.ts";
  * const f = parseFlags(["--limit", "1", "--limit=2"], { values: ["limit"], bools: [] });
  * console.assert(flagValue(f, "limit") === "2" && flagValue(f, "x") === undefined);
  * ```
@@ -98,7 +98,7 @@ export function flagValue(f: ParsedFlags, name: string): string | undefined {
  *
  * @example
  * ```ts
- * import { intFlag, parseFlags } from "./_router_cli.ts";
+ * import { intFlag, parseFlags } from "./router_flags.ts";
  * const f = parseFlags(["--limit=7"], { values: ["limit"], bools: [] });
  * console.assert(intFlag(f, "limit", 20) === 7 && intFlag(f, "workers", 3) === 3);
  * ```
@@ -123,7 +123,7 @@ export function intFlag(
  *
  * @example
  * ```ts
- * import { defaultCacheDir } from "./_router_cli.ts";
+ * import { defaultCacheDir } from "./router_flags.ts";
  * const a = defaultCacheDir(["/w/a"]), b = defaultCacheDir(["/w/b"]);
  * console.assert(a !== b && a.includes("loom"));
  * ```
@@ -154,7 +154,7 @@ export function defaultCacheDir(roots: readonly string[]): string {
  *
  * @example
  * ```ts ignore
- * import { freshWarmShards } from "./_router_cli.ts";
+ * import { freshWarmShards } from "./router_flags.ts";
  * const skip = await freshWarmShards(router, cacheDir); // shards not to re-index
  * ```
  */
@@ -189,7 +189,7 @@ export async function freshWarmShards(
  *
  * @example
  * ```ts
- * import { formatLocation } from "./_router_cli.ts";
+ * import { formatLocation } from "./router_flags.ts";
  * console.assert(formatLocation({ path: "A.java", line: 0, column: 6 }) === "A.java:1:7");
  * ```
  */
@@ -208,7 +208,7 @@ export function formatLocation(
  *
  * @example
  * ```ts
- * import { lines } from "./_router_cli.ts";
+ * import { lines } from "./router_flags.ts";
  * const bytes = new TextEncoder().encode("a\nb\nc");
  * const got: string[] = [];
  * for await (const line of lines(ReadableStream.from([bytes]))) got.push(line);

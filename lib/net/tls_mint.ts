@@ -56,7 +56,7 @@ export interface TlsFixturesOptions {
  *
  * @example
  * ```ts ignore
- * import { certificateFingerprint } from "./tls_fixtures.ts";
+ * import { certificateFingerprint } from "./tls_mint.ts";
  * const fp = certificateFingerprint(pemText);
  * ```
  */
@@ -168,7 +168,7 @@ async function leaf(
  *
  * @example
  * ```ts ignore
- * import { createTlsFixtures } from "./tls_fixtures.ts";
+ * import { createTlsFixtures } from "./tls_mint.ts";
  * await using tls = await createTlsFixtures();
  * console.assert(tls.client.fingerprint.length === 64);
  * ```
@@ -249,7 +249,7 @@ export async function createTlsFixtures(
  *
  * @example
  * ```ts ignore
- * import { createTlsFixtures, mintClientIdentity } from "./tls_fixtures.ts";
+ * import { createTlsFixtures, mintClientIdentity } from "./tls_mint.ts";
  * await using tls = await createTlsFixtures();
  * const other = await mintClientIdentity(tls, "worker-2");
  * console.assert(other.fingerprint !== tls.client.fingerprint);
