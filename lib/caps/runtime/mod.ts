@@ -26,3 +26,28 @@ export * from "./preamble_runner.ts";
 export * from "./redis_backend.ts";
 export * from "./redis_scripts.ts";
 export * from "./worker.ts";
+export type {
+  CapsBackend,
+  CapsWorkerConfig,
+  ClaimOutcome,
+  ClaimRequest,
+  EligibilityState,
+  ExecutionRecord,
+  ExecutionSpec,
+  HeartbeatOutcome,
+  Lease,
+  LeaseRef,
+  LifecyclePhase,
+  ListWorkersOptions,
+  PartitionConfig,
+  PreambleResult,
+  PreambleState,
+  RegisterOutcome,
+  RegisterWorkerArgs,
+  ScanOutcome,
+  ServerCommand,
+  ServerReply,
+  TerminalOutcome,
+  WorkerInfo,
+  WorkerPage,
+} from "../mod.ts";
