@@ -312,6 +312,22 @@ export class JoinerCore {
   }
 
   /**
+   * Applies an already classified event (tests use it to exercise every
+   * (state, event) pair of {@link JOINER_TRANSITIONS}).
+   *
+   * @param event The classified event.
+   * @param message The message that carries it, if any.
+   * @param now Current time.
+   */
+  dispatch(
+    event: JoinerEventKind,
+    message: SeedMessage | undefined,
+    now: number,
+  ): void {
+    this.#apply(event, message, now);
+  }
+
+  /**
    * A frame could not be decoded.
    *
    * @param now Current time.

@@ -387,6 +387,27 @@ export class SeedCore {
   }
 
   /**
+   * Applies an already classified event to a connection: the low-level
+   * entry that {@link SeedCore.received} and the other inputs go through.
+   * Tests use it to exercise every (state, event) pair of
+   * {@link SEED_TRANSITIONS}.
+   *
+   * @param connId Connection id.
+   * @param event The classified event.
+   * @param message The message that carries it, if any.
+   * @param now Current time.
+   */
+  dispatch(
+    connId: number,
+    event: SeedEventKind,
+    message: SeedMessage | undefined,
+    now: number,
+  ): void {
+    const conn = this.#conns.get(connId);
+    if (conn !== undefined) this.#apply(conn, event, message, now);
+  }
+
+  /**
    * A frame could not be decoded (oversize, bad header, bad payload).
    *
    * @param connId Connection id.
@@ -758,10 +779,15 @@ export class SeedCore {
       case "send_welcome": {
         const p = this.membership.proposal;
         const forming = this.membership.phase === "forming";
+        conn.deadline = now + this.#t.handshakeTimeoutMs;
+        if (forming && !(p?.participants.includes(conn.nodeId!) ?? false)) {
+          // Not part of a formation proposal: nothing to welcome to (the
+          // Welcome-ack deadline then releases the connection).
+          break;
+        }
         const generation = forming ? p!.generation : this.membership.generation;
         const peers = forming ? p!.peers : this.membership.peers;
         conn.welcomeGeneration = generation;
-        conn.deadline = now + this.#t.handshakeTimeoutMs;
         this.#send(conn, {
           type: "welcome",
           clusterId: this.clusterId,
