@@ -392,6 +392,6 @@ export function describeCertificate(der: Uint8Array): CertificateFacts {
     hosts: names.filter((n) => n.type === "ip" || n.type === "dns").map((n) =>
       n.value
     ),
-    extendedKeyUsages: (eku?.usages ?? []).map(String),
+    extendedKeyUsages: [...(eku?.usages ?? [])].map(String),
   };
 }
