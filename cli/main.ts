@@ -42,6 +42,15 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
       "test a worker implementation against the v3 protocol and worker contract",
     run: async (a) => (await import("./conformance.ts")).conformanceCommand(a),
   },
+  seed: {
+    summary:
+      "run the seed of a cluster (ephemeral CA, token joins, membership)",
+    run: async (a) => (await import("./seed.ts")).runSeed(a),
+  },
+  join: {
+    summary: "join a cluster through its seed and stay a member of its mesh",
+    run: async (a) => (await import("./join.ts")).runJoin(a),
+  },
   demo: {
     summary: "a guided local tour: index, search, overlay, worker restart",
     run: async (a) => (await import("./demo.ts")).runDemo(a),
