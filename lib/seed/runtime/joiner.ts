@@ -457,7 +457,6 @@ export async function joinCluster(
         break;
       case "committed":
         view = e.view;
-        mesh.update(e.view);
         log.info("committed", {
           rank: e.view.rank,
           world: e.view.worldSize,
@@ -471,6 +470,7 @@ export async function joinCluster(
           worldSize: e.view.worldSize,
           peers: e.view.peers,
         });
+        mesh.update(e.view);
         if (!joined) {
           joined = true;
           resolveJoin(member);
