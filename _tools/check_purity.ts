@@ -8,7 +8,15 @@
  * @module
  */
 
-const PURE_ROOTS = ["lib/wire", "lib/worker", "lib/router", "lib/testing"];
+const PURE_ROOTS = [
+  "lib/wire",
+  "lib/worker",
+  "lib/router",
+  "lib/testing",
+  "lib/seed",
+];
+/** Binding folders inside a pure root (`lib/<area>/runtime/`) are not pure. */
+const BINDING_DIRS = new Set(["runtime"]);
 const FORBIDDEN: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bDeno\./, "Deno namespace"],
   [/\bset(Timeout|Interval)\s*\(/, "timer"],
@@ -56,8 +64,9 @@ export function findImpurities(file: string, text: string): PurityFinding[] {
 async function* modules(dir: string): AsyncGenerator<string> {
   for await (const entry of Deno.readDir(dir)) {
     const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) yield* modules(path);
-    else if (entry.name.endsWith(".ts") && !entry.name.endsWith("_test.ts")) {
+    if (entry.isDirectory) {
+      if (!BINDING_DIRS.has(entry.name)) yield* modules(path);
+    } else if (entry.name.endsWith(".ts") && !entry.name.endsWith("_test.ts")) {
       yield path;
     }
   }

@@ -97,7 +97,9 @@ export interface JoinerTransition {
   action: JoinerAction;
 }
 
-type Row = Record<JoinerEventKind, JoinerTransition>;
+/** One state's row of {@link JOINER_TRANSITIONS}. */
+export type JoinerTransitionRow = Record<JoinerEventKind, JoinerTransition>;
+type Row = JoinerTransitionRow;
 
 function row(defaults: JoinerTransition, overrides: Partial<Row>): Row {
   const out = {} as Row;
@@ -123,48 +125,49 @@ const common = {
  * console.assert(JOINER_TRANSITIONS.awaiting_challenge.challenge_bad.next === "failed");
  * ```
  */
-export const JOINER_TRANSITIONS: Readonly<Record<JoinerState, Readonly<Row>>> =
-  {
-    connecting: row(fail, {
-      ...common,
-      connected: { next: "awaiting_challenge", action: "send_hello" },
-      leave_requested: { next: "left", action: "ignore" },
-    }),
-    awaiting_challenge: row(fail, {
-      ...common,
-      challenge_ok: { next: "awaiting_welcome", action: "send_auth" },
-      challenge_bad: { next: "failed", action: "seed_impostor" },
-      leave_requested: { next: "left", action: "ignore" },
-    }),
-    awaiting_welcome: row(fail, {
-      ...common,
-      welcome: { next: "welcomed", action: "accept_welcome" },
-      heartbeat: { next: "awaiting_welcome", action: "note_alive" },
-      leave_requested: { next: "left", action: "ignore" },
-    }),
-    welcomed: row(fail, {
-      ...common,
-      welcome: { next: "welcomed", action: "accept_welcome" },
-      propose: { next: "welcomed", action: "ack_propose" },
-      commit: { next: "member", action: "apply_commit" },
-      commit_removed: { next: "left", action: "removed" },
-      heartbeat: { next: "welcomed", action: "note_alive" },
-      leave_requested: { next: "left", action: "ignore" },
-    }),
-    member: row(fail, {
-      ...common,
-      welcome: { next: "welcomed", action: "accept_welcome" },
-      propose: { next: "member", action: "ack_propose" },
-      commit: { next: "member", action: "apply_commit" },
-      commit_removed: { next: "left", action: "removed" },
-      heartbeat: { next: "member", action: "note_alive" },
-      renewed: { next: "member", action: "renewed" },
-      leave_requested: { next: "member", action: "send_leave" },
-      disconnected: { next: "failed", action: "seed_lost" },
-    }),
-    left: row({ next: "left", action: "ignore" }, {}),
-    failed: row({ next: "failed", action: "ignore" }, {}),
-  };
+export const JOINER_TRANSITIONS: Readonly<
+  Record<JoinerState, Readonly<JoinerTransitionRow>>
+> = {
+  connecting: row(fail, {
+    ...common,
+    connected: { next: "awaiting_challenge", action: "send_hello" },
+    leave_requested: { next: "left", action: "ignore" },
+  }),
+  awaiting_challenge: row(fail, {
+    ...common,
+    challenge_ok: { next: "awaiting_welcome", action: "send_auth" },
+    challenge_bad: { next: "failed", action: "seed_impostor" },
+    leave_requested: { next: "left", action: "ignore" },
+  }),
+  awaiting_welcome: row(fail, {
+    ...common,
+    welcome: { next: "welcomed", action: "accept_welcome" },
+    heartbeat: { next: "awaiting_welcome", action: "note_alive" },
+    leave_requested: { next: "left", action: "ignore" },
+  }),
+  welcomed: row(fail, {
+    ...common,
+    welcome: { next: "welcomed", action: "accept_welcome" },
+    propose: { next: "welcomed", action: "ack_propose" },
+    commit: { next: "member", action: "apply_commit" },
+    commit_removed: { next: "left", action: "removed" },
+    heartbeat: { next: "welcomed", action: "note_alive" },
+    leave_requested: { next: "left", action: "ignore" },
+  }),
+  member: row(fail, {
+    ...common,
+    welcome: { next: "welcomed", action: "accept_welcome" },
+    propose: { next: "member", action: "ack_propose" },
+    commit: { next: "member", action: "apply_commit" },
+    commit_removed: { next: "left", action: "removed" },
+    heartbeat: { next: "member", action: "note_alive" },
+    renewed: { next: "member", action: "renewed" },
+    leave_requested: { next: "member", action: "send_leave" },
+    disconnected: { next: "failed", action: "seed_lost" },
+  }),
+  left: row({ next: "left", action: "ignore" }, {}),
+  failed: row({ next: "failed", action: "ignore" }, {}),
+};
 
 /** The membership view of a joiner. */
 export interface MembershipView {
@@ -240,6 +243,7 @@ export interface JoinerCoreOptions {
  * ```
  */
 export class JoinerCore {
+  /** This node's id. */
   readonly nodeId: string;
   readonly #o: JoinerCoreOptions;
   readonly #t: SeedTimings;

@@ -91,7 +91,9 @@ export type MembershipPhase = "forming" | "running" | "closed";
  * ```
  */
 export class Membership {
+  /** Members needed to form. */
   readonly expectedWorldSize: number;
+  /** Cap on live plus pending members. */
   readonly maxWorldSize: number;
   #phase: MembershipPhase = "forming";
   #generation = 0;

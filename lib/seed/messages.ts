@@ -263,11 +263,16 @@ export const REJECT_CODES = [
 /** A reject code. */
 export type RejectCode = typeof REJECT_CODES[number];
 
-type FieldKind = "uint" | "str" | "bytes" | "bool" | "peers" | "uints";
+/** The kind of one message field. */
+export type FieldKind = "uint" | "str" | "bytes" | "bool" | "peers" | "uints";
 
-interface Schema {
+/** The schema of one message kind. */
+export interface MessageSchema {
+  /** Frame type byte. */
   id: number;
+  /** Default priority. */
   priority: FramePriority;
+  /** Field names and kinds (exactly these keys). */
   fields: Record<string, FieldKind>;
 }
 
@@ -281,104 +286,113 @@ interface Schema {
  * console.assert(MESSAGE_SCHEMAS.heartbeat.priority === 0);
  * ```
  */
-export const MESSAGE_SCHEMAS: Readonly<Record<SeedMessageType, Schema>> = {
-  hello: {
-    id: 1,
-    priority: FRAME_PRIORITY.control,
-    fields: {
-      version: "uint",
-      nodeId: "str",
-      listenAddr: "str",
-      nonce: "bytes",
+export const MESSAGE_SCHEMAS: Readonly<Record<SeedMessageType, MessageSchema>> =
+  {
+    hello: {
+      id: 1,
+      priority: FRAME_PRIORITY.control,
+      fields: {
+        version: "uint",
+        nodeId: "str",
+        listenAddr: "str",
+        nonce: "bytes",
+      },
     },
-  },
-  challenge: {
-    id: 2,
-    priority: FRAME_PRIORITY.control,
-    fields: { nonce: "bytes", proof: "bytes" },
-  },
-  auth: {
-    id: 3,
-    priority: FRAME_PRIORITY.control,
-    fields: { proof: "bytes", csr: "bytes" },
-  },
-  reject: {
-    id: 4,
-    priority: FRAME_PRIORITY.control,
-    fields: { code: "str", reason: "str", supportedVersions: "uints" },
-  },
-  welcome: {
-    id: 5,
-    priority: FRAME_PRIORITY.control,
-    fields: {
-      clusterId: "str",
-      rank: "uint",
-      worldSize: "uint",
-      generation: "uint",
-      pending: "bool",
-      peers: "peers",
-      caCert: "bytes",
-      leafCert: "bytes",
+    challenge: {
+      id: 2,
+      priority: FRAME_PRIORITY.control,
+      fields: { nonce: "bytes", proof: "bytes" },
     },
-  },
-  welcome_ack: {
-    id: 6,
-    priority: FRAME_PRIORITY.control,
-    fields: { generation: "uint" },
-  },
-  propose: {
-    id: 7,
-    priority: FRAME_PRIORITY.control,
-    fields: { generation: "uint", peers: "peers" },
-  },
-  propose_ack: {
-    id: 8,
-    priority: FRAME_PRIORITY.control,
-    fields: { generation: "uint" },
-  },
-  commit: {
-    id: 9,
-    priority: FRAME_PRIORITY.control,
-    fields: { generation: "uint" },
-  },
-  leave: { id: 10, priority: FRAME_PRIORITY.control, fields: {} },
-  heartbeat: {
-    id: 11,
-    priority: FRAME_PRIORITY.critical,
-    fields: { generation: "uint", seq: "uint" },
-  },
-  suspect: {
-    id: 12,
-    priority: FRAME_PRIORITY.control,
-    fields: { generation: "uint", nodeId: "str" },
-  },
-  renew: { id: 13, priority: FRAME_PRIORITY.control, fields: { csr: "bytes" } },
-  renewed: {
-    id: 14,
-    priority: FRAME_PRIORITY.control,
-    fields: { leafCert: "bytes" },
-  },
-  mesh_hello: {
-    id: 15,
-    priority: FRAME_PRIORITY.control,
-    fields: {
-      clusterId: "str",
-      nodeId: "str",
-      rank: "uint",
-      generation: "uint",
-      lane: "str",
+    auth: {
+      id: 3,
+      priority: FRAME_PRIORITY.control,
+      fields: { proof: "bytes", csr: "bytes" },
     },
-  },
-  data: { id: 16, priority: FRAME_PRIORITY.bulk, fields: { payload: "bytes" } },
-  farewell: {
-    id: 17,
-    priority: FRAME_PRIORITY.control,
-    fields: { code: "str", reason: "str" },
-  },
-};
+    reject: {
+      id: 4,
+      priority: FRAME_PRIORITY.control,
+      fields: { code: "str", reason: "str", supportedVersions: "uints" },
+    },
+    welcome: {
+      id: 5,
+      priority: FRAME_PRIORITY.control,
+      fields: {
+        clusterId: "str",
+        rank: "uint",
+        worldSize: "uint",
+        generation: "uint",
+        pending: "bool",
+        peers: "peers",
+        caCert: "bytes",
+        leafCert: "bytes",
+      },
+    },
+    welcome_ack: {
+      id: 6,
+      priority: FRAME_PRIORITY.control,
+      fields: { generation: "uint" },
+    },
+    propose: {
+      id: 7,
+      priority: FRAME_PRIORITY.control,
+      fields: { generation: "uint", peers: "peers" },
+    },
+    propose_ack: {
+      id: 8,
+      priority: FRAME_PRIORITY.control,
+      fields: { generation: "uint" },
+    },
+    commit: {
+      id: 9,
+      priority: FRAME_PRIORITY.control,
+      fields: { generation: "uint" },
+    },
+    leave: { id: 10, priority: FRAME_PRIORITY.control, fields: {} },
+    heartbeat: {
+      id: 11,
+      priority: FRAME_PRIORITY.critical,
+      fields: { generation: "uint", seq: "uint" },
+    },
+    suspect: {
+      id: 12,
+      priority: FRAME_PRIORITY.control,
+      fields: { generation: "uint", nodeId: "str" },
+    },
+    renew: {
+      id: 13,
+      priority: FRAME_PRIORITY.control,
+      fields: { csr: "bytes" },
+    },
+    renewed: {
+      id: 14,
+      priority: FRAME_PRIORITY.control,
+      fields: { leafCert: "bytes" },
+    },
+    mesh_hello: {
+      id: 15,
+      priority: FRAME_PRIORITY.control,
+      fields: {
+        clusterId: "str",
+        nodeId: "str",
+        rank: "uint",
+        generation: "uint",
+        lane: "str",
+      },
+    },
+    data: {
+      id: 16,
+      priority: FRAME_PRIORITY.bulk,
+      fields: { payload: "bytes" },
+    },
+    farewell: {
+      id: 17,
+      priority: FRAME_PRIORITY.control,
+      fields: { code: "str", reason: "str" },
+    },
+  };
 
 const BY_ID = new Map<number, SeedMessageType>(
-  (Object.entries(MESSAGE_SCHEMAS) as [SeedMessageType, Schema][]).map((
+  (Object.entries(MESSAGE_SCHEMAS) as [SeedMessageType, MessageSchema][]).map((
     [name, s],
   ) => [s.id, name]),
 );

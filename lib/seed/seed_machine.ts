@@ -111,7 +111,9 @@ export interface SeedTransition {
   action: SeedAction;
 }
 
-type Row = Record<SeedEventKind, SeedTransition>;
+/** One state's row of {@link SEED_TRANSITIONS}. */
+export type SeedTransitionRow = Record<SeedEventKind, SeedTransition>;
+type Row = SeedTransitionRow;
 
 function row(
   defaults: SeedTransition,
@@ -148,7 +150,9 @@ const preAuth = {
  * console.assert(SEED_TRANSITIONS.awaiting_hello.hello_bad_version.action === "reject_version");
  * ```
  */
-export const SEED_TRANSITIONS: Readonly<Record<SeedState, Readonly<Row>>> = {
+export const SEED_TRANSITIONS: Readonly<
+  Record<SeedState, Readonly<SeedTransitionRow>>
+> = {
   awaiting_hello: row(malformed, {
     ...preAuth,
     hello_ok: { next: "awaiting_auth", action: "send_challenge" },
@@ -285,7 +289,9 @@ interface Conn {
  * ```
  */
 export class SeedCore {
+  /** The membership this seed owns. */
   readonly membership: Membership;
+  /** The cluster id. */
   readonly clusterId: string;
   readonly #token: Uint8Array | undefined;
   readonly #caCert: Uint8Array;

@@ -25,6 +25,12 @@ export {
   type MemberMessage,
 } from "./joiner.ts";
 export type { MeshEvent, MeshLane } from "./mesh.ts";
+export {
+  LOG_LEVELS,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+} from "../../net/log.ts";
 export type { FrameDirection, FrameTap } from "./framed_socket.ts";
 export {
   generateToken,
