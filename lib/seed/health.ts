@@ -93,16 +93,18 @@ export class FailureDetector {
   }
 
   /**
-   * Records that something arrived from `peer`.
+   * Records that something arrived from `peer`. A peer declared dead that
+   * is heard from again is alive again (the suspicion is withdrawn) and
+   * would be reported again after a new silence.
    *
    * @param peer Peer id.
    * @param now Current time (ms).
    */
   received(peer: string, now: number): void {
     const state = this.#peers.get(peer);
-    if (state !== undefined && !state.dead) {
-      state.lastReceived = Math.max(state.lastReceived, now);
-    }
+    if (state === undefined) return;
+    state.dead = false;
+    state.lastReceived = Math.max(state.lastReceived, now);
   }
 
   /**

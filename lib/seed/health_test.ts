@@ -13,6 +13,10 @@ Deno.test("silent_peer_detected_by_receive_timeout (pure): dead after the timeou
   }
   assert.ok(fd.isDead("b") && !fd.isDead("a"));
   assert.equal(fd.silenceMs("a", 2000), 0);
+  // Heard from again: alive, and reported again after a new silence.
+  fd.received("b", 2100);
+  assert.ok(!fd.isDead("b"));
+  assert.deepEqual(fd.poll(3100).dead, ["a", "b"]);
 });
 
 Deno.test("health: heartbeats are due per peer every interval, independently", () => {

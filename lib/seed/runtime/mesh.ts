@@ -201,7 +201,8 @@ export class Mesh {
     const me = v.peers.find((p) => p.nodeId === this.#o.nodeId);
     if (me === undefined) return;
     for (const p of v.peers) {
-      if (p.rank >= me.rank || this.#detector.isDead(p.nodeId)) continue;
+      // Dead peers are dialled again too: a slow peer may come back.
+      if (p.rank >= me.rank) continue;
       const links = this.#links.get(p.nodeId) ?? { dialing: false };
       this.#links.set(p.nodeId, links);
       if (links.dialing) continue;
@@ -446,7 +447,11 @@ export class Mesh {
     framed.authenticated();
     links[lane] = framed;
     socket.setNoDelay?.(true);
-    this.#detector.received(nodeId, performance.now());
+    // Connecting is not a sign of life for a peer already declared dead:
+    // only its heartbeats or data revive it.
+    if (!this.#detector.isDead(nodeId)) {
+      this.#detector.received(nodeId, performance.now());
+    }
     this.#o.onEvent({ type: "peer_connected", nodeId, lane });
     this.#checkReady();
   }
