@@ -138,12 +138,12 @@ export class FailureDetector {
   poll(now: number): HealthPoll {
     const out: HealthPoll = { heartbeatsDue: [], dead: [] };
     for (const [id, state] of this.#peers) {
-      if (state.dead) continue;
-      if (now - state.lastReceived >= this.#timeout) {
+      if (!state.dead && now - state.lastReceived >= this.#timeout) {
         state.dead = true;
         out.dead.push(id);
-        continue;
       }
+      // Heartbeats go on to dead peers too, so that both sides can see each
+      // other alive again once the path works.
       if (now >= state.nextSend) {
         out.heartbeatsDue.push(id);
         state.nextSend = now + this.#interval;
@@ -155,13 +155,14 @@ export class FailureDetector {
   /**
    * The next time {@link FailureDetector.poll} has something to do.
    *
-   * @returns A time (ms), or `undefined` when no live peer is monitored.
+   * @returns A time (ms), or `undefined` when no peer is monitored.
    */
   nextDeadline(): number | undefined {
     let next: number | undefined;
     for (const state of this.#peers.values()) {
-      if (state.dead) continue;
-      const t = Math.min(state.nextSend, state.lastReceived + this.#timeout);
+      const t = state.dead
+        ? state.nextSend
+        : Math.min(state.nextSend, state.lastReceived + this.#timeout);
       next = next === undefined ? t : Math.min(next, t);
     }
     return next;

@@ -41,6 +41,10 @@ Deno.test("health: monitors follow the generation (new peers fresh, removed peer
   assert.ok(!fd.isDead("c"));
   assert.equal(fd.silenceMs("a", 600), undefined);
   assert.throws(() => new FailureDetector({ intervalMs: 0 }), RangeError);
+  assert.ok(
+    fd.poll(700).heartbeatsDue.includes("b"),
+    "dead peers still get heartbeats",
+  );
   fd.setPeers(3, [], 700);
   assert.equal(fd.nextDeadline(), undefined);
 });

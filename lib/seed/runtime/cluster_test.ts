@@ -377,7 +377,7 @@ Deno.test({
     const s = await startSeed({
       expectedWorldSize: 3,
       heartbeatIntervalMs: 100,
-      heartbeatTimeoutMs: 600,
+      heartbeatTimeoutMs: 2000, // longer than the members: their own detection is measured
     });
     const members = (await Promise.all([0, 1, 2].map(() =>
       join(s, { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 600 })

@@ -554,10 +554,14 @@ export async function joinCluster(
 
   const framed: FramedSocket = new FramedSocket(socket, {
     limits,
-    initialMaxFrameBytes: limits.maxFrameBytes,
+    // The seed is unauthenticated until its proof checked out.
+    initialMaxFrameBytes: limits.maxPreAuthFrameBytes,
     tap: options.tap,
     onMessage: (m) => {
       core.received(m, performance.now());
+      if (m.type === "challenge" && core.state === "awaiting_welcome") {
+        framed.authenticated();
+      }
       flush();
     },
     onError: () => {

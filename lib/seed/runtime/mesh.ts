@@ -53,10 +53,17 @@ export interface MeshOptions {
   onData(from: string, lane: MeshLane, payload: Uint8Array): void;
 }
 
+/** Peers dialled at the same time by one member. */
+const MAX_CONCURRENT_DIALS = 4;
+
 interface PeerLinks {
   control?: FramedSocket;
   bulk?: FramedSocket;
   dialing: boolean;
+  /** No new dial before this time (backoff after failures). */
+  retryAt: number;
+  /** Current backoff (ms). */
+  backoff: number;
 }
 
 /**
@@ -84,6 +91,7 @@ export class Mesh {
   #seq = 0;
   #closed = false;
   #silent = false;
+  #dialsInFlight = 0;
   #readyGeneration = -1;
 
   /**
@@ -102,7 +110,8 @@ export class Mesh {
       "secureConnection",
       (s: tls.TLSSocket) => this.#accept(s),
     );
-    options.server.on("tlsClientError", (_e: Error, s: tls.TLSSocket) => {
+    options.server.on("tlsClientError", (e: Error, s: tls.TLSSocket) => {
+      this.#o.log.debug("mesh_tls_failed", { error: e });
       s.destroy();
       this.#o.onEvent({ type: "peer_refused", reason: "tls handshake failed" });
     });
@@ -201,20 +210,36 @@ export class Mesh {
     const me = v.peers.find((p) => p.nodeId === this.#o.nodeId);
     if (me === undefined) return;
     for (const p of v.peers) {
+      // A few dials at a time: many concurrent TLS handshakes on a loaded
+      // host all time out together.
+      if (this.#dialsInFlight >= MAX_CONCURRENT_DIALS) return;
       // Dead peers are dialled again too: a slow peer may come back.
       if (p.rank >= me.rank) continue;
-      const links = this.#links.get(p.nodeId) ?? { dialing: false };
+      const links = this.#links.get(p.nodeId) ??
+        { dialing: false, retryAt: 0, backoff: 0 };
       this.#links.set(p.nodeId, links);
-      if (links.dialing) continue;
+      if (links.dialing || performance.now() < links.retryAt) continue;
       const lanes = (["control", "bulk"] as const).filter((l) =>
         links[l] === undefined
       );
       if (lanes.length === 0) continue;
       links.dialing = true;
-      Promise.all(lanes.map((l) => this.#dial(p, l, me.rank, v.generation)))
-        .finally(() => {
-          links.dialing = false;
-        });
+      this.#dialsInFlight++;
+      (async () => {
+        for (const lane of lanes) {
+          await this.#dial(p, lane, me.rank, v.generation);
+        }
+      })().finally(() => {
+        this.#dialsInFlight--;
+        links.dialing = false;
+        if (links.control === undefined || links.bulk === undefined) {
+          // Back off (with jitter) so that a loaded host is not stormed.
+          links.backoff = Math.min(Math.max(links.backoff * 2, 100), 5000);
+          links.retryAt = performance.now() +
+            links.backoff * (0.5 + Math.random() / 2);
+        } else links.backoff = 0;
+        this.#dialMissing();
+      });
     }
   }
 
@@ -413,6 +438,7 @@ export class Mesh {
       }
       this.#register(hello.nodeId, hello.lane as MeshLane, framed);
     } catch (err) {
+      this.#o.log.debug("mesh_accept_failed", { error: err });
       this.#o.onEvent({
         type: "peer_refused",
         reason: err instanceof SeedError ? err.code : "handshake failed",
@@ -430,7 +456,8 @@ export class Mesh {
       socket.destroy();
       return;
     }
-    const links = this.#links.get(nodeId) ?? { dialing: false };
+    const links = this.#links.get(nodeId) ??
+      { dialing: false, retryAt: 0, backoff: 0 };
     this.#links.set(nodeId, links);
     links[lane]?.socket.destroy();
     framed.rebind({
@@ -452,6 +479,7 @@ export class Mesh {
     if (!this.#detector.isDead(nodeId)) {
       this.#detector.received(nodeId, performance.now());
     }
+    this.#o.log.debug("mesh_link_up", { peer: nodeId, lane });
     this.#o.onEvent({ type: "peer_connected", nodeId, lane });
     this.#checkReady();
   }
@@ -499,9 +527,8 @@ export class Mesh {
       });
     }
     for (const id of poll.dead) {
-      const links = this.#links.get(id);
-      links?.control?.socket.destroy();
-      links?.bulk?.socket.destroy();
+      // Links stay: heartbeats keep flowing both ways, and a peer heard
+      // from again is alive again.
       this.#o.onEvent({
         type: "peer_dead",
         nodeId: id,
