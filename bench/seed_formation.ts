@@ -51,6 +51,8 @@ async function processFormation(n: number): Promise<Record<string, number>> {
     "127.0.0.1:0",
     "--token-file",
     `${dir}/token`,
+    "--formation-timeout",
+    "180000",
   ]);
   const times = new Map<string, number>();
   seed.onLine = (l) => {
@@ -72,10 +74,12 @@ async function processFormation(n: number): Promise<Record<string, number>> {
         `${dir}/token`,
         "--listen",
         "127.0.0.1:0",
+        "--join-timeout",
+        "190000",
       ]));
     procs.push(...joins);
-    await seed.until(/^formed /, 60_000);
-    await Promise.all(joins.map((j) => j.until(/^mesh ready/, 60_000)));
+    await seed.until(/^formed /, 180_000);
+    await Promise.all(joins.map((j) => j.until(/^mesh ready/, 120_000)));
     const meshed = performance.now();
     const s0 = performance.now();
     const help = spawnLoom("help", ["join", "--help"]);
