@@ -400,7 +400,8 @@ Deno.test({
         "detection",
       );
       const elapsed = performance.now() - t0;
-      assert.ok(elapsed <= 600 + 100 + 400, `detected after ${elapsed} ms`);
+      // Timeout plus interval, with slack for a loaded machine (the bench measures it).
+      assert.ok(elapsed <= 600 + 100 + 1500, `detected after ${elapsed} ms`);
       // The seed sees the same silence and renumbers the survivors.
       await waitFor(
         () => members[0].worldSize === 2 && members[1].worldSize === 2,
