@@ -12,6 +12,8 @@
  * | `./router` | shard layout, fuzzy symbol search, index store, backoff |
  * | `./net` | Deno bindings: unix/tcp/tls/mTLS listeners and connections, router runtime |
  * | `./testing` | test doubles: in-memory session pairs, fake clock, split helpers |
+ * | `./seed` | cluster formation core: frames, messages, token proof, seed/joiner machines, membership |
+ * | `./seed/runtime` | cluster formation binding: seed node, joiner, mTLS mesh, certificates |
  *
  * @example Encode and decode a frame
  * ```ts
