@@ -529,14 +529,23 @@ export async function joinCluster(
     }
   };
 
+  // Commands run strictly in order, and an event handler finishes before
+  // the next command: the Welcome's credentials are installed on the mesh
+  // listener before the WelcomeAck goes out, so no peer dials too early.
+  let queue: Promise<void> = Promise.resolve();
   const flush = (): void => {
-    for (const cmd of core.poll()) {
-      if (cmd.kind === "send") {
-        if (!(silent && cmd.message.type === "heartbeat")) {
-          framed.send(cmd.message);
+    const commands = core.poll();
+    if (commands.length > 0) {
+      queue = queue.then(async () => {
+        for (const cmd of commands) {
+          if (cmd.kind === "send") {
+            if (!(silent && cmd.message.type === "heartbeat")) {
+              framed.send(cmd.message);
+            }
+          } else if (cmd.kind === "close") framed.close();
+          else await onJoinerEvent(cmd.event).catch(() => {});
         }
-      } else if (cmd.kind === "close") framed.close();
-      else void onJoinerEvent(cmd.event);
+      });
     }
     schedule();
   };

@@ -106,6 +106,10 @@ export class Mesh {
       intervalMs: options.timings.heartbeatIntervalMs,
       timeoutMs: options.timings.heartbeatTimeoutMs,
     });
+    // Nothing is accepted before this node holds its cluster credentials.
+    options.server.on("connection", (raw: { destroy(): void }) => {
+      if (this.#clusterId === "" || this.#closed) raw.destroy();
+    });
     options.server.on(
       "secureConnection",
       (s: tls.TLSSocket) => this.#accept(s),
