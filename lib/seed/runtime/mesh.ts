@@ -266,12 +266,44 @@ export class Mesh {
       checkServerIdentity: () => undefined,
     });
     this.#pending.add(socket);
-    const timer = setTimeout(
-      () => socket.destroy(),
-      this.#o.timings.handshakeTimeoutMs,
-    );
+    // One deadline over every step: a socket closed between two steps (its
+    // close event already gone) must not leave the dial pending forever.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        socket.destroy();
+        reject(new SeedError("handshake_timeout", "mesh dial timed out"));
+      }, this.#o.timings.handshakeTimeoutMs);
+    });
+    deadline.catch(() => {});
     try {
+      await Promise.race([
+        deadline,
+        this.#dialSteps(socket, peer, lane, rank, generation),
+      ]);
+    } catch (err) {
+      socket.destroy();
+      this.#o.log.debug("mesh_dial_failed", {
+        peer: peer.nodeId,
+        lane,
+        error: err,
+      });
+    } finally {
+      clearTimeout(timer);
+      this.#pending.delete(socket);
+    }
+  }
+
+  async #dialSteps(
+    socket: tls.TLSSocket,
+    peer: PeerEntry,
+    lane: MeshLane,
+    rank: number,
+    generation: number,
+  ): Promise<void> {
+    {
       await new Promise<void>((resolve, reject) => {
+        if (socket.destroyed) reject(new Error("closed"));
         socket.once("secureConnect", () => resolve());
         socket.once("error", reject);
         socket.once("close", () => reject(new Error("closed")));
@@ -308,17 +340,8 @@ export class Mesh {
           "mesh reply names another node",
         );
       }
+      if (socket.destroyed) throw new SeedError("closed", "mesh link closed");
       this.#register(peer.nodeId, lane, framed);
-    } catch (err) {
-      socket.destroy();
-      this.#o.log.debug("mesh_dial_failed", {
-        peer: peer.nodeId,
-        lane,
-        error: err,
-      });
-    } finally {
-      clearTimeout(timer);
-      this.#pending.delete(socket);
     }
   }
 
@@ -371,6 +394,11 @@ export class Mesh {
           if (!done) reject(new SeedError("closed", "mesh handshake closed"));
         },
       });
+      if (socket.destroyed) {
+        done = true;
+        reject(new SeedError("closed", "mesh handshake closed"));
+        return;
+      }
       if (dialer) framed.send(hello);
     });
   }
@@ -456,6 +484,7 @@ export class Mesh {
 
   #register(nodeId: string, lane: MeshLane, framed: FramedSocket): void {
     const socket = framed.socket;
+    if (framed.closed || socket.destroyed) return;
     if (this.#closed) {
       socket.destroy();
       return;
