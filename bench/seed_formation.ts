@@ -196,51 +196,55 @@ async function detection(runs: number): Promise<number[]> {
   return out;
 }
 
-const rounds = quick ? 1 : 3;
-console.log(`seed benchmarks (${rounds} round(s) of process formation)`);
-const proc: Record<string, number>[] = [];
-for (let r = 0; r < rounds; r++) proc.push(await processFormation(16));
-const col = (k: string): number => median(proc.map((p) => p[k]));
-console.log(
-  `1. 16 processes: spawn→formed ${
-    fmt(col("spawnToFormed"))
-  }, spawn→all meshes ready ${fmt(col("spawnToMeshReady"))}, ` +
-    `seed window first admission→formed ${
-      fmt(col("seedWindow"))
-    }; one bare process start ${fmt(col("processStartup"))} ` +
-    `(medians of ${rounds}); ratio spawn→formed / 2 s target = ${
-      (col("spawnToFormed") / 2000).toFixed(2)
-    }`,
-);
-const inproc: { formed: number; meshed: number }[] = [];
-for (let r = 0; r < (quick ? 1 : 5); r++) {
-  inproc.push(await inProcessFormation(16));
+async function main(): Promise<void> {
+  const rounds = quick ? 1 : 3;
+  console.log(`seed benchmarks (${rounds} round(s) of process formation)`);
+  const proc: Record<string, number>[] = [];
+  for (let r = 0; r < rounds; r++) proc.push(await processFormation(16));
+  const col = (k: string): number => median(proc.map((p) => p[k]));
+  console.log(
+    `1. 16 processes: spawn→formed ${
+      fmt(col("spawnToFormed"))
+    }, spawn→all meshes ready ${fmt(col("spawnToMeshReady"))}, ` +
+      `seed window first admission→formed ${
+        fmt(col("seedWindow"))
+      }; one bare process start ${fmt(col("processStartup"))} ` +
+      `(medians of ${rounds}); ratio spawn→formed / 2 s target = ${
+        (col("spawnToFormed") / 2000).toFixed(2)
+      }`,
+  );
+  const inproc: { formed: number; meshed: number }[] = [];
+  for (let r = 0; r < (quick ? 1 : 5); r++) {
+    inproc.push(await inProcessFormation(16));
+  }
+  const inFormed = median(inproc.map((x) => x.formed));
+  const inMeshed = median(inproc.map((x) => x.meshed));
+  console.log(
+    `2. 16 members in one process: formed (keys, CSRs, handshakes, certificates) median ${
+      fmt(inFormed)
+    }, ` +
+      `full mTLS mesh (240 connections) ready median ${
+        fmt(inMeshed)
+      } (n=${inproc.length}); ` +
+      `ratio formed / 2 s target = ${(inFormed / 2000).toFixed(2)}`,
+  );
+  const joins = await elasticJoin(quick ? 3 : 9);
+  console.log(
+    `3. elastic join → mesh ready (4 → 5 members): median ${
+      fmt(median(joins))
+    }, max ${fmt(Math.max(...joins))} (n=${joins.length})`,
+  );
+  const det = await detection(quick ? 5 : 30);
+  console.log(
+    `4. silent-peer detection, timeout 1 s, interval 250 ms: p50 ${
+      fmt(pct(det, 50))
+    }, p90 ${fmt(pct(det, 90))}, ` +
+      `p99 ${fmt(pct(det, 99))}, max ${
+        fmt(Math.max(...det))
+      } (n=${det.length}); ratio p99 / 1.5 s target = ${
+        (pct(det, 99) / 1500).toFixed(2)
+      }`,
+  );
 }
-const inFormed = median(inproc.map((x) => x.formed));
-const inMeshed = median(inproc.map((x) => x.meshed));
-console.log(
-  `2. 16 members in one process: formed (keys, CSRs, handshakes, certificates) median ${
-    fmt(inFormed)
-  }, ` +
-    `full mTLS mesh (240 connections) ready median ${
-      fmt(inMeshed)
-    } (n=${inproc.length}); ` +
-    `ratio formed / 2 s target = ${(inFormed / 2000).toFixed(2)}`,
-);
-const joins = await elasticJoin(quick ? 3 : 9);
-console.log(
-  `3. elastic join → mesh ready (4 → 5 members): median ${
-    fmt(median(joins))
-  }, max ${fmt(Math.max(...joins))} (n=${joins.length})`,
-);
-const det = await detection(quick ? 5 : 30);
-console.log(
-  `4. silent-peer detection, timeout 1 s, interval 250 ms: p50 ${
-    fmt(pct(det, 50))
-  }, p90 ${fmt(pct(det, 90))}, ` +
-    `p99 ${fmt(pct(det, 99))}, max ${
-      fmt(Math.max(...det))
-    } (n=${det.length}); ratio p99 / 1.5 s target = ${
-      (pct(det, 99) / 1500).toFixed(2)
-    }`,
-);
+
+if (import.meta.main) await main();
