@@ -14,6 +14,8 @@
  * | `./testing` | test doubles: in-memory session pairs, fake clock, split helpers |
  * | `./caps` | worker capabilities, the connect preamble plan, registry, claims and leases (pure, embedded backend) |
  * | `./caps/runtime` | the caps plan run against Valkey/Redis, and the worker loop |
+ * | `./seed` | cluster formation core: frames, messages, token proof, seed/joiner machines, membership |
+ * | `./seed/runtime` | cluster formation binding: seed node, joiner, mTLS mesh, certificates |
  *
  * @example Encode and decode a frame
  * ```ts

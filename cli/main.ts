@@ -46,6 +46,15 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: "capability-routed workers and jobs (worker, submit, list, demo)",
     run: async (a) => (await import("./caps.ts")).runCaps(a),
   },
+  seed: {
+    summary:
+      "run the seed of a cluster (ephemeral CA, token joins, membership)",
+    run: async (a) => (await import("./seed.ts")).runSeed(a),
+  },
+  join: {
+    summary: "join a cluster through its seed and stay a member of its mesh",
+    run: async (a) => (await import("./join.ts")).runJoin(a),
+  },
   demo: {
     summary: "a guided local tour: index, search, overlay, worker restart",
     run: async (a) => (await import("./demo.ts")).runDemo(a),
