@@ -50,9 +50,11 @@ function listenOptions(
     maxInflightHandshakes: Math.max(1, opts.maxInflightHandshakes ?? 128),
     maxConnections: Math.max(1, opts.maxWorkerConnections ?? 1024),
     handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5000,
-    supportedVersions: opts.distributedSearch
-      ? { min: { major: 3, minor: 0 }, max: { major: 3, minor: 1 } }
-      : undefined,
+    // 3.1 always: batched snapshots need it (distributed search is still
+    // used only when asked for); a 3.0 worker negotiates 3.0.
+    supportedVersions: opts.maxProtocolMinor === 0
+      ? undefined
+      : { min: { major: 3, minor: 0 }, max: { major: 3, minor: 1 } },
   };
 }
 

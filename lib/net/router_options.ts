@@ -103,13 +103,20 @@ export interface RouterOptions {
    */
   maxConcurrentSnapshots?: number;
   /**
-   * Distributed search (protocol 3.1): offer version 3.1; a worker that
-   * negotiates it keeps its symbols (index requests carry `omit_symbols`)
-   * and answers {@link Router.searchSymbols} itself. 3.0 workers keep
-   * working through the router-local index.
+   * Distributed search (protocol 3.1): a worker that negotiates 3.1 keeps
+   * its symbols (index requests carry `omit_symbols`) and answers
+   * {@link Router.searchSymbols} itself. 3.0 workers keep working through
+   * the router-local index.
    * @default {false}
    */
   distributedSearch?: boolean;
+  /**
+   * Highest protocol minor version offered: 1 (3.1: batched snapshots, and
+   * distributed search when asked for) or 0 (3.0 only, as the reference; a
+   * shard's snapshot must then fit in one packet).
+   * @default {1}
+   */
+  maxProtocolMinor?: 0 | 1;
   /**
    * Send a worker that connects with a cached index the shard's files
    * (`LoadFiles`), so later updates rebuild from the whole shard. A one-shot
