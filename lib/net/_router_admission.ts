@@ -309,9 +309,25 @@ function onConnection(
   shard.worker = worker;
   st.store.setStale(shard.id, false);
   const cached = conn.hello.cached_index_info !== null;
+  // Evidence, not a guess: the Hello says whether a cached index follows.
+  // Without one there is nothing to wait for; with one, the wait ends when
+  // the `cached_index` notification arrives or the connection closes,
+  // however long a loaded machine takes to send it. A worker that
+  // advertises a cache and stays silent for the whole response timeout
+  // broke the protocol and is disconnected.
   if (!cached) worker.cacheSettled.resolve();
-  const settle = setTimeout(() => worker.cacheSettled.resolve(), 2000);
-  worker.cacheSettled.promise.then(() => clearTimeout(settle));
+  else {
+    const limitMs = st.options.rpcReadTimeoutMs ?? 600_000;
+    const silent = setTimeout(() => {
+      st.log.warn(
+        "worker advertised a cached index but never sent it; disconnecting worker",
+        { shard_id: shard.id, worker_id: workerId, waited_ms: limitMs },
+      );
+      worker.cacheSettled.resolve();
+      st.disconnect(shard, worker);
+    }, limitMs);
+    worker.cacheSettled.promise.then(() => clearTimeout(silent));
+  }
   st.log.info("worker connected", {
     shard_id: shard.id,
     worker_id: workerId,
