@@ -85,9 +85,30 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
     return 1;
   }
-  return await sub.run(rest);
+  try {
+    return await sub.run(rest);
+  } catch (err) {
+    // Never a stack trace: one line, exit 1.
+    await Deno.stderr.write(
+      new TextEncoder().encode(`${name}: ${firstLine(err)}\n`),
+    );
+    return 1;
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
 }
 
 if (import.meta.main) {
+  // A rejection nobody awaited would print a stack trace and exit 1: make
+  // it one line instead.
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(`loom: ${firstLine(e.reason)}\n`),
+    );
+    Deno.exit(1);
+  });
   Deno.exit(await main(Deno.args));
 }

@@ -90,6 +90,7 @@ export async function snapshot(
   // small ones, and any further shard, wait for the router's thread.
   let release = st.reads.tryAcquire();
   let snap;
+  const unlisted: SkippedFile[] = [];
   if (release === undefined) {
     const threadRelease = st.threadReads.tryAcquire();
     if (threadRelease !== undefined) {
@@ -98,6 +99,7 @@ export async function snapshot(
         paths = await listJavaFiles(shard.root, {
           exclude: shard.exclude,
           signal,
+          onSkip: (skip) => unlisted.push(skip),
         });
         if (paths.length >= THREAD_READ_MIN_FILES) {
           onListed?.(paths.length);
@@ -128,8 +130,9 @@ export async function snapshot(
       release!();
     }
   }
+  if (unlisted.length > 0) snap.skipped.unshift(...unlisted);
   if (snap.skipped.length > 0) {
-    st.log.warn("skipped files", {
+    st.log.info("skipped files", {
       shard_id: shard.id,
       count: snap.skipped.length,
     });
@@ -294,16 +297,17 @@ async function streamSnapshot(
     1,
     Math.min(SNAPSHOT_BATCH_BYTES, Math.floor(maxPacket / 4)),
   );
+  const skipped: SkippedFile[] = [];
   const paths = await listJavaFiles(shard.root, {
     exclude: shard.exclude,
     signal,
+    onSkip: (skip) => skipped.push(skip),
   });
   options.onListed?.(paths.length);
   const overlay = new Map(
     st.overlayFor(shard).map((f) => [f.path, f.text] as const),
   );
   const enc = new TextEncoder();
-  const skipped: SkippedFile[] = [];
   let files = 0;
   let bytes = 0;
   let next = 0;
@@ -390,7 +394,7 @@ async function streamSnapshot(
     const response = await previous!;
     previous = undefined;
     if (skipped.length > 0) {
-      st.log.warn("skipped files", {
+      st.log.info("skipped files", {
         shard_id: shard.id,
         count: skipped.length,
       });
