@@ -102,6 +102,20 @@ function err(text: string): void {
   Deno.stderr.writeSync(enc.encode(text));
 }
 
+async function makeCacheDir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) {
+      throw new UsageError("bad_flag", `--cache-dir ${dir}: not a directory`);
+    }
+    throw new UsageError(
+      "bad_flag",
+      `--cache-dir ${dir}: cannot create (${(e as Error).message})`,
+    );
+  }
+}
+
 /** How many times a 3.0 fallback may re-plan the shards. */
 const MAX_SPLITS = 16;
 
@@ -205,8 +219,11 @@ async function search(args: readonly string[]): Promise<number> {
       const cacheDir = cacheArg !== undefined
         ? resolveUserPath(cacheArg)
         : defaultCacheDir(layout);
-      await Deno.mkdir(cacheDir, { recursive: true, mode: 0o700 });
+      await makeCacheDir(cacheDir);
       const skippedByShard = new Map<number, SkippedFile[]>();
+      // A worker command that cannot start fails the run at once instead
+      // of after the worker wait timeout.
+      const spawnFailed = new AbortController();
       starting = startRouter({
         roots: layout,
         listen: flagValue(flags, "listen"),
@@ -221,11 +238,21 @@ async function search(args: readonly string[]): Promise<number> {
         },
         onEvent: (e) => {
           if (e.type === "files_skipped") skippedByShard.set(e.shard, e.files);
+          if (e.type === "supervisor" && e.event.type === "spawn_failed") {
+            const why = e.event.error instanceof Error
+              ? e.event.error.message
+              : String(e.event.error);
+            spawnFailed.abort(
+              new Error(
+                `worker for shard ${e.event.shard} failed to start: ${why}`,
+              ),
+            );
+          }
         },
       });
       const router = await starting;
       try {
-        await router.waitForWorkers();
+        await router.waitForWorkers({ signal: spawnFailed.signal });
         const fresh = flags.bools.has("refresh")
           ? []
           : await freshWarmShards(router, cacheDir);
@@ -239,6 +266,7 @@ async function search(args: readonly string[]): Promise<number> {
           try {
             await router.indexWorkspace({
               shards: stale,
+              signal: spawnFailed.signal,
               onProgress: (p) => bar.update(p),
             });
           } finally {
@@ -283,6 +311,7 @@ async function search(args: readonly string[]): Promise<number> {
         );
         return 0;
       } catch (e) {
+        if (spawnFailed.signal.aborted) throw spawnFailed.signal.reason;
         const cause = (e as { cause?: unknown }).cause;
         if (!(cause instanceof SnapshotTooLargeError) || splits >= MAX_SPLITS) {
           throw e;
