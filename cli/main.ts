@@ -80,10 +80,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (sub === undefined) {
     await Deno.stderr.write(
       new TextEncoder().encode(
-        `error: unknown subcommand: ${name}\n\n${usage()}`,
+        `loom: unknown subcommand ${JSON.stringify(name)}; one of ${
+          Object.keys(SUBCOMMANDS).join(", ")
+        } (see --help)\n`,
       ),
     );
-    return 1;
+    return 2;
   }
   try {
     return await sub.run(rest);

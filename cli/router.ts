@@ -221,10 +221,19 @@ export async function runRouter(args: readonly string[]): Promise<number> {
 }
 
 async function serve(args: readonly string[]): Promise<number> {
-  if (args.includes("--help") || args.includes("-h") || args[0] !== "serve") {
-    const ok = args.includes("--help") || args.includes("-h");
-    (ok ? Deno.stdout : Deno.stderr).writeSync(enc.encode(ROUTER_USAGE));
-    return ok ? 0 : 2;
+  if (args.includes("--help") || args.includes("-h")) {
+    Deno.stdout.writeSync(enc.encode(ROUTER_USAGE));
+    return 0;
+  }
+  if (args[0] !== "serve") {
+    throw new UsageError(
+      "bad_flag",
+      args[0] === undefined
+        ? "expected: router serve --root DIR ... (see --help)"
+        : `unknown router command ${
+          JSON.stringify(args[0])
+        }; expected serve (see --help)`,
+    );
   }
   let flags;
   try {
