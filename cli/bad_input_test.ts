@@ -136,6 +136,19 @@ const ROWS: Row[] = [
     code: 1,
     message: /^search: .*"bogus"/,
   },
+  {
+    script: "main.ts",
+    args: search(
+      "--root",
+      "ok",
+      "--worker-command",
+      "/bin/false {connect}",
+      "X",
+    ),
+    code: 1,
+    message:
+      /^search: worker for shard 0 exited before connecting \(status 1\)$/,
+  },
   // router serve
   {
     script: "main.ts",

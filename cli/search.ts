@@ -231,6 +231,10 @@ async function search(args: readonly string[]): Promise<number> {
         maxProtocolMinor: protocolMinor,
         // One-shot: warm shards are only queried, never updated.
         rehydrateCachedWorkers: false,
+        // Our own workers: a worker loading a large cache on a busy machine
+        // may take long to connect; a worker that dies or cannot start
+        // fails the run at once (below) instead.
+        workerWaitTimeoutMs: 600_000,
         distributedSearch: flags.bools.has("distributed"),
         spawnWorkers: {
           command: flagValue(flags, "worker-command"),
@@ -238,6 +242,17 @@ async function search(args: readonly string[]): Promise<number> {
         },
         onEvent: (e) => {
           if (e.type === "files_skipped") skippedByShard.set(e.shard, e.files);
+          if (
+            e.type === "supervisor" && e.event.type === "exited" &&
+            e.event.beforeHandshake
+          ) {
+            spawnFailed.abort(
+              new Error(
+                `worker for shard ${e.event.shard} exited before connecting ` +
+                  `(status ${e.event.code ?? e.event.signal})`,
+              ),
+            );
+          }
           if (e.type === "supervisor" && e.event.type === "spawn_failed") {
             const why = e.event.error instanceof Error
               ? e.event.error.message
