@@ -28,6 +28,7 @@
 import { type Router, startRouter } from "../lib/net/router.ts";
 import { ProtocolError } from "../lib/wire/errors.ts";
 import { createProgressBar } from "./progress.ts";
+import { describeSkip } from "../lib/net/workspace_fs.ts";
 import {
   defaultCacheDir,
   flagValue,
@@ -72,6 +73,10 @@ options:
   --allow-fingerprint [S=]FP allow a client certificate (for shard S, or all)
   --distributed              workers that speak 3.1 keep their symbols
   --protocol V               highest protocol offered: 3.1 (default) or 3.0
+  --strict                   an index that skipped files (unreadable, not
+                             UTF-8, over 8 MiB) answers an error
+                             (code skipped_files; skipped files are always
+                             reported in files_skipped events)
   --no-index                 do not index at start
   --no-progress              never draw the progress display
   -h, --help                 show this help
@@ -104,12 +109,19 @@ protocol (one JSON object per line; "id" is any JSON value, echoed back):
   index. End of input is the same as shutdown. SIGINT/SIGTERM stop the
   workers, remove the private socket directory and exit 130/143.
 
-example session:
+example session (> typed, < printed; supervisor events left out):
+  < {"event":"ready","address":"unix:/tmp/loom-router-.../router.sock",
+     "roots":["/tmp/me/src"]}
+  < {"event":"worker_connected","shard":0,"workerId":1,"cached":false,
+     "spawned":true}
+  < {"id":"initial-index","result":{"revision":"5768351433141256193",
+     "files":1,"bytes":95,"symbols":2,"skipped":[]}}
   > {"id":1,"method":"search","query":"HashMap","limit":1}
-  < {"id":1,"result":[{"name":"HashMap","path":"/src/java/util/HashMap.java",
-     "line":136,"column":13,"shard":0,"stale":false,"kind":"prefix",
-     "score":...}]}
+  < {"id":1,"result":[{"name":"HashMap",
+     "path":"/tmp/me/src/java/util/HashMap.java","line":2,"column":13,
+     "shard":0,"stale":false,"kind":"prefix","score":999993}]}
   > {"id":2,"method":"shutdown"}
+  < {"event":"worker_disconnected","shard":0,"workerId":1}
   < {"id":2,"result":{"shutdown":true}}
 `;
 
@@ -124,6 +136,9 @@ function emit(value: unknown): void {
 }
 
 function errorOf(err: unknown): { code: string; message: string } {
+  if (err instanceof UsageError) {
+    return { code: err.code, message: err.message };
+  }
   if (err instanceof ProtocolError) {
     return { code: err.code, message: err.message };
   }
@@ -147,6 +162,7 @@ async function handle(
   req: RequestLine,
   signal: AbortSignal,
   progress: boolean,
+  strict: boolean,
 ): Promise<unknown> {
   const str = (name: string): string => {
     const v = req[name];
@@ -185,6 +201,14 @@ async function handle(
         onProgress: (p) => bar.update(p),
       });
       bar.finish();
+      if (strict && result.skipped.length > 0) {
+        throw new UsageError(
+          "skipped_files",
+          `--strict: ${result.skipped.length} file(s) skipped, first ${
+            describeSkip(result.skipped[0])
+          }`,
+        );
+      }
       return result;
     }
     case "diagnostics":
@@ -257,6 +281,7 @@ async function serve(args: readonly string[]): Promise<number> {
         "no-index",
         "no-progress",
         "distributed",
+        "strict",
       ],
     });
     if (flags.positionals.length > 0) {
@@ -349,7 +374,7 @@ async function serve(args: readonly string[]): Promise<number> {
     const ac = new AbortController();
     if (req.id !== undefined) inflight.set(key, ac);
     chain = chain.then(() =>
-      handle(router, req, ac.signal, progress).then(
+      handle(router, req, ac.signal, progress, flags.bools.has("strict")).then(
         (result) => emit({ id: req.id ?? null, result }),
         (err) => emit({ id: req.id ?? null, error: errorOf(err) }),
       ).finally(() => {

@@ -310,6 +310,12 @@ export async function readJavaFiles(
   return { files, bytes, skipped };
 }
 
+/** A permission error (the OS's, or Deno's `--deny-read`). */
+function unreadable(err: unknown): boolean {
+  return err instanceof Deno.errors.PermissionDenied ||
+    err instanceof Deno.errors.NotCapable;
+}
+
 /**
  * The newest modification time (ms since the epoch) of any directory or
  * `.java` file under `root` (symlinks not followed, `exclude`d directories
@@ -338,13 +344,20 @@ export async function newestModification(
         if (entry.isDirectory) {
           if (!options.exclude?.has(full)) stack.push(full);
         } else if (entry.isFile && entry.name.endsWith(".java")) {
-          const f = await Deno.lstat(full);
-          newest = Math.max(newest, f.mtime?.getTime() ?? 0);
+          try {
+            const f = await Deno.lstat(full);
+            newest = Math.max(newest, f.mtime?.getTime() ?? 0);
+          } catch (err) {
+            if (!unreadable(err)) throw err;
+          }
         }
       }
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) continue;
       if (err instanceof Deno.errors.NotADirectory) continue;
+      // Unreadable entries are skipped by the snapshot too (and reported
+      // there): they never abort the check.
+      if (unreadable(err)) continue;
       throw err;
     }
   }
