@@ -349,6 +349,8 @@ async function serve(args: readonly string[]): Promise<number> {
       spawnWorkers: flags.bools.has("no-spawn") ? false : {
         command: flagValue(flags, "worker-command"),
         cacheDir,
+        // A worker loads its (possibly large) cache before it connects.
+        connectTimeoutMs: 120_000,
       },
       onEvent: (e) => {
         if (e.type === "supervisor") {

@@ -239,6 +239,9 @@ async function search(args: readonly string[]): Promise<number> {
         spawnWorkers: {
           command: flagValue(flags, "worker-command"),
           cacheDir,
+          // Loading a large cache takes long on a busy machine; a worker
+          // that dies is noticed at once (below).
+          connectTimeoutMs: 600_000,
         },
         onEvent: (e) => {
           if (e.type === "files_skipped") skippedByShard.set(e.shard, e.files);

@@ -177,7 +177,8 @@ function startSupervisor(
     createBackoff: spawn.createBackoff ?? createRestartBackoff,
     // The default backoff adds its own jitter.
     jitter: spawn.createBackoff ? undefined : () => 0,
-    handshakeTimeoutMs: st.options.handshakeTimeoutMs ?? 5000,
+    handshakeTimeoutMs: spawn.connectTimeoutMs ??
+      st.options.handshakeTimeoutMs ?? 5000,
     onEvent: (event) => {
       if (event.type === "output") {
         st.log.info("worker output", {

@@ -46,6 +46,14 @@ export interface SpawnWorkersOptions {
   tls?: WorkerTlsOptions;
   /** Creates the restart backoff (50 ms doubling to 5 s by default). */
   createBackoff?: () => RestartBackoff;
+  /**
+   * How long a spawned worker may run before it connects, in ms. A worker
+   * loads its shard cache before it says Hello, which takes seconds for a
+   * large shard on a busy machine; a worker that exits is noticed at once
+   * whatever this is.
+   * @default {the router's handshakeTimeoutMs (5000)}
+   */
+  connectTimeoutMs?: number;
 }
 
 /** Options for {@link startRouter}. */

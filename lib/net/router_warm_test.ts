@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { startRouter } from "./router.ts";
 import { connect } from "./connect.ts";
 import { createLogger } from "./log.ts";
-import { tempWorkspace } from "./_router_test_util.ts";
+import { fixtureCommand, tempWorkspace } from "./_router_test_util.ts";
 
 const quiet = createLogger({ level: "error", write: () => {} });
 const info = { revision: 1, index_generation: 1, symbol_count: 1 };
@@ -71,4 +71,28 @@ Deno.test("a worker that advertises a cache and never sends it is disconnected a
   });
   await conn.closed;
   assert.equal(router.shardStatus()[0].warm, false);
+});
+
+Deno.test("a spawned worker slower to connect than the handshake timeout is not killed (spawnWorkers.connectTimeoutMs)", async () => {
+  await using ws = await tempWorkspace({ "a/A.java": "class A {}\n" });
+  // The fixture sleeps 1.5 s before connecting, as a worker loading a large
+  // cache on a busy machine does; the handshake timeout is 300 ms.
+  await ws.write(
+    "cache/loom-router-test-worker.conf",
+    "connect_delay_ms=1500\nconnect_delay_attempts=9\n",
+  );
+  await using router = await startRouter({
+    roots: [ws.path("a")],
+    logger: quiet,
+    handshakeTimeoutMs: 300,
+    spawnWorkers: {
+      command: fixtureCommand(),
+      cacheDir: ws.path("cache"),
+      connectTimeoutMs: 60_000,
+    },
+  });
+  await router.waitForWorkers();
+  const starts = (await Deno.readTextFile(ws.path("cache/attempts-shard0.log")))
+    .split("\n").filter((l) => l !== "");
+  assert.equal(starts.length, 1, "started once, never killed for slowness");
 });
