@@ -24,9 +24,8 @@
  */
 
 import { unzipSync } from "fflate";
-import { dirname, join } from "node:path";
-import { flagValue, intFlag, lines, parseFlags } from "../cli/_router_cli.ts";
-import { resolveUserPath } from "../cli/_roots.ts";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
 
 /** Where Debian's `openjdk-17-source` puts the sources. */
 export const DEFAULT_JDK_SRC_ZIP = "/usr/lib/jvm/openjdk-17/lib/src.zip";
@@ -344,7 +343,7 @@ async function searchLatencies(
     stderr: "null",
   }).spawn();
   const writer = child.stdin.getWriter();
-  const reader = lines(child.stdout)[Symbol.asyncIterator]();
+  const reader = jsonLines(child.stdout)[Symbol.asyncIterator]();
   const enc = new TextEncoder();
   const send = (v: unknown): Promise<void> =>
     writer.write(enc.encode(JSON.stringify(v) + "\n"));
@@ -384,6 +383,21 @@ async function searchLatencies(
     await child.status;
   }
   return latencies;
+}
+
+/** Splits a byte stream into lines. */
+async function* jsonLines(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<string> {
+  let buf = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      yield buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+    }
+  }
 }
 
 /**
@@ -561,28 +575,42 @@ if (import.meta.main) {
     Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
   };
   try {
-    const flags = parseFlags(Deno.args, {
-      values: ["runs", "zip", "cache-dir", "modes", "query-reps"],
-      bools: [],
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: {
+        runs: { type: "string", default: "3" },
+        zip: { type: "string" },
+        "cache-dir": { type: "string" },
+        modes: { type: "string", default: "local,distributed" },
+        "query-reps": { type: "string", default: "5" },
+      },
+      strict: true,
+      allowPositionals: false,
     });
+    const count = (name: string, text: string): number => {
+      if (!/^[1-9][0-9]*$/.test(text)) {
+        throw new CorpusBenchSetupError(`--${name} must be a positive integer`);
+      }
+      return Number(text);
+    };
+    // Relative to where the command was typed (`deno task` runs here).
+    const init = Deno.env.get("INIT_CWD");
+    const cwd = init && isAbsolute(init) ? init : Deno.cwd();
     const home = Deno.env.get("XDG_CACHE_HOME") ??
       `${Deno.env.get("HOME") ?? "/tmp"}/.cache`;
-    const modes = (flagValue(flags, "modes") ?? "local,distributed")
-      .split(",").map((m) => {
-        if (m !== "local" && m !== "distributed") {
-          throw new CorpusBenchSetupError(`--modes: unknown mode ${m}`);
-        }
-        return m;
-      });
-    const zip = flagValue(flags, "zip");
-    const cacheDir = flagValue(flags, "cache-dir");
+    const modes = values.modes.split(",").map((m) => {
+      if (m !== "local" && m !== "distributed") {
+        throw new CorpusBenchSetupError(`--modes: unknown mode ${m}`);
+      }
+      return m;
+    });
     const result = await runCorpusBench({
-      zip: zip === undefined ? undefined : resolveUserPath(zip),
-      cacheDir: cacheDir === undefined
+      zip: values.zip === undefined ? undefined : resolve(cwd, values.zip),
+      cacheDir: values["cache-dir"] === undefined
         ? `${home}/loom/bench-corpus`
-        : resolveUserPath(cacheDir),
-      runs: intFlag(flags, "runs", 3),
-      queryReps: intFlag(flags, "query-reps", 5),
+        : resolve(cwd, values["cache-dir"]),
+      runs: count("runs", values.runs),
+      queryReps: count("query-reps", values["query-reps"]),
       modes,
       log: (line) => err(`bench:corpus: ${line}`),
     });

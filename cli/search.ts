@@ -17,8 +17,11 @@
  * @module
  */
 
-import { type Router, startRouter } from "../lib/net/router.ts";
-import { SnapshotTooLargeError } from "../lib/net/_router_snapshot.ts";
+import {
+  type Router,
+  SnapshotTooLargeError,
+  startRouter,
+} from "../lib/net/router.ts";
 import type { SkippedFile } from "../lib/net/workspace_fs.ts";
 import { createProgressBar } from "./progress.ts";
 import {

@@ -10,13 +10,14 @@
  *   fits in one batch is sent as one plain request, as before.
  * - A 3.0 connection (the reference worker) has no batches: the snapshot goes
  *   in one request, and one larger than the negotiated `max_packet_len` fails
- *   before anything is sent with a {@link SnapshotTooLargeError} that says
+ *   before anything is sent with a `SnapshotTooLargeError` that says
  *   how to split the root.
  *
  * @module
  */
 
-import { LimitExceededError, ProtocolError } from "../wire/errors.ts";
+import { ProtocolError } from "../wire/errors.ts";
+import { SnapshotTooLargeError } from "./router_options.ts";
 import type {
   FileText,
   ProtocolVersion,
@@ -164,31 +165,6 @@ export async function snapshot(
  */
 export function supportsSnapshotBatches(version: ProtocolVersion): boolean {
   return version.major > 3 || (version.major === 3 && version.minor >= 1);
-}
-
-/**
- * A shard snapshot larger than a 3.0 worker's packet limit (it cannot take
- * batches). Code `limit_exceeded`, `limit` `max_packet_len`.
- */
-export class SnapshotTooLargeError extends LimitExceededError {
-  /** The shard's root. */
-  readonly root: string;
-  /**
-   * Creates the error.
-   *
-   * @param root The shard's root.
-   * @param max The negotiated packet limit.
-   * @param actual The encoded size, at least.
-   */
-  constructor(root: string, max: number, actual: number) {
-    super("max_packet_len", max, actual);
-    this.name = "SnapshotTooLargeError";
-    this.root = root;
-    this.message = `${root}: the snapshot needs at least ${actual} bytes, ` +
-      `over the packet limit of ${max} bytes of a protocol 3.0 worker ` +
-      `(max_packet_len exceeded); split the root into smaller roots or use ` +
-      `a worker that speaks protocol 3.1 (batched snapshots)`;
-  }
 }
 
 /** Options for {@link sendSnapshot}. */

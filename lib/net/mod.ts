@@ -93,6 +93,7 @@ export {
   ShardError,
   type ShardProgress,
   type ShardStatus,
+  SnapshotTooLargeError,
   type SpawnWorkersOptions,
   startRouter,
 } from "./router.ts";

@@ -14,7 +14,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { ProtocolError } from "../wire/errors.ts";
+import { LimitExceededError, ProtocolError } from "../wire/errors.ts";
 import type { U64 } from "../wire/types.ts";
 import type { Logger } from "./log.ts";
 import type {
@@ -248,7 +248,7 @@ export interface CallOptions {
  * @example
  * ```ts
  * import { ShardError } from "./router.ts";
- * import { ProtocolError } from "../wire/errors.ts";
+ * import { LimitExceededError, ProtocolError } from "../wire/errors.ts";
  * const err = new ShardError(2, new ProtocolError("timeout", "slow worker"));
  * console.assert(err.shard === 2 && err.code === "timeout" && err instanceof ProtocolError);
  * ```
@@ -272,6 +272,40 @@ export class ShardError extends ProtocolError {
     );
     this.name = "ShardError";
     this.shard = shard;
+  }
+}
+
+/**
+ * A shard snapshot larger than a protocol 3.0 worker's packet limit (3.0
+ * has no batched snapshots): raised before anything is sent. Code
+ * `limit_exceeded`, `limit` `max_packet_len`, `actual` a lower bound of the
+ * encoded size; `root` names the shard's root, to split.
+ *
+ * @example
+ * ```ts
+ * import { SnapshotTooLargeError } from "./router_options.ts";
+ * const e = new SnapshotTooLargeError("/src", 64, 100);
+ * console.assert(e.code === "limit_exceeded" && e.limit === "max_packet_len" && e.root === "/src");
+ * ```
+ */
+export class SnapshotTooLargeError extends LimitExceededError {
+  /** The shard's root. */
+  readonly root: string;
+  /**
+   * Creates the error.
+   *
+   * @param root The shard's root.
+   * @param max The negotiated packet limit.
+   * @param actual The encoded size, at least.
+   */
+  constructor(root: string, max: number, actual: number) {
+    super("max_packet_len", max, actual);
+    this.name = "SnapshotTooLargeError";
+    this.root = root;
+    this.message = `${root}: the snapshot needs at least ${actual} bytes, ` +
+      `over the packet limit of ${max} bytes of a protocol 3.0 worker ` +
+      `(max_packet_len exceeded); split the root into smaller roots or use ` +
+      `a worker that speaks protocol 3.1 (batched snapshots)`;
   }
 }
 

@@ -1,8 +1,7 @@
 // Snapshots larger than one packet: batched in 3.1, a clear error in 3.0.
 import assert from "node:assert/strict";
 import { startRouter } from "./router.ts";
-import { ShardError } from "./router_options.ts";
-import { SnapshotTooLargeError } from "./_router_snapshot.ts";
+import { ShardError, SnapshotTooLargeError } from "./router_options.ts";
 import { type TempWorkspace, tempWorkspace } from "./_router_test_util.ts";
 
 const MIB = 1024 * 1024;
