@@ -94,7 +94,9 @@ export interface CorpusBenchOptions {
 
 /** One wall-time measurement (ms) with the processes' peak RSS (bytes). */
 export interface Measured {
+  /** Wall time of the whole command. */
   wallMs: number;
+  /** Sum over the processes of each one's peak RSS (`VmHWM`). */
   peakRssBytes: number;
   /** The processes whose peaks were summed. */
   processes: number;
@@ -102,11 +104,17 @@ export interface Measured {
 
 /** One mode's figures (medians over the runs). */
 export interface ModeResult {
+  /** Router-local index (`search`) or protocol 3.1 (`--distributed`). */
   mode: "local" | "distributed";
+  /** `search` with an empty cache. */
   cold: Measured;
+  /** The same command again, from the cache. */
   warm: Measured;
+  /** Median search latency through `router serve`. */
   searchP50Ms: number;
+  /** 99th percentile search latency. */
   searchP99Ms: number;
+  /** How many searches were timed. */
   searches: number;
   /** What the first cold run printed on stderr (the summary line). */
   summary: string;
@@ -114,10 +122,15 @@ export interface ModeResult {
 
 /** Everything {@link runCorpusBench} measured. */
 export interface CorpusBenchResult {
+  /** The corpus root (one `--root`). */
   root: string;
+  /** `.java` files in it. */
   files: number;
+  /** Their total size. */
   bytes: number;
+  /** universal-ctags over the same root. */
   ctags: Measured;
+  /** loom's figures per mode. */
   modes: ModeResult[];
 }
 

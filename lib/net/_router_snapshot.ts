@@ -171,9 +171,11 @@ export function supportsSnapshotBatches(version: ProtocolVersion): boolean {
 export interface SendSnapshotOptions {
   /** `index_shard` rebuilds and answers an index; `load_files` only loads. */
   mode: "index_shard" | "load_files";
+  /** The revision every request of the snapshot carries. */
   revision: number | bigint;
   /** Ask a 3.1 worker for a summary instead of the symbols. */
   omitSymbols?: boolean;
+  /** Aborts reading and the calls. */
   signal?: AbortSignal;
   /** Called once with the number of files to read. */
   onListed?: (count: number) => void;
@@ -185,9 +187,13 @@ export interface SendSnapshotOptions {
 
 /** What {@link sendSnapshot} sent and the worker's last answer. */
 export interface SentSnapshot {
+  /** The answer to the last request. */
   response: Response;
+  /** Files sent. */
   files: number;
+  /** Their UTF-8 bytes. */
   bytes: number;
+  /** Files (and directories) left out. */
   skipped: SkippedFile[];
   /** Requests sent (1 when the shard fitted in one). */
   batches: number;
