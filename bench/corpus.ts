@@ -15,10 +15,12 @@
  * ```sh
  * deno task bench:corpus [--runs 3] [--zip PATH] [--cache-dir DIR]
  *                        [--modes local,distributed] [--query-reps 5]
+ *                        [--queries a,b,c] [--json]
  * ```
  *
  * It exits 1 with one line when the sources or ctags are missing. Too slow
- * for CI; `corpus_test.ts` runs the same code on a small zip.
+ * for CI; `corpus_test.ts` runs the same command on a small zip. Reading
+ * `/proc` needs `-A` (Deno grants it only with all permissions).
  *
  * @module
  */
@@ -596,6 +598,8 @@ if (import.meta.main) {
         "cache-dir": { type: "string" },
         modes: { type: "string", default: "local,distributed" },
         "query-reps": { type: "string", default: "5" },
+        queries: { type: "string" },
+        json: { type: "boolean", default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -625,9 +629,12 @@ if (import.meta.main) {
       runs: count("runs", values.runs),
       queryReps: count("query-reps", values["query-reps"]),
       modes,
+      queries: values.queries?.split(","),
       log: (line) => err(`bench:corpus: ${line}`),
     });
-    console.log(formatCorpusTable(result));
+    console.log(
+      values.json ? JSON.stringify(result) : formatCorpusTable(result),
+    );
   } catch (e) {
     err(`bench:corpus: ${(e as Error).message.split("\n")[0]}`);
     Deno.exit(1);

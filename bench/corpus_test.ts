@@ -1,13 +1,34 @@
 // The corpus benchmark's code path on a small zip (the real corpus is too
 // slow for CI): unzip once, ctags, cold and warm `search`, peak RSS,
-// search latency through `router serve`.
+// search latency through `router serve`. The bench reads /proc, which Deno
+// grants only with -A, so it runs as a command, as `deno task` runs it.
 import assert from "node:assert/strict";
 import { zipSync } from "fflate";
 import {
+  type CorpusBenchResult,
   CorpusBenchSetupError,
   formatCorpusTable,
   runCorpusBench,
 } from "./corpus.ts";
+
+const script = decodeURIComponent(
+  new URL("./corpus.ts", import.meta.url).pathname,
+);
+
+async function bench(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", script, ...args],
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
 
 Deno.test("bench:corpus runs end to end on a small zip", async () => {
   const dir = await Deno.makeTempDir({ prefix: "loom-corpus-test-" });
@@ -23,16 +44,22 @@ Deno.test("bench:corpus runs end to end on a small zip", async () => {
     }
     const zip = `${dir}/src.zip`;
     await Deno.writeFile(zip, zipSync(files));
-    const lines: string[] = [];
-    const options = {
+    const args = [
+      "--zip",
       zip,
-      cacheDir: `${dir}/cache`,
-      runs: 1,
-      queryReps: 1,
-      queries: ["HashMap", "size", "hm"],
-      log: (l: string) => lines.push(l),
-    };
-    const result = await runCorpusBench(options);
+      "--cache-dir",
+      `${dir}/cache`,
+      "--runs",
+      "1",
+      "--query-reps",
+      "1",
+      "--queries",
+      "HashMap,size,hm",
+      "--json",
+    ];
+    const first = await bench(args);
+    assert.equal(first.code, 0, first.stderr);
+    const result: CorpusBenchResult = JSON.parse(first.stdout);
     assert.equal(result.files, 20);
     assert.equal(result.modes.length, 2);
     for (const m of result.modes) {
@@ -47,11 +74,11 @@ Deno.test("bench:corpus runs end to end on a small zip", async () => {
     assert.match(table, /^corpus: 20 \.java files/);
     assert.match(table, /loom local cold/);
     assert.match(table, /loom distributed search: p50/);
-    assert.ok(lines.some((l) => l.includes("unzipping")));
+    assert.match(first.stderr, /unzipping/);
     // The second run reuses the unzipped corpus.
-    lines.length = 0;
-    await runCorpusBench({ ...options, modes: ["distributed"] });
-    assert.ok(!lines.some((l) => l.includes("unzipping")));
+    const second = await bench([...args, "--modes", "distributed"]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.doesNotMatch(second.stderr, /unzipping/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -64,4 +91,7 @@ Deno.test("bench:corpus says what to install when the sources are missing", asyn
   }).catch((e) => e);
   assert.ok(err instanceof CorpusBenchSetupError);
   assert.match(err.message, /openjdk-17-source/);
+  const cli = await bench(["--zip", "/definitely/not/here/src.zip"]);
+  assert.equal(cli.code, 1);
+  assert.match(cli.stderr.trim(), /^bench:corpus: .*openjdk-17-source/);
 });

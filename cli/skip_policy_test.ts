@@ -58,7 +58,7 @@ Deno.test("search: unreadable, non-UTF-8 and oversized files are skipped and rep
       new RegExp(
         `${
           ws.path("ok/Big.java")
-        } \\(9437188 bytes, over the 8388608-byte file limit\\)`,
+        } \\(larger than the 8388608-byte file limit\\)`,
       ),
     );
     assert.ok(stderr.includes(`${ws.path("ok/Latin1.java")} (not UTF-8)`));

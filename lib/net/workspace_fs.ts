@@ -75,8 +75,6 @@ export interface SkippedFile {
   path: string;
   /** Why it was skipped. */
   reason: SkipReason;
-  /** `too_large`: the file's size in bytes, when known. */
-  bytes?: number;
   /** `too_large`: the per-file limit in bytes. */
   limit?: number;
   /** `unreadable`: the error message. */
@@ -84,8 +82,8 @@ export interface SkippedFile {
 }
 
 /**
- * One line for a skipped file: `path (not UTF-8)`, `path (9437184 bytes, over
- * the 8388608-byte file limit)`, `path (unreadable: ...)`.
+ * One line for a skipped file: `path (not UTF-8)`, `path (larger than the
+ * 8388608-byte file limit)`, `path (unreadable: ...)`.
  *
  * @example
  * ```ts
@@ -98,9 +96,9 @@ export function describeSkip(skip: SkippedFile): string {
     case "not_utf8":
       return `${skip.path} (not UTF-8)`;
     case "too_large":
-      return `${skip.path} (${
-        skip.bytes === undefined ? "larger than" : `${skip.bytes} bytes, over`
-      } the ${skip.limit ?? MAX_SNAPSHOT_FILE_BYTES}-byte file limit)`;
+      return `${skip.path} (larger than the ${
+        skip.limit ?? MAX_SNAPSHOT_FILE_BYTES
+      }-byte file limit)`;
     default:
       return `${skip.path} (unreadable${skip.error ? `: ${skip.error}` : ""})`;
   }
@@ -280,12 +278,7 @@ export async function readJavaFiles(
       continue;
     }
     if (data.byteLength > maxBytes) {
-      slots[i] = {
-        path,
-        reason: "too_large",
-        bytes: data.byteLength,
-        limit: maxBytes,
-      };
+      slots[i] = { path, reason: "too_large", limit: maxBytes };
       continue;
     }
     let text: string;
