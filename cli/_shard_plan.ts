@@ -60,6 +60,7 @@ export async function planShards(
           exclude: new Set(
             plan.filter((o) => o !== r && o.startsWith(r + "/")),
           ),
+          onSkip: () => {},
         })).length
       ),
     );
@@ -87,6 +88,78 @@ export async function planShards(
     if (keepParent) next.push(...children);
     else next.splice(best, 1, ...children);
     plan = next;
+  }
+  return plan;
+}
+
+/** Total size in bytes of the `.java` files `listJavaFiles` finds. */
+async function javaBytes(
+  root: string,
+  exclude: ReadonlySet<string>,
+): Promise<number> {
+  let total = 0;
+  for (const path of await listJavaFiles(root, { exclude, onSkip: () => {} })) {
+    try {
+      total += Deno.statSync(path).size;
+    } catch {
+      // Vanished or unreadable: the snapshot reports it.
+    }
+  }
+  return total;
+}
+
+/** A root that cannot be split below a size limit. */
+export interface UnsplittableRoot {
+  /** The root (or subdirectory) whose own files are over the limit. */
+  root: string;
+  /** Bytes of `.java` files directly owned by it. */
+  bytes: number;
+}
+
+/**
+ * The protocol 3.0 fallback for roots too large for one packet: splits
+ * `root` (one of `roots`) into nested roots by directory until every
+ * shard's own `.java` files total at most `maxBytes`. The parent keeps the
+ * files that are not under a new root (nested roots route by the longest
+ * match). New roots are appended after the existing ones.
+ *
+ * @param roots The current shard roots (absolute).
+ * @param root The oversized root.
+ * @param maxBytes The largest snapshot a shard may have.
+ * @returns The new roots, or the part that cannot be split.
+ *
+ * @example
+ * ```ts
+ * import { splitBySize } from "./_shard_plan.ts";
+ * const plan = await splitBySize(["/definitely/not/here"], "/definitely/not/here", 10);
+ * console.assert(Array.isArray(plan) && plan.length === 1);
+ * ```
+ */
+export async function splitBySize(
+  roots: readonly string[],
+  root: string,
+  maxBytes: number,
+): Promise<string[] | UnsplittableRoot> {
+  const plan = [...roots];
+  const todo = [root];
+  while (todo.length > 0) {
+    const dir = todo.pop()!;
+    const nested = (): Set<string> =>
+      new Set(plan.filter((o) => o !== dir && o.startsWith(dir + "/")));
+    const size = await javaBytes(dir, nested());
+    if (size <= maxBytes) continue;
+    const children: string[] = [];
+    for (const c of await subdirectories(dir)) {
+      if (!plan.includes(c) && await javaBytes(c, new Set()) > 0) {
+        children.push(c);
+      }
+    }
+    if (children.length === 0) return { root: dir, bytes: size };
+    plan.push(...children);
+    // What the parent keeps (files directly in it) must fit by itself.
+    const own = await javaBytes(dir, nested());
+    if (own > maxBytes) return { root: dir, bytes: own };
+    todo.push(...children);
   }
   return plan;
 }

@@ -51,6 +51,8 @@ function repoRoot(): string {
 export interface RunConformanceOptions {
   /** Where progress and the summary go. @default console.log */
   print?: (line: string) => void;
+  /** Where a usage error's one line goes. @default stderr */
+  printError?: (line: string) => void;
 }
 
 /**
@@ -72,11 +74,14 @@ export async function runConformance(
   options: RunConformanceOptions = {},
 ): Promise<{ code: number; report?: RunReport }> {
   const print = options.print ?? ((l: string) => console.log(l));
+  const fail = options.printError ??
+    ((l: string) => Deno.stderr.writeSync(new TextEncoder().encode(l + "\n")));
   let opts: ConformanceOptions;
   try {
     opts = parseConformanceArgs(args);
   } catch (err) {
-    print(`conformance: ${(err as Error).message}\n\n${USAGE}`);
+    // One line on stderr (the report goes to `print`).
+    fail(`conformance: ${(err as Error).message} (see --help)`);
     return { code: 2 };
   }
   if (opts.help) {
@@ -107,7 +112,7 @@ export async function runConformance(
       );
     }
   } catch (err) {
-    print(`conformance: bad --worker template: ${(err as Error).message}`);
+    fail(`conformance: bad --worker template: ${(err as Error).message}`);
     return { code: 2 };
   }
   const runDir = await Deno.makeTempDir({ prefix: "loom-conf-" });

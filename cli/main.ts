@@ -93,14 +93,37 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (sub === undefined) {
     await Deno.stderr.write(
       new TextEncoder().encode(
-        `error: unknown subcommand: ${name}\n\n${usage()}`,
+        `loom: unknown subcommand ${JSON.stringify(name)}; one of ${
+          Object.keys(SUBCOMMANDS).join(", ")
+        } (see --help)\n`,
       ),
+    );
+    return 2;
+  }
+  try {
+    return await sub.run(rest);
+  } catch (err) {
+    // Never a stack trace: one line, exit 1.
+    await Deno.stderr.write(
+      new TextEncoder().encode(`${name}: ${firstLine(err)}\n`),
     );
     return 1;
   }
-  return await sub.run(rest);
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
 }
 
 if (import.meta.main) {
+  // A rejection nobody awaited would print a stack trace and exit 1: make
+  // it one line instead.
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(`loom: ${firstLine(e.reason)}\n`),
+    );
+    Deno.exit(1);
+  });
   Deno.exit(await main(Deno.args));
 }

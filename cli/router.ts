@@ -19,7 +19,8 @@
  * Requests run one after another in arrival order (`cancel` is handled at
  * once). Answers are `{"id":..,"result":..}` or
  * `{"id":..,"error":{"code","message"}}`;
- * events are `{"event":"ready"|"indexed"|"worker_connected"|...}`.
+ * events are `{"event":"ready"|"worker_connected"|...}`. The full protocol
+ * with an example session is in {@link ROUTER_USAGE} and the README.
  *
  * @module
  */
@@ -27,15 +28,18 @@
 import { type Router, startRouter } from "../lib/net/router.ts";
 import { ProtocolError } from "../lib/wire/errors.ts";
 import { createProgressBar } from "./progress.ts";
+import { describeSkip } from "../lib/net/workspace_fs.ts";
 import {
   defaultCacheDir,
   flagValue,
-  intFlag,
   lines,
   parseFlags,
 } from "./router_flags.ts";
 import { planShards } from "./_shard_plan.ts";
 import { LOOM_WORKER_PROGRAM } from "./worker_program.ts";
+import { checkRoots, resolveUserPath, UsageError } from "./_roots.ts";
+import { onInterrupt } from "./_signals.ts";
+import { protocolFlag, workersFlag } from "./_workspace_cli.ts";
 
 /**
  * Usage text of the `router` command.
@@ -50,12 +54,14 @@ export const ROUTER_USAGE =
   `usage: router serve --root DIR [--root DIR ...] [options]
 
 Runs a router that reads JSON-line requests on stdin and writes JSON-line
-answers on stdout (methods: search, update, discard, index, diagnostics,
-stats, status, cancel, shutdown).
+answers and events on stdout. Relative paths (roots, files, --cache-dir,
+certificates) are relative to the directory the command was typed in.
 
 options:
-  --root DIR                 a source root (repeatable; shard id = position)
-  --workers N                split the roots into up to N shards
+  --root DIR                 a source root (repeatable; shard id = position);
+                             an existing directory, each one once
+  --workers N                split the roots into up to N shards (at most 2
+                             per CPU core)
   --listen ADDR              unix:PATH (default: private), tcp:H:P or tcp+tls:H:P
   --no-spawn                 do not spawn workers; wait for external ones
   --worker-command T         worker command template ({connect}, {shard},
@@ -66,10 +72,58 @@ options:
   --tls-cert F --tls-key F   server certificate and key for tcp+tls:
   --tls-client-ca F          require worker client certificates from this CA
   --allow-fingerprint [S=]FP allow a client certificate (for shard S, or all)
-  --distributed              offer protocol 3.1 (workers keep their symbols)
+  --distributed              workers that speak 3.1 keep their symbols
+  --protocol V               highest protocol offered: 3.1 (default) or 3.0
+  --strict                   an index that skipped files (unreadable, not
+                             UTF-8, over 8 MiB) answers an error
+                             (code skipped_files; skipped files are always
+                             reported in files_skipped events)
   --no-index                 do not index at start
   --no-progress              never draw the progress display
   -h, --help                 show this help
+
+protocol (one JSON object per line; "id" is any JSON value, echoed back):
+  {"id":1,"method":"search","query":"FooB","limit":20}
+      -> {"id":1,"result":[{"name","path","line","column","shard","stale",
+          "kind","score"}]}   line and column are 0-based
+  {"id":2,"method":"update","path":"a/src/X.java","text":"class X {}"}
+      -> {"id":2,"result":{"revision":N}}   unsaved text, kept in an overlay
+  {"id":3,"method":"discard","path":"a/src/X.java"}
+      -> {"id":3,"result":{"discarded":true}}   back to the text on disk
+  {"id":4,"method":"index"}       re-index every shard
+      -> {"id":4,"result":{"revision","files","bytes","symbols","skipped"}}
+  {"id":5,"method":"diagnostics","path":"a/src/X.java"}
+      -> {"id":5,"result":[{"severity","line","column","message"}]}
+  {"id":6,"method":"stats"}       per-shard worker stats
+  {"id":7,"method":"status"}      shards and overlay paths
+  {"id":8,"method":"cancel","target":4}   cancel request 4 (answered at once)
+      -> {"id":8,"result":{"cancelled":true}}
+  {"id":9,"method":"shutdown"}    finish earlier requests, stop, exit 0
+      -> {"id":9,"result":{"shutdown":true}}
+  Requests run one after another in arrival order. A failure is
+  {"id":..,"error":{"code":"..","message":".."}}; a line that is not a JSON
+  object gets {"id":null,"error":{"code":"invalid_request",..}}. Events have
+  no id: {"event":"ready","address":..,"roots":[..]} first, then
+  "worker_connected", "worker_disconnected", "worker_rehydrated",
+  "cached_index", "files_skipped", "supervisor". Unless --no-index, the
+  first answer is {"id":"initial-index","result":{..}} for the start-up
+  index. End of input is the same as shutdown. SIGINT/SIGTERM stop the
+  workers, remove the private socket directory and exit 130/143.
+
+example session (> typed, < printed; supervisor events left out):
+  < {"event":"ready","address":"unix:/tmp/loom-router-.../router.sock",
+     "roots":["/tmp/me/src"]}
+  < {"event":"worker_connected","shard":0,"workerId":1,"cached":false,
+     "spawned":true}
+  < {"id":"initial-index","result":{"revision":"5768351433141256193",
+     "files":1,"bytes":95,"symbols":2,"skipped":[]}}
+  > {"id":1,"method":"search","query":"HashMap","limit":1}
+  < {"id":1,"result":[{"name":"HashMap",
+     "path":"/tmp/me/src/java/util/HashMap.java","line":2,"column":13,
+     "shard":0,"stale":false,"kind":"prefix","score":999993}]}
+  > {"id":2,"method":"shutdown"}
+  < {"event":"worker_disconnected","shard":0,"workerId":1}
+  < {"id":2,"result":{"shutdown":true}}
 `;
 
 const enc = new TextEncoder();
@@ -83,6 +137,9 @@ function emit(value: unknown): void {
 }
 
 function errorOf(err: unknown): { code: string; message: string } {
+  if (err instanceof UsageError) {
+    return { code: err.code, message: err.message };
+  }
   if (err instanceof ProtocolError) {
     return { code: err.code, message: err.message };
   }
@@ -106,6 +163,7 @@ async function handle(
   req: RequestLine,
   signal: AbortSignal,
   progress: boolean,
+  strict: boolean,
 ): Promise<unknown> {
   const str = (name: string): string => {
     const v = req[name];
@@ -114,6 +172,8 @@ async function handle(
     }
     return v;
   };
+  // File paths may be relative to where the command was typed.
+  const path = (): string => resolveUserPath(str("path"));
   switch (req.method) {
     case "search": {
       const limit = req.limit === undefined ? 200 : Number(req.limit);
@@ -131,10 +191,10 @@ async function handle(
       }));
     }
     case "update":
-      await router.updateFile(str("path"), str("text"), { signal });
+      await router.updateFile(path(), str("text"), { signal });
       return { revision: router.revision };
     case "discard":
-      return { discarded: router.discardOverlay(str("path")) };
+      return { discarded: router.discardOverlay(path()) };
     case "index": {
       const bar = createProgressBar(progress ? {} : { enabled: false });
       const result = await router.indexWorkspace({
@@ -142,10 +202,18 @@ async function handle(
         onProgress: (p) => bar.update(p),
       });
       bar.finish();
+      if (strict && result.skipped.length > 0) {
+        throw new UsageError(
+          "skipped_files",
+          `--strict: ${result.skipped.length} file(s) skipped, first ${
+            describeSkip(result.skipped[0])
+          }`,
+        );
+      }
       return result;
     }
     case "diagnostics":
-      return await router.diagnostics(str("path"), { signal });
+      return await router.diagnostics(path(), { signal });
     case "stats":
       return Object.fromEntries(await router.workerStats({ signal }));
     case "status":
@@ -168,10 +236,29 @@ async function handle(
  * ```
  */
 export async function runRouter(args: readonly string[]): Promise<number> {
-  if (args.includes("--help") || args.includes("-h") || args[0] !== "serve") {
-    const ok = args.includes("--help") || args.includes("-h");
-    (ok ? Deno.stdout : Deno.stderr).writeSync(enc.encode(ROUTER_USAGE));
-    return ok ? 0 : 2;
+  try {
+    return await serve(args);
+  } catch (e) {
+    const text = e instanceof Error ? e.message : String(e);
+    Deno.stderr.writeSync(enc.encode(`router: ${text.split("\n")[0]}\n`));
+    return e instanceof UsageError ? e.exitCode : 1;
+  }
+}
+
+async function serve(args: readonly string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    Deno.stdout.writeSync(enc.encode(ROUTER_USAGE));
+    return 0;
+  }
+  if (args[0] !== "serve") {
+    throw new UsageError(
+      "bad_flag",
+      args[0] === undefined
+        ? "expected: router serve --root DIR ... (see --help)"
+        : `unknown router command ${
+          JSON.stringify(args[0])
+        }; expected serve (see --help)`,
+    );
   }
   let flags;
   try {
@@ -187,6 +274,7 @@ export async function runRouter(args: readonly string[]): Promise<number> {
         "tls-key",
         "tls-client-ca",
         "allow-fingerprint",
+        "protocol",
       ],
       bools: [
         "no-spawn",
@@ -194,34 +282,48 @@ export async function runRouter(args: readonly string[]): Promise<number> {
         "no-index",
         "no-progress",
         "distributed",
+        "strict",
       ],
     });
     if (flags.positionals.length > 0) {
       throw new TypeError(`unexpected argument ${flags.positionals[0]}`);
     }
   } catch (e) {
-    Deno.stderr.writeSync(
-      enc.encode(`router: ${(e as Error).message}\n${ROUTER_USAGE}`),
-    );
-    return 2;
+    throw new UsageError("bad_flag", `${(e as Error).message} (see --help)`);
   }
   const rootsArg = flags.values.get("root") ?? [];
   if (rootsArg.length === 0) {
-    Deno.stderr.writeSync(enc.encode(`router: need --root\n${ROUTER_USAGE}`));
-    return 2;
+    throw new UsageError("bad_flag", "need --root (see --help)");
   }
+  const maxProtocolMinor = protocolFlag(flagValue(flags, "protocol"));
+  const workers = workersFlag(
+    flags,
+    (line) => Deno.stderr.writeSync(enc.encode(`router: ${line}\n`)),
+  );
+  const checked = await checkRoots(rootsArg);
+  const userFile = (name: string): string | undefined => {
+    const v = flagValue(flags, name);
+    return v === undefined ? undefined : resolveUserPath(v);
+  };
   let router: Router;
+  let starting: Promise<Router> | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (r: Router): Promise<void> => stopping ??= r.shutdown();
+  const removeSignals = onInterrupt(async () => {
+    const r = await starting?.catch(() => undefined);
+    if (r !== undefined) await stop(r);
+  });
   try {
-    const roots = flags.values.has("workers")
-      ? await planShards(rootsArg, intFlag(flags, "workers", 1))
-      : rootsArg;
+    const roots = workers !== undefined
+      ? await planShards(checked, workers)
+      : checked;
     const tokenEnv = flagValue(flags, "auth-token-env");
     const authToken = tokenEnv ? Deno.env.get(tokenEnv)?.trim() : undefined;
     if (tokenEnv && !authToken) {
       throw new TypeError(`environment variable ${tokenEnv} is empty or unset`);
     }
-    const cert = flagValue(flags, "tls-cert");
-    const key = flagValue(flags, "tls-key");
+    const cert = userFile("tls-cert");
+    const key = userFile("tls-key");
     const global: string[] = [];
     const shards: Record<number, string[]> = {};
     for (const entry of flags.values.get("allow-fingerprint") ?? []) {
@@ -229,9 +331,10 @@ export async function runRouter(args: readonly string[]): Promise<number> {
       if (m) (shards[Number(m[1])] ??= []).push(m[2]);
       else global.push(entry);
     }
-    const cacheDir = flagValue(flags, "cache-dir") ?? defaultCacheDir(roots);
-    router = await startRouter({
+    const cacheDir = userFile("cache-dir") ?? defaultCacheDir(roots);
+    starting = startRouter({
       roots,
+      maxProtocolMinor,
       listen: flagValue(flags, "listen"),
       authToken,
       allowInsecureTcp: flags.bools.has("allow-insecure"),
@@ -240,7 +343,7 @@ export async function runRouter(args: readonly string[]): Promise<number> {
         ? {
           certFile: cert,
           keyFile: key,
-          clientCaFile: flagValue(flags, "tls-client-ca"),
+          clientCaFile: userFile("tls-client-ca"),
         }
         : undefined,
       fingerprintAllowlist: { global, shards },
@@ -248,6 +351,8 @@ export async function runRouter(args: readonly string[]): Promise<number> {
         command: flagValue(flags, "worker-command"),
         program: LOOM_WORKER_PROGRAM,
         cacheDir,
+        // A worker loads its (possibly large) cache before it connects.
+        connectTimeoutMs: 120_000,
       },
       onEvent: (e) => {
         if (e.type === "supervisor") {
@@ -257,9 +362,10 @@ export async function runRouter(args: readonly string[]): Promise<number> {
         } else emit({ event: e.type, ...e, type: undefined });
       },
     });
+    router = await starting;
   } catch (e) {
-    Deno.stderr.writeSync(enc.encode(`router: ${(e as Error).message}\n`));
-    return 1;
+    removeSignals();
+    throw e;
   }
   const progress = !flags.bools.has("no-progress");
   emit({ event: "ready", address: router.address, roots: router.roots });
@@ -272,7 +378,7 @@ export async function runRouter(args: readonly string[]): Promise<number> {
     const ac = new AbortController();
     if (req.id !== undefined) inflight.set(key, ac);
     chain = chain.then(() =>
-      handle(router, req, ac.signal, progress).then(
+      handle(router, req, ac.signal, progress, flags.bools.has("strict")).then(
         (result) => emit({ id: req.id ?? null, result }),
         (err) => emit({ id: req.id ?? null, error: errorOf(err) }),
       ).finally(() => {
@@ -322,7 +428,8 @@ export async function runRouter(args: readonly string[]): Promise<number> {
       ac.abort(new ProtocolError("cancelled", "router shutting down"));
     }
     await chain.catch(() => {});
-    await router.shutdown();
+    await stop(router);
+    removeSignals();
   }
   if (shutdownId !== undefined) {
     emit({ id: shutdownId, result: { shutdown: true } });

@@ -1,12 +1,14 @@
 /**
  * `deno task vectors <file.jsonl>...`: checks conformance vector files
  * against the codec. Prints one line per failure (name and reason) and a
- * final `vectors: N passed, M failed` line; exits 1 if anything failed.
+ * final `vectors: N passed, M failed` line; exits 1 if anything failed (an
+ * unreadable file counts as a failure).
  *
  * @module
  */
 
 import { checkVectorsText } from "../lib/wire/golden_vectors.ts";
+import { resolveUserPath } from "./_roots.ts";
 
 /**
  * Runs the checker over files and returns the exit code.
@@ -30,9 +32,10 @@ export async function main(paths: string[]): Promise<number> {
   for (const path of paths) {
     let text: string;
     try {
-      text = await Deno.readTextFile(path);
+      // Relative to where the command was typed (`deno task` runs here).
+      text = await Deno.readTextFile(resolveUserPath(path));
     } catch (err) {
-      console.log(`${path}: cannot read file: ${(err as Error).message}`);
+      console.error(`${path}: cannot read file: ${(err as Error).message}`);
       failed++;
       continue;
     }

@@ -35,6 +35,7 @@ import type {
   WireFrame,
 } from "../../lib/wire/types.ts";
 import { concatBytes } from "../../lib/wire/bytes.ts";
+import { decode as decodeLenient } from "cbor-x";
 import { expandTemplate } from "../runner/template.ts";
 import { dialRunner, exitWithError, flagValue } from "../fixtures/script.ts";
 import { findFault, VARIANTS } from "./faults.ts";
@@ -401,6 +402,20 @@ function onRouterFrame(bytes: Uint8Array): Uint8Array | "close" {
       return new Uint8Array();
     }
     const p = decodeData(frame.body.compression, frame.body.data);
+    if (
+      p === undefined && fault === "lenient_decoder" &&
+      frame.body.compression === "none"
+    ) {
+      // A lenient worker: what our strict decoder refuses (an
+      // indefinite-length map) is decoded leniently and passed on in
+      // canonical form, so the worker behind answers it.
+      try {
+        const data = encodeRpcPayload(decodeLenient(frame.body.data));
+        return frameBytes({ type: "packet", body: { ...frame.body, data } });
+      } catch {
+        return framed;
+      }
+    }
     if (p?.type === "cancel") cancelledIds.add(key);
     if (p?.type === "request") {
       if (p.body.type === "get_worker_stats") statsIds.add(key);

@@ -172,7 +172,9 @@ export const FAULTS: readonly FaultDef[] = Object.freeze([
 /**
  * Legitimate variations the proxy can also apply (not faults): a conformant
  * worker with a minimal offer must still pass every MUST case, with the
- * cases that need an optional capability skipped.
+ * cases that need an optional capability skipped; a worker with a lenient
+ * decoder (`lenient_decoder`: it accepts indefinite-length maps, as the
+ * reference does) must pass every case, the leniency cases included.
  *
  * @example
  * ```ts
@@ -180,7 +182,10 @@ export const FAULTS: readonly FaultDef[] = Object.freeze([
  * console.assert(VARIANTS.includes("minimal_offer"));
  * ```
  */
-export const VARIANTS: readonly string[] = Object.freeze(["minimal_offer"]);
+export const VARIANTS: readonly string[] = Object.freeze([
+  "minimal_offer",
+  "lenient_decoder",
+]);
 
 /**
  * Looks a fault up by name.

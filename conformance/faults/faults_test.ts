@@ -73,3 +73,36 @@ Deno.test("a worker with a minimal offer (no zstd, cancel, chunking) passes ever
   const offered = report.results.find((r) => r.id === "chunk.offered");
   assert.equal(offered?.status, "failed");
 });
+
+Deno.test("implementation-defined leniency cases pass for a strict and for a lenient worker", async () => {
+  const cases = ALL_CASES.filter((c) => c.id.startsWith("lim.lenient_"));
+  assert.ok(cases.length >= 2);
+  const runDir = await Deno.makeTempDir({ prefix: "loom-strict-" });
+  let strict: RunReport;
+  try {
+    strict = await runSuite(cases, {
+      template: testWorkerTemplate(),
+      transport: "unix",
+      runDir,
+      tokenEnv: "LOOM_CONFORMANCE_TOKEN",
+    }, { jobs: 2 });
+  } finally {
+    await Deno.remove(runDir, { recursive: true });
+  }
+  const lenient = await runBehindProxy("lenient_decoder", cases);
+  for (const report of [strict, lenient]) {
+    assert.deepEqual(
+      report.results.filter((r) => r.status !== "passed").map((r) =>
+        `${r.id}: ${r.evidence?.observed}`
+      ),
+      [],
+    );
+  }
+  // The two workers really behave differently on the indefinite map.
+  const note = (report: RunReport): string =>
+    JSON.stringify(
+      report.results.find((r) => r.id === "lim.lenient_indefinite_map"),
+    );
+  assert.match(note(lenient), /accepted/);
+  assert.doesNotMatch(note(strict), /accepted/);
+});

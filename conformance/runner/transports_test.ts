@@ -16,7 +16,10 @@ const SUBSET =
 
 async function quiet(args: string[]) {
   const lines: string[] = [];
-  const out = await runConformance(args, { print: (l) => lines.push(l) });
+  const out = await runConformance(args, {
+    print: (l) => lines.push(l),
+    printError: (l) => lines.push(l),
+  });
   return { ...out, lines };
 }
 

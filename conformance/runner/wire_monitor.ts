@@ -263,6 +263,11 @@ export class WireMonitor {
         }`;
         this.#violate(message);
         this.#events.push({ type: "undecodable", message });
+      } else {
+        // A hostile or lenient-only runner frame (e.g. a non-minimal id):
+        // a worker that accepts what our decoder refuses may answer it.
+        const id = lenientPacketId(bytes);
+        if (id !== undefined) this.#routerRequest(id);
       }
       return;
     }
@@ -297,14 +302,20 @@ export class WireMonitor {
       try {
         payload = decodeRpcPayload(frame.body.data);
       } catch { /* hostile bytes on purpose */ }
-      if (payload?.type === "request") this.#routerRequest(frame.body.id);
+      // A payload our decoder refuses (an indefinite-length map, say) is
+      // still a request to a lenient worker, which may answer it.
+      if (payload === undefined || payload.type === "request") {
+        this.#routerRequest(frame.body.id);
+      }
     } else if (frame.type === "packet" && frame.body.compression === "zstd") {
       try {
         payload = decodeRpcPayload(
           this.#decompress("zstd", frame.body.data, MAX_MESSAGE_BYTES),
         );
-        if (payload.type === "request") this.#routerRequest(frame.body.id);
       } catch { /* hostile bytes on purpose */ }
+      if (payload === undefined || payload.type === "request") {
+        this.#routerRequest(frame.body.id);
+      }
     } else if (frame.type === "packet_chunk") {
       // Runner chunk streams carry requests; remember the id when it starts.
       if (frame.body.seq === 0) this.#routerRequest(frame.body.id);
@@ -479,5 +490,84 @@ export class WireMonitor {
       item: { id, compression, payload, frames, dataLen: data.length },
     });
     return payload;
+  }
+}
+
+/**
+ * The packet id of a runner frame our strict decoder refused, read the way
+ * a lenient peer would (non-minimal integers, indefinite-length maps and
+ * strings); undefined when it is not a `packet` frame or not CBOR at all.
+ */
+function lenientPacketId(bytes: Uint8Array): U64 | undefined {
+  let pos = 0;
+  const BREAK = Symbol("break");
+  const item = (depth: number): unknown => {
+    if (depth > 16 || pos >= bytes.length) throw new RangeError("cbor");
+    const ib = bytes[pos++];
+    const major = ib >> 5;
+    const info = ib & 31;
+    if (ib === 0xff) return BREAK;
+    let arg = 0n;
+    let indefinite = false;
+    if (info < 24) arg = BigInt(info);
+    else if (info <= 27) {
+      const n = 1 << (info - 24);
+      if (pos + n > bytes.length) throw new RangeError("cbor");
+      for (let i = 0; i < n; i++) arg = (arg << 8n) | BigInt(bytes[pos++]);
+    } else if (info === 31) indefinite = true;
+    else throw new RangeError("cbor");
+    switch (major) {
+      case 0:
+        return arg;
+      case 1:
+        return -1n - arg;
+      case 2:
+      case 3: {
+        if (indefinite) {
+          const parts: unknown[] = [];
+          for (let p = item(depth + 1); p !== BREAK; p = item(depth + 1)) {
+            parts.push(p);
+          }
+          return major === 3 ? parts.join("") : undefined;
+        }
+        const end = pos + Number(arg);
+        if (end > bytes.length) throw new RangeError("cbor");
+        const raw = bytes.subarray(pos, end);
+        pos = end;
+        return major === 3 ? new TextDecoder().decode(raw) : raw;
+      }
+      case 4: {
+        const out: unknown[] = [];
+        for (let i = 0; indefinite || i < Number(arg); i++) {
+          const v = item(depth + 1);
+          if (v === BREAK) break;
+          out.push(v);
+        }
+        return out;
+      }
+      case 5: {
+        const out = new Map<unknown, unknown>();
+        for (let i = 0; indefinite || i < Number(arg); i++) {
+          const k = item(depth + 1);
+          if (k === BREAK) break;
+          out.set(k, item(depth + 1));
+        }
+        return out;
+      }
+      case 6:
+        return item(depth + 1);
+      default:
+        return undefined;
+    }
+  };
+  try {
+    const top = item(0);
+    if (!(top instanceof Map) || top.get("type") !== "packet") return undefined;
+    const body = top.get("body");
+    const id = body instanceof Map ? body.get("id") : undefined;
+    if (typeof id !== "bigint" || id < 0n) return undefined;
+    return id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : id;
+  } catch {
+    return undefined;
   }
 }

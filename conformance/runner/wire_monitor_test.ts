@@ -183,3 +183,75 @@ Deno.test("abbreviateJson shortens long strings, arrays and bytes", () => {
   assert.equal(v.b.length, 25);
   assert.ok(v.c.$bytes.endsWith("(500 bytes)"));
 });
+
+// Leniency cases: the runner sends bytes our strict decoder refuses; a
+// worker that accepts them, as the reference does, answers. Both behaviours
+// must pass, so the answer is not "an id the runner never requested".
+const STATS_RESPONSE: RpcPayload = {
+  type: "response",
+  body: {
+    status: "ok",
+    value: {
+      type: "worker_stats",
+      body: { shard_id: 7, revision: 0, index_generation: 0, file_count: 0 },
+    },
+  },
+};
+
+function text(s: string): number[] {
+  const b = [...new TextEncoder().encode(s)];
+  return [0x60 + b.length, ...b];
+}
+
+Deno.test("monitor: an answer to an indefinite-length map request is no violation", () => {
+  const m = handshaken();
+  const data = new Uint8Array([
+    0xbf,
+    ...text("type"),
+    ...text("request"),
+    ...text("body"),
+    0xa1,
+    ...text("type"),
+    ...text("get_worker_stats"),
+    0xff,
+  ]);
+  m.feed(
+    "r->w",
+    encodeFrame({ type: "packet", body: { id: 4, compression: "none", data } }),
+    2,
+  );
+  m.feed("w->r", packet(4, STATS_RESPONSE), 3);
+  assert.deepEqual(m.violations, []);
+});
+
+Deno.test("monitor: an answer to a packet with a non-minimal id is no violation", () => {
+  const m = handshaken();
+  const data = encodeRpcPayload({
+    type: "request",
+    body: { type: "get_worker_stats" },
+  });
+  const frame = new Uint8Array([
+    0xa2,
+    ...text("type"),
+    ...text("packet"),
+    ...text("body"),
+    0xa3,
+    ...text("id"),
+    ...[0x1b, 0, 0, 0, 0, 0, 0, 0, 4],
+    ...text("compression"),
+    ...text("none"),
+    ...text("data"),
+    0x58,
+    data.length,
+    ...data,
+  ]);
+  const framed = new Uint8Array(frame.length + 4);
+  new DataView(framed.buffer).setUint32(0, frame.length, true);
+  framed.set(frame, 4);
+  m.feed("r->w", framed, 2);
+  m.feed("w->r", packet(4, STATS_RESPONSE), 3);
+  assert.deepEqual(m.violations, []);
+  // An id that was never sent in any form is still flagged.
+  m.feed("w->r", packet(8, STATS_RESPONSE), 4);
+  assert.match(m.violations.join(), /never requested/);
+});

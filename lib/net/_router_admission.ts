@@ -51,9 +51,11 @@ function listenOptions(
     maxInflightHandshakes: Math.max(1, opts.maxInflightHandshakes ?? 128),
     maxConnections: Math.max(1, opts.maxWorkerConnections ?? 1024),
     handshakeTimeoutMs: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-    supportedVersions: opts.distributedSearch
-      ? { min: { major: 3, minor: 0 }, max: { major: 3, minor: 1 } }
-      : undefined,
+    // 3.1 always: batched snapshots need it (distributed search is still
+    // used only when asked for); a 3.0 worker negotiates 3.0.
+    supportedVersions: opts.maxProtocolMinor === 0
+      ? undefined
+      : { min: { major: 3, minor: 0 }, max: { major: 3, minor: 1 } },
   };
 }
 
@@ -185,8 +187,8 @@ function startSupervisor(
     createBackoff: spawn.createBackoff ?? createRestartBackoff,
     // The default backoff adds its own jitter.
     jitter: spawn.createBackoff ? undefined : () => 0,
-    handshakeTimeoutMs: st.options.handshakeTimeoutMs ??
-      DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    handshakeTimeoutMs: spawn.connectTimeoutMs ??
+      st.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     onEvent: (event) => {
       if (event.type === "output") {
         st.log.info("worker output", {
@@ -318,9 +320,25 @@ function onConnection(
   shard.worker = worker;
   st.store.setStale(shard.id, false);
   const cached = conn.hello.cached_index_info !== null;
+  // Evidence, not a guess: the Hello says whether a cached index follows.
+  // Without one there is nothing to wait for; with one, the wait ends when
+  // the `cached_index` notification arrives or the connection closes,
+  // however long a loaded machine takes to send it. A worker that
+  // advertises a cache and stays silent for the whole response timeout
+  // broke the protocol and is disconnected.
   if (!cached) worker.cacheSettled.resolve();
-  const settle = setTimeout(() => worker.cacheSettled.resolve(), 2000);
-  worker.cacheSettled.promise.then(() => clearTimeout(settle));
+  else {
+    const limitMs = st.options.rpcReadTimeoutMs ?? 600_000;
+    const silent = setTimeout(() => {
+      st.log.warn(
+        "worker advertised a cached index but never sent it; disconnecting worker",
+        { shard_id: shard.id, worker_id: workerId, waited_ms: limitMs },
+      );
+      worker.cacheSettled.resolve();
+      st.disconnect(shard, worker);
+    }, limitMs);
+    worker.cacheSettled.promise.then(() => clearTimeout(silent));
+  }
   st.log.info("worker connected", {
     shard_id: shard.id,
     worker_id: workerId,

@@ -1,142 +1,26 @@
 /**
- * Snapshot collection and indexing: reading a shard's `.java` files (with
- * the unsaved overlay applied) and {@link indexWorkspace}, which indexes all
- * shards with progress events and cancels the other shards when one fails.
+ * Indexing: {@link indexWorkspace}, which indexes all shards with progress
+ * events and cancels the other shards when one fails (the snapshots
+ * themselves are read and sent by `_router_snapshot.ts`).
  *
  * @module
  */
 
-import type { FileText } from "../wire/types.ts";
 import {
   type IndexWorkspaceOptions,
   type IndexWorkspaceResult,
   ShardError,
   type ShardProgress,
 } from "./router_options.ts";
-import {
-  collectJavaFiles,
-  listJavaFiles,
-  readJavaFiles,
-  type SkippedFile,
-} from "./workspace_fs.ts";
+import type { SkippedFile } from "./workspace_fs.ts";
 import {
   acceptIndex,
-  callWorker,
   expectIndex,
   retrying,
   waitForWorker,
 } from "./_router_calls.ts";
-import {
-  abortReason,
-  type RouterState,
-  type ShardSlot,
-} from "./_router_state.ts";
-
-/**
- * Fewest files worth handing to the reading thread (below this, the round
- * trip costs more than it saves).
- */
-const THREAD_READ_MIN_FILES = 256;
-
-/** Options for {@link snapshot}. */
-export interface SnapshotOptions {
-  signal?: AbortSignal;
-  /** Called with the size of every file read. */
-  onFile?: (bytes: number) => void;
-  /** Called once with the number of files to read. */
-  onListed?: (count: number) => void;
-}
-
-/** A shard's files as sent to its worker. */
-export interface ShardSnapshot {
-  files: FileText[];
-  bytes: number;
-  skipped: SkippedFile[];
-}
-
-/**
- * Disk snapshot of a shard with the overlay applied (one shard reads on the
- * router's thread at a time, a second one on the reading thread).
- *
- * @example
- * ```ts ignore
- * import { snapshot } from "./_router_index.ts";
- * const snap = await snapshot(st, st.shards[0], { signal });
- * console.log(snap.files.length, snap.bytes);
- * ```
- */
-export async function snapshot(
-  st: RouterState,
-  shard: ShardSlot,
-  options: SnapshotOptions = {},
-): Promise<ShardSnapshot> {
-  const { signal, onFile, onListed } = options;
-  const collect = {
-    signal,
-    onFile: onFile && ((_p: string, b: number) => onFile(b)),
-  };
-  // The router's thread reads one shard at a time. A large shard arriving
-  // while it is busy is read on the reading thread instead (listed here);
-  // small ones, and any further shard, wait for the router's thread.
-  let release = st.reads.tryAcquire();
-  let snap;
-  if (release === undefined) {
-    const threadRelease = st.threadReads.tryAcquire();
-    if (threadRelease !== undefined) {
-      let paths;
-      try {
-        paths = await listJavaFiles(shard.root, {
-          exclude: shard.exclude,
-          signal,
-        });
-        if (paths.length >= THREAD_READ_MIN_FILES) {
-          onListed?.(paths.length);
-          snap = await st.readThread.read(paths, collect);
-        }
-      } finally {
-        threadRelease();
-      }
-      if (snap === undefined) {
-        release = await st.reads.acquire(signal);
-        try {
-          onListed?.(paths.length);
-          snap = await readJavaFiles(paths, collect);
-        } finally {
-          release();
-        }
-      }
-    } else release = await st.reads.acquire(signal);
-  }
-  if (snap === undefined) {
-    try {
-      snap = await collectJavaFiles(shard.root, {
-        ...collect,
-        exclude: shard.exclude,
-        onListed,
-      });
-    } finally {
-      release!();
-    }
-  }
-  if (snap.skipped.length > 0) {
-    st.log.warn("skipped files", {
-      shard_id: shard.id,
-      count: snap.skipped.length,
-    });
-    st.emit({
-      type: "files_skipped",
-      shard: shard.id,
-      files: snap.skipped,
-    });
-  }
-  if (st.overlayFor(shard).length === 0) return snap;
-  const files = st.overlay.rehydrate(snap.files, {
-    include: (p) => st.layout.ownsPath(shard.id, p),
-  });
-  const enc = new TextEncoder();
-  const bytes = files.reduce((n, f) => n + enc.encode(f.text).length, 0);
-  return { files, bytes, skipped: snap.skipped };
-}
+import { sendSnapshot } from "./_router_snapshot.ts";
+import { abortReason, type RouterState } from "./_router_state.ts";
 
 /**
  * Runs {@link Router.indexWorkspace}: every selected shard at once, at most
@@ -199,41 +83,38 @@ export async function indexWorkspace(
     try {
       await waitForWorker(st, shard, run.signal);
       release = await st.snapshots.acquire(run.signal);
-      const snap = await snapshot(st, shard, {
-        signal: run.signal,
-        onFile: (b) => {
-          p.filesRead++;
-          p.bytesRead += b;
-          report();
-        },
-        onListed: (count) => {
-          p.phase = "reading";
-          p.filesTotal = count;
-          report();
-        },
-      });
-      skipped.push(...snap.skipped);
-      files += snap.files.length;
-      bytes += snap.bytes;
-      p.phase = "sending";
-      report();
       const index = await retrying(st, shard, run.signal, async (worker) => {
-        const response = await callWorker(st, worker, {
-          type: "index_shard",
+        // A retry (the worker restarted) reads the shard again.
+        p.filesRead = 0;
+        p.bytesRead = 0;
+        const sent = await sendSnapshot(st, shard, worker, {
+          mode: "index_shard",
           revision,
-          files: snap.files,
-          ...(worker.distributed ? { omit_symbols: true } : {}),
-        }, {
+          omitSymbols: worker.distributed,
           signal: run.signal,
+          onFile: (b) => {
+            p.filesRead++;
+            p.bytesRead += b;
+            report();
+          },
+          onListed: (count) => {
+            p.phase = "reading";
+            p.filesTotal = count;
+            report();
+          },
           onSent: () => {
             release?.();
             release = undefined;
-            p.bytesSent = snap.bytes;
+            p.bytesSent = p.bytesRead;
             p.phase = "indexing";
             report();
           },
         });
-        return expectIndex(st, shard, worker, response);
+        const index = expectIndex(st, shard, worker, sent.response);
+        skipped.push(...sent.skipped);
+        files += sent.files;
+        bytes += sent.bytes;
+        return index;
       });
       symbolCounts[shard.id] = index.symbolCount ?? index.symbols.length;
       acceptIndex(st, shard, index, true);

@@ -45,7 +45,11 @@ function decodeReply(
     const size = reply.sizes[i];
     if (size === VANISHED) continue;
     if (size === TOO_LARGE) {
-      skipped.push({ path, reason: "too_large" });
+      skipped.push({
+        path,
+        reason: "too_large",
+        limit: options.maxFileBytes ?? MAX_SNAPSHOT_FILE_BYTES,
+      });
       continue;
     }
     const data = reply.data.subarray(pos, pos + size);

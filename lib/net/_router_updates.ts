@@ -8,7 +8,6 @@
  */
 
 import { resolve as resolvePath } from "node:path";
-import type { Request } from "../wire/types.ts";
 import type { CallOptions } from "./router_options.ts";
 import {
   acceptIndex,
@@ -16,7 +15,7 @@ import {
   expectIndex,
   retrying,
 } from "./_router_calls.ts";
-import { snapshot } from "./_router_index.ts";
+import { sendSnapshot } from "./_router_snapshot.ts";
 import {
   abortReason,
   cancelledError,
@@ -57,27 +56,22 @@ export async function rehydrate(
     const closed = new AbortController();
     worker.conn.closed.then(() => closed.abort(cancelledError()));
     release = await st.snapshots.acquire(closed.signal);
-    const snap = await snapshot(st, shard, { signal: closed.signal });
     // LoadFiles keeps the current revision (reference); a rebuild gets a
     // new one so its index outranks the previous worker's.
     const revision = mode === "load_files"
       ? st.store.revision
       : st.store.nextRevision();
-    const request: Request = mode === "load_files"
-      ? { type: "load_files", revision, files: snap.files }
-      : {
-        type: "index_shard",
-        revision,
-        files: snap.files,
-        ...(worker.distributed ? { omit_symbols: true } : {}),
-      };
-    const response = await callWorker(st, worker, request, {
+    const sent = await sendSnapshot(st, shard, worker, {
+      mode,
+      revision,
+      omitSymbols: worker.distributed,
       signal: closed.signal,
       onSent: () => {
         release?.();
         release = undefined;
       },
     });
+    const response = sent.response;
     if (mode === "index_shard") {
       const index = expectIndex(st, shard, worker, response);
       acceptIndex(st, shard, index);
@@ -87,7 +81,7 @@ export async function rehydrate(
       shard: shard.id,
       workerId: worker.workerId,
       mode,
-      files: snap.files.length,
+      files: sent.files,
       overlayFiles: st.overlayFor(shard).length,
     });
   } catch (err) {

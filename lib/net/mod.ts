@@ -90,6 +90,7 @@ export {
   ShardError,
   type ShardProgress,
   type ShardStatus,
+  SnapshotTooLargeError,
   type SpawnWorkersOptions,
   startRouter,
 } from "./router.ts";

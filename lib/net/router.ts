@@ -213,8 +213,10 @@ export class Router {
   }
 
   /**
-   * Waits until every shard has a connected worker and each advertised
-   * cached index has arrived (or 2 s passed).
+   * Waits until every shard has a connected worker and each cached index
+   * its Hello advertised has arrived (no fixed delay: a worker without a
+   * cache is ready at once; one with a cache when its `cached_index`
+   * notification arrives or its connection closes).
    */
   async waitForWorkers(options: CallOptions = {}): Promise<void> {
     for (const shard of this.#st.shards) {

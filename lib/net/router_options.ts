@@ -14,7 +14,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { ProtocolError } from "../wire/errors.ts";
+import { LimitExceededError, ProtocolError } from "../wire/errors.ts";
 import type { U64 } from "../wire/types.ts";
 import type { Logger } from "./log.ts";
 import type {
@@ -52,6 +52,14 @@ export interface SpawnWorkersOptions {
   tls?: WorkerTlsOptions;
   /** Creates the restart backoff (50 ms doubling to 5 s by default). */
   createBackoff?: () => SupervisorBackoff;
+  /**
+   * How long a spawned worker may run before it connects, in ms. A worker
+   * loads its shard cache before it says Hello, which takes seconds for a
+   * large shard on a busy machine; a worker that exits is noticed at once
+   * whatever this is.
+   * @default {the router's handshakeTimeoutMs (5000)}
+   */
+  connectTimeoutMs?: number;
 }
 
 /** Options for {@link startRouter}. */
@@ -112,13 +120,20 @@ export interface RouterOptions {
    */
   maxConcurrentSnapshots?: number;
   /**
-   * Distributed search (protocol 3.1): offer version 3.1; a worker that
-   * negotiates it keeps its symbols (index requests carry `omit_symbols`)
-   * and answers {@link Router.searchSymbols} itself. 3.0 workers keep
-   * working through the router-local index.
+   * Distributed search (protocol 3.1): a worker that negotiates 3.1 keeps
+   * its symbols (index requests carry `omit_symbols`) and answers
+   * {@link Router.searchSymbols} itself. 3.0 workers keep working through
+   * the router-local index.
    * @default {false}
    */
   distributedSearch?: boolean;
+  /**
+   * Highest protocol minor version offered: 1 (3.1: batched snapshots, and
+   * distributed search when asked for) or 0 (3.0 only, as the reference; a
+   * shard's snapshot must then fit in one packet).
+   * @default {1}
+   */
+  maxProtocolMinor?: 0 | 1;
   /**
    * Send a worker that connects with a cached index the shard's files
    * (`LoadFiles`), so later updates rebuild from the whole shard. A one-shot
@@ -242,7 +257,7 @@ export interface CallOptions {
  * @example
  * ```ts
  * import { ShardError } from "./router.ts";
- * import { ProtocolError } from "../wire/errors.ts";
+ * import { LimitExceededError, ProtocolError } from "../wire/errors.ts";
  * const err = new ShardError(2, new ProtocolError("timeout", "slow worker"));
  * console.assert(err.shard === 2 && err.code === "timeout" && err instanceof ProtocolError);
  * ```
@@ -266,6 +281,40 @@ export class ShardError extends ProtocolError {
     );
     this.name = "ShardError";
     this.shard = shard;
+  }
+}
+
+/**
+ * A shard snapshot larger than a protocol 3.0 worker's packet limit (3.0
+ * has no batched snapshots): raised before anything is sent. Code
+ * `limit_exceeded`, `limit` `max_packet_len`, `actual` a lower bound of the
+ * encoded size; `root` names the shard's root, to split.
+ *
+ * @example
+ * ```ts
+ * import { SnapshotTooLargeError } from "./router_options.ts";
+ * const e = new SnapshotTooLargeError("/src", 64, 100);
+ * console.assert(e.code === "limit_exceeded" && e.limit === "max_packet_len" && e.root === "/src");
+ * ```
+ */
+export class SnapshotTooLargeError extends LimitExceededError {
+  /** The shard's root. */
+  readonly root: string;
+  /**
+   * Creates the error.
+   *
+   * @param root The shard's root.
+   * @param max The negotiated packet limit.
+   * @param actual The encoded size, at least.
+   */
+  constructor(root: string, max: number, actual: number) {
+    super("max_packet_len", max, actual);
+    this.name = "SnapshotTooLargeError";
+    this.root = root;
+    this.message = `${root}: the snapshot needs at least ${actual} bytes, ` +
+      `over the packet limit of ${max} bytes of a protocol 3.0 worker ` +
+      `(max_packet_len exceeded); split the root into smaller roots or use ` +
+      `a worker that speaks protocol 3.1 (batched snapshots)`;
   }
 }
 

@@ -5,9 +5,9 @@
  * exactly `java`, directory entries stat'ed without following symlinks, files
  * that vanish mid-walk skipped) with two deliberate differences:
  *
- * - a file that is not valid UTF-8 (or is larger than the per-file wire
- *   limit) is reported in `skipped` and left out instead of failing the whole
- *   shard;
+ * - a file that is not valid UTF-8, larger than the per-file wire limit or
+ *   unreadable (and a directory that cannot be listed) is reported in
+ *   `skipped` and left out instead of failing the whole shard;
  * - paths are sorted, so snapshots are deterministic, and directories listed
  *   in `exclude` (roots of other, nested shards) are not entered.
  *
@@ -62,15 +62,46 @@ class Pacer {
  */
 export const MAX_SNAPSHOT_FILE_BYTES = 8 * 1024 * 1024;
 
-/** Why a file was left out of a snapshot. */
-export type SkipReason = "not_utf8" | "too_large";
+/**
+ * Why a file (or directory) was left out of a snapshot: not valid UTF-8,
+ * larger than the per-file limit, or not readable (permissions, I/O error;
+ * for a directory, nothing under it was read).
+ */
+export type SkipReason = "not_utf8" | "too_large" | "unreadable";
 
-/** A file left out of a snapshot. */
+/** A file (or directory, for `unreadable`) left out of a snapshot. */
 export interface SkippedFile {
   /** The file's path. */
   path: string;
   /** Why it was skipped. */
   reason: SkipReason;
+  /** `too_large`: the per-file limit in bytes. */
+  limit?: number;
+  /** `unreadable`: the error message. */
+  error?: string;
+}
+
+/**
+ * One line for a skipped file: `path (not UTF-8)`, `path (larger than the
+ * 8388608-byte file limit)`, `path (unreadable: ...)`.
+ *
+ * @example
+ * ```ts
+ * import { describeSkip } from "./workspace_fs.ts";
+ * console.assert(describeSkip({ path: "A.java", reason: "not_utf8" }) === "A.java (not UTF-8)");
+ * ```
+ */
+export function describeSkip(skip: SkippedFile): string {
+  switch (skip.reason) {
+    case "not_utf8":
+      return `${skip.path} (not UTF-8)`;
+    case "too_large":
+      return `${skip.path} (larger than the ${
+        skip.limit ?? MAX_SNAPSHOT_FILE_BYTES
+      }-byte file limit)`;
+    default:
+      return `${skip.path} (unreadable${skip.error ? `: ${skip.error}` : ""})`;
+  }
 }
 
 /** The `.java` files of one shard. */
@@ -91,6 +122,11 @@ export interface CollectOptions {
   signal?: AbortSignal;
   /** Called once the walk is done, with the number of files to read. */
   onListed?: (count: number) => void;
+  /**
+   * Receives directories below the root that could not be listed (they are
+   * skipped; without this option the walk throws instead).
+   */
+  onSkip?: (skip: SkippedFile) => void;
   /** Called after each file is read, with its size in bytes. */
   onFile?: (path: string, bytes: number) => void;
   /**
@@ -113,7 +149,11 @@ export interface CollectOptions {
  */
 export async function listJavaFiles(
   root: string,
-  options: { exclude?: ReadonlySet<string>; signal?: AbortSignal } = {},
+  options: {
+    exclude?: ReadonlySet<string>;
+    signal?: AbortSignal;
+    onSkip?: (skip: SkippedFile) => void;
+  } = {},
 ): Promise<string[]> {
   const out: string[] = [];
   const stack = [root];
@@ -129,7 +169,13 @@ export async function listJavaFiles(
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) continue;
       if (err instanceof Deno.errors.NotADirectory && dir === root) continue;
-      throw err;
+      if (options.onSkip === undefined) throw err;
+      options.onSkip({
+        path: dir,
+        reason: "unreadable",
+        error: (err as Error).message,
+      });
+      continue;
     }
     const subdirs: string[] = [];
     for (const entry of entries) {
@@ -151,7 +197,10 @@ export async function listJavaFiles(
 }
 
 /** Options for {@link readJavaFiles}. */
-export type ReadOptions = Omit<CollectOptions, "exclude" | "onListed">;
+export type ReadOptions = Omit<
+  CollectOptions,
+  "exclude" | "onListed" | "onSkip"
+>;
 
 /**
  * Reads the `.java` snapshot of a shard: every file of
@@ -169,9 +218,18 @@ export async function collectJavaFiles(
   root: string,
   options: CollectOptions = {},
 ): Promise<ShardSnapshot> {
-  const paths = await listJavaFiles(root, options);
+  const unlisted: SkippedFile[] = [];
+  const paths = await listJavaFiles(root, {
+    ...options,
+    onSkip: (s) => {
+      unlisted.push(s);
+      options.onSkip?.(s);
+    },
+  });
   options.onListed?.(paths.length);
-  return await readJavaFiles(paths, options);
+  const snap = await readJavaFiles(paths, options);
+  if (unlisted.length > 0) snap.skipped.unshift(...unlisted);
+  return snap;
 }
 
 /**
@@ -211,10 +269,16 @@ export async function readJavaFiles(
       data = Deno.readFileSync(path);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) continue;
-      throw err;
+      // One unreadable file does not sink the shard: it is reported.
+      slots[i] = {
+        path,
+        reason: "unreadable",
+        error: (err as Error).message,
+      };
+      continue;
     }
     if (data.byteLength > maxBytes) {
-      slots[i] = { path, reason: "too_large" };
+      slots[i] = { path, reason: "too_large", limit: maxBytes };
       continue;
     }
     let text: string;
@@ -237,6 +301,12 @@ export async function readJavaFiles(
     else skipped.push(slot);
   }
   return { files, bytes, skipped };
+}
+
+/** A permission error (the OS's, or Deno's `--deny-read`). */
+function unreadable(err: unknown): boolean {
+  return err instanceof Deno.errors.PermissionDenied ||
+    err instanceof Deno.errors.NotCapable;
 }
 
 /**
@@ -267,13 +337,20 @@ export async function newestModification(
         if (entry.isDirectory) {
           if (!options.exclude?.has(full)) stack.push(full);
         } else if (entry.isFile && entry.name.endsWith(".java")) {
-          const f = await Deno.lstat(full);
-          newest = Math.max(newest, f.mtime?.getTime() ?? 0);
+          try {
+            const f = await Deno.lstat(full);
+            newest = Math.max(newest, f.mtime?.getTime() ?? 0);
+          } catch (err) {
+            if (!unreadable(err)) throw err;
+          }
         }
       }
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) continue;
       if (err instanceof Deno.errors.NotADirectory) continue;
+      // Unreadable entries are skipped by the snapshot too (and reported
+      // there): they never abort the check.
+      if (unreadable(err)) continue;
       throw err;
     }
   }

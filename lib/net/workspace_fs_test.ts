@@ -44,7 +44,8 @@ Deno.test("collectJavaFiles() skips non-UTF-8 and oversized files, keeps a BOM",
   assert.deepEqual(seen, [ws.path("r/Bom.java")]);
   assert.deepEqual(snap.skipped, [
     { path: ws.path("r/Bad.java"), reason: "not_utf8" },
-    { path: ws.path("r/Big.java"), reason: "too_large" },
+    // The notice says the limit.
+    { path: ws.path("r/Big.java"), reason: "too_large", limit: 50 },
   ]);
 });
 

@@ -346,8 +346,14 @@ const REQUEST_NAMES = keys(
   "search_shard_symbols", // 3.1
 );
 const TYPE_KEY = keys("type");
-// `omit_symbols` (3.1) is optional and last.
-const REQ_FILES_KEYS = keys("type", "revision", "files", "omit_symbols");
+// `omit_symbols` and `append` (3.1) are optional and last.
+const REQ_FILES_KEYS = keys(
+  "type",
+  "revision",
+  "files",
+  "omit_symbols",
+  "append",
+);
 const REQ_UPDATE_KEYS = keys("type", "revision", "file", "omit_symbols");
 const REQ_DIAG_KEYS = keys("type", "path");
 
@@ -367,6 +373,7 @@ function request(r: CborReader): Request {
   let file: FileText | undefined;
   let path: string | undefined;
   let omit: boolean | undefined;
+  let append: boolean | undefined;
   let seen = 0;
   for (let i = 0; i < n; i++) {
     const k = r.key(table, i);
@@ -378,6 +385,8 @@ function request(r: CborReader): Request {
       duplicate(
         k === 0
           ? "type"
+          : k === 4
+          ? "append"
           : k === 3
           ? "omit_symbols"
           : k === 1
@@ -396,6 +405,8 @@ function request(r: CborReader): Request {
       revision = r.u64("revision");
     } else if (k === 3) {
       omit = readOmitSymbols(r);
+    } else if (k === 4) {
+      append = readOmitSymbols(r, "append");
     } else if (v === 2) {
       file = fileText(r, "file");
     } else {
@@ -407,9 +418,15 @@ function request(r: CborReader): Request {
     case 1:
       if (!(seen & 2)) missing("revision");
       if (!fileList) return missing("files");
-      if (omit !== undefined) {
+      if (omit !== undefined || append !== undefined) {
         const type = v === 0 ? "load_files" : "index_shard";
-        return { type, revision, files: fileList, omit_symbols: omit };
+        return {
+          type,
+          revision,
+          files: fileList,
+          ...(omit !== undefined ? { omit_symbols: omit } : {}),
+          ...(append !== undefined ? { append } : {}),
+        };
       }
       return {
         type: v === 0 ? "load_files" : "index_shard",

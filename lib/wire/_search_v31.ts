@@ -40,17 +40,18 @@ type SnapshotRequest = Extract<
 >;
 
 const K_OMIT = t("omit_symbols");
+const K_APPEND = t("append");
 const OMIT_PREFIX = new Map(
   ["load_files", "index_shard", "update_file"].map((name) => [
     name,
-    concatBytes([[0xa4], t("type"), t(name), t("revision")]),
+    concatBytes([t("type"), t(name), t("revision")]),
   ]),
 );
 
 /**
  * The map prefix (`{"type": ..., "revision"`) of a snapshot request that
- * carries `omit_symbols`, or `undefined` when the flag is absent (then the
- * 3.0 prefix is used and the bytes are unchanged).
+ * carries `omit_symbols` or `append` (3.1), or `undefined` when both are
+ * absent (then the 3.0 prefix is used and the bytes are unchanged).
  *
  * @example
  * ```ts
@@ -58,17 +59,20 @@ const OMIT_PREFIX = new Map(
  * const req = { type: "index_shard" as const, revision: 1, files: [] };
  * console.assert(omitSymbolsPrefix(req) === undefined);
  * console.assert(omitSymbolsPrefix({ ...req, omit_symbols: true })![0] === 0xa4);
+ * console.assert(omitSymbolsPrefix({ ...req, omit_symbols: true, append: true })![0] === 0xa5);
  * ```
  */
 export function omitSymbolsPrefix(
   req: SnapshotRequest,
 ): Uint8Array | undefined {
-  if (req.omit_symbols === undefined) return undefined;
-  return OMIT_PREFIX.get(req.type);
+  const append = req.type !== "update_file" && req.append !== undefined;
+  if (req.omit_symbols === undefined && !append) return undefined;
+  const n = 3 + (req.omit_symbols !== undefined ? 1 : 0) + (append ? 1 : 0);
+  return concatBytes([[0xa0 + n], OMIT_PREFIX.get(req.type)!]);
 }
 
 /**
- * Writes the trailing `omit_symbols` entry when the flag is present.
+ * Writes the trailing `omit_symbols` and `append` entries when present.
  *
  * @example
  * ```ts
@@ -80,9 +84,14 @@ export function omitSymbolsPrefix(
  * ```
  */
 export function writeOmitSymbols(w: CborWriter, req: SnapshotRequest): void {
-  if (req.omit_symbols === undefined) return;
-  w.raw(K_OMIT);
-  w.bool(req.omit_symbols, "omit_symbols");
+  if (req.omit_symbols !== undefined) {
+    w.raw(K_OMIT);
+    w.bool(req.omit_symbols, "omit_symbols");
+  }
+  if (req.type !== "update_file" && req.append !== undefined) {
+    w.raw(K_APPEND);
+    w.bool(req.append, "append");
+  }
 }
 
 /**
@@ -95,9 +104,12 @@ export function writeOmitSymbols(w: CborWriter, req: SnapshotRequest): void {
  * console.assert(readOmitSymbols(new CborReader(new Uint8Array([0xf5]))) === true);
  * ```
  */
-export function readOmitSymbols(r: CborReader): boolean | undefined {
+export function readOmitSymbols(
+  r: CborReader,
+  field = "omit_symbols",
+): boolean | undefined {
   if (r.nullNext()) return undefined;
-  return r.bool("omit_symbols");
+  return r.bool(field);
 }
 
 // search_symbols --------------------------------------------------------------

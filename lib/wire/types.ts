@@ -231,6 +231,13 @@ export type Request =
     files: FileText[];
     /** 3.1: accepted for symmetry; `load_files` never ships symbols. */
     omit_symbols?: boolean;
+    /**
+     * 3.1 batched snapshot: add these files to the file map instead of
+     * replacing it (a snapshot too large for one packet is sent as a
+     * replacing `load_files`, appending `load_files` and a last appending
+     * `index_shard`). Omitted when absent; never sent to a 3.0 peer.
+     */
+    append?: boolean;
   }
   | {
     type: "index_shard";
@@ -238,6 +245,8 @@ export type Request =
     files: FileText[];
     /** 3.1: answer with `shard_summary` instead of the full `shard_index`. */
     omit_symbols?: boolean;
+    /** 3.1 batched snapshot: add these files, then rebuild from all of them. */
+    append?: boolean;
   }
   | {
     type: "update_file";

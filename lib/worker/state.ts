@@ -328,11 +328,21 @@ export class WorkerState {
       switch (request.type) {
         case "load_files":
           this.#revision = request.revision;
-          this.#applySnapshot(request.files);
+          if (request.append === true) {
+            // 3.1 batched snapshot: parse while the router reads the next
+            // batch, so the closing rebuild only merges.
+            if (!(yield* this.#appendFiles(request.files, isCancelled))) {
+              return err(CANCELLED_ERROR);
+            }
+          } else this.#applySnapshot(request.files);
           return ok({ type: "ack" });
         case "index_shard":
           this.#revision = request.revision;
-          this.#applySnapshot(request.files);
+          if (request.append === true) {
+            if (!(yield* this.#appendFiles(request.files, isCancelled))) {
+              return err(CANCELLED_ERROR);
+            }
+          } else this.#applySnapshot(request.files);
           return omitSymbols(
             request,
             yield* this.#rebuildAndReply(isCancelled),
@@ -387,6 +397,29 @@ export class WorkerState {
     this.#files = next;
     this.#index = undefined;
     this.#stale.clear();
+  }
+
+  /**
+   * 3.1 batched snapshot: adds (or replaces) files without dropping the
+   * others, extracting their symbols at once. Returns false when cancelled
+   * (the files added so far stay).
+   */
+  *#appendFiles(
+    files: readonly FileText[],
+    isCancelled: () => boolean,
+  ): Generator<WorkerStep, boolean, void> {
+    this.#index = undefined;
+    this.#stale.clear();
+    for (const file of files) {
+      if (isCancelled()) return false;
+      const old = this.#files.get(file.path);
+      if (old !== undefined && old.text === file.text) continue;
+      const entry: FileEntry = { text: file.text, symbols: undefined };
+      this.#files.set(file.path, entry);
+      this.#symbolsOf(file.path, entry);
+      yield { type: "yield" };
+    }
+    return true;
   }
 
   #applyUpdate(file: FileText): void {
