@@ -25,6 +25,7 @@
  */
 
 import { type Router, startRouter } from "../lib/net/router.ts";
+import { prepareCacheDirectory } from "../lib/net/shard_cache_file.ts";
 import { ProtocolError } from "../lib/wire/errors.ts";
 import { createProgressBar } from "./progress.ts";
 import {
@@ -229,6 +230,7 @@ export async function runRouter(args: readonly string[]): Promise<number> {
       else global.push(entry);
     }
     const cacheDir = flagValue(flags, "cache-dir") ?? defaultCacheDir(roots);
+    if (!flags.bools.has("no-spawn")) await prepareCacheDirectory(cacheDir);
     router = await startRouter({
       roots,
       listen: flagValue(flags, "listen"),

@@ -7,13 +7,16 @@
  * ```
  *
  * The second run is warm: each worker loads its shard cache, and shards
- * whose cache is newer than every file are not re-indexed (`--refresh`
- * forces a full index).
+ * whose cache is provably current (same root and layout, every file
+ * unchanged by stat or, when the stat changed, by content hash) are not
+ * re-indexed (`--refresh` forces a full index).
  *
  * @module
  */
 
 import { startRouter } from "../lib/net/router.ts";
+import { prepareCacheDirectory } from "../lib/net/shard_cache_file.ts";
+import { removeShardManifest } from "../lib/net/shard_manifest.ts";
 import { createProgressBar } from "./progress.ts";
 import {
   defaultCacheDir,
@@ -21,6 +24,7 @@ import {
   formatLocation,
   freshWarmShards,
   intFlag,
+  manifestRecorder,
   parseFlags,
 } from "./_router_cli.ts";
 import { planShards } from "./_shard_plan.ts";
@@ -125,7 +129,12 @@ export async function runSearch(args: readonly string[]): Promise<number> {
     ? roots
     : await planShards(roots, workers);
   const cacheDir = flagValue(flags, "cache-dir") ?? defaultCacheDir(layout);
-  await Deno.mkdir(cacheDir, { recursive: true, mode: 0o700 });
+  try {
+    await prepareCacheDirectory(cacheDir);
+  } catch (e) {
+    err(`search: ${(e as Error).message}\n`);
+    return 2;
+  }
   const started = performance.now();
   const router = await startRouter({
     roots: layout,
@@ -146,6 +155,8 @@ export async function runSearch(args: readonly string[]): Promise<number> {
     const stale = router.shardStatus()
       .map((s) => s.shard)
       .filter((s) => !fresh.includes(s));
+    for (const shard of stale) await removeShardManifest(cacheDir, shard);
+    const recorder = manifestRecorder(router, cacheDir);
     if (stale.length > 0) {
       const bar = createProgressBar(
         flags.bools.has("no-progress") ? { enabled: false } : {},
@@ -153,8 +164,10 @@ export async function runSearch(args: readonly string[]): Promise<number> {
       const result = await router.indexWorkspace({
         shards: stale,
         onProgress: (p) => bar.update(p),
+        onShardIndexed: recorder.onShardIndexed,
       });
       bar.finish();
+      await recorder.flush();
       for (const skipped of result.skipped) {
         err(`search: skipped ${skipped.path} (${skipped.reason})\n`);
       }

@@ -27,7 +27,11 @@
 import { connect } from "../lib/net/connect.ts";
 import type { Connection, RequestContext } from "../lib/net/connection.ts";
 import { createLogger, type Logger } from "../lib/net/log.ts";
-import { loadShardCache, saveShardCache } from "../lib/net/shard_cache_file.ts";
+import {
+  loadShardCache,
+  prepareCacheDirectory,
+  saveShardCache,
+} from "../lib/net/shard_cache_file.ts";
 import {
   parseWorkerArgs,
   redactWorkerArgs,
@@ -35,6 +39,7 @@ import {
   type WorkerArgs,
 } from "../lib/worker/cli_args.ts";
 import { JAVA_INDEXER } from "../lib/worker/indexer.ts";
+import { ShardCacheError } from "../lib/worker/shard_cache.ts";
 import { sanitizeErrorText } from "../lib/worker/sanitize.ts";
 import { DISTRIBUTED_SEARCH_VERSIONS } from "../lib/worker/search.ts";
 import {
@@ -264,7 +269,21 @@ export async function runWorker(argv: readonly string[]): Promise<number> {
   for (const warning of args.warnings) logger.warn(warning);
   logger.info("starting worker", redactWorkerArgs(args));
 
-  const load = await loadShardCache(args.cacheDir, args.shardId);
+  try {
+    await prepareCacheDirectory(args.cacheDir);
+  } catch (err) {
+    // A directory others may write to is refused outright; one that cannot
+    // be created only costs the cache (writes then warn, the index is
+    // still served).
+    if (err instanceof ShardCacheError) {
+      printErr(`error: --cache-dir: ${sanitizeErrorText(describe(err))}`);
+      return EXIT_STARTUP_ERROR;
+    }
+    logger.warn("cache directory unavailable", { error: err });
+  }
+  const load = await loadShardCache(args.cacheDir, args.shardId, {
+    acceptReferenceLayout: args.readReferenceCache,
+  });
   let cached: ShardIndex | null = null;
   if (load.ok) {
     cached = load.index;

@@ -371,6 +371,11 @@ function onNotification(
   if (accepted) {
     shard.warm = true;
     shard.remote = false;
+    shard.warmIndex = {
+      revision: n.body.revision,
+      index_generation: n.body.index_generation,
+      symbol_count: n.body.symbols.length,
+    };
   }
   worker.cacheSettled.resolve();
   st.emit({

@@ -237,6 +237,22 @@ export async function indexWorkspace(
       });
       symbolCounts[shard.id] = index.symbolCount ?? index.symbols.length;
       acceptIndex(st, shard, index, true);
+      try {
+        options.onShardIndexed?.({
+          shard: shard.id,
+          root: shard.root,
+          files: snap.files,
+          skipped: snap.skipped,
+          overlay: st.overlayFor(shard).length > 0,
+          index: {
+            revision: index.revision,
+            index_generation: index.index_generation,
+            symbol_count: symbolCounts[shard.id],
+          },
+        });
+      } catch (err) {
+        st.log.warn("onShardIndexed failed", { error: err });
+      }
       shard.indexed = true;
       p.symbols = symbolCounts[shard.id];
       p.phase = "done";

@@ -91,6 +91,7 @@ export {
   type RouterEvent,
   type RouterOptions,
   ShardError,
+  type ShardIndexedReport,
   type ShardProgress,
   type ShardStatus,
   type SpawnWorkersOptions,

@@ -230,6 +230,7 @@ export class Router {
       root: s.root,
       connected: s.worker !== undefined,
       warm: s.warm,
+      ...(s.warmIndex ? { warmIndex: s.warmIndex } : {}),
       indexed: s.indexed,
     }));
   }

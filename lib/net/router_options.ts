@@ -15,7 +15,7 @@
 
 import { randomBytes } from "node:crypto";
 import { ProtocolError } from "../wire/errors.ts";
-import type { U64 } from "../wire/types.ts";
+import type { CachedIndexInfo, FileText, U64 } from "../wire/types.ts";
 import type { Logger } from "./log.ts";
 import type {
   FingerprintAllowlist,
@@ -190,6 +190,27 @@ export interface IndexWorkspaceOptions {
   onProgress?: (progress: IndexProgress) => void;
   /** Index only these shards (default: all). */
   shards?: readonly number[];
+  /**
+   * Called once per shard whose fresh index was accepted, with exactly the
+   * text that was sent (to record what the index was built from).
+   */
+  onShardIndexed?: (report: ShardIndexedReport) => void;
+}
+
+/** What {@link IndexWorkspaceOptions.onShardIndexed} receives. */
+export interface ShardIndexedReport {
+  /** The shard id. */
+  shard: number;
+  /** The shard's source root. */
+  root: string;
+  /** The files sent to the worker, in the order sent. */
+  files: readonly FileText[];
+  /** Files left out (unreadable, not UTF-8, too large). */
+  skipped: readonly SkippedFile[];
+  /** Whether unsaved overlay text replaced or added any file. */
+  overlay: boolean;
+  /** The identity of the index the worker built (and caches). */
+  index: CachedIndexInfo;
 }
 
 /** The outcome of {@link Router.indexWorkspace}. */
@@ -216,6 +237,8 @@ export interface ShardStatus {
   connected: boolean;
   /** A cached index from a worker is loaded. */
   warm: boolean;
+  /** Which cached index was loaded (when `warm`). */
+  warmIndex?: CachedIndexInfo;
   /** Indexed or updated during this router run. */
   indexed: boolean;
 }

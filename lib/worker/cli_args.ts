@@ -56,6 +56,11 @@ export interface WorkerArgs {
   tlsClientKey: string | null;
   /** `--linger`: keep running after the router connection is lost. */
   linger: boolean;
+  /**
+   * `--read-reference-cache`: also load a cache in the reference's layout,
+   * which has no integrity digest.
+   */
+  readReferenceCache: boolean;
   /** Non-fatal remarks to log at startup (never contain secrets). */
   warnings: string[];
 }
@@ -93,7 +98,11 @@ const VALUE_FLAGS = [
   "--tls-client-cert",
   "--tls-client-key",
 ] as const;
-const BOOLEAN_FLAGS = ["--allow-insecure", "--linger"] as const;
+const BOOLEAN_FLAGS = [
+  "--allow-insecure",
+  "--linger",
+  "--read-reference-cache",
+] as const;
 
 type ValueFlag = typeof VALUE_FLAGS[number];
 
@@ -142,6 +151,10 @@ Options:
                             readable by group or others).
   --linger                  Keep running when the router connection is lost
                             (default: exit with status 2).
+  --read-reference-cache    Also load a shard cache written in the reference
+                            layout, which has no integrity digest (default:
+                            such a cache is a miss). Caches are written with a
+                            SHA-256 trailer; a mismatch is a miss.
   -h, --help                Show this help.
 
 Environment:
@@ -321,6 +334,7 @@ export function parseWorkerArgs(
   let maxRpcBytes = MAX_RPC_BYTES;
   let allowInsecure = false;
   let linger = false;
+  let readReferenceCache = false;
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i];
     if (token === "--help" || token === "-h") return { help: true };
@@ -329,7 +343,8 @@ export function parseWorkerArgs(
     if ((BOOLEAN_FLAGS as readonly string[]).includes(flag)) {
       if (eq >= 0) throw new TypeError(`${flag} does not take a value`);
       if (flag === "--allow-insecure") allowInsecure = true;
-      else linger = true;
+      else if (flag === "--linger") linger = true;
+      else readReferenceCache = true;
       continue;
     }
     if (!(VALUE_FLAGS as readonly string[]).includes(flag)) {
@@ -483,6 +498,7 @@ export function parseWorkerArgs(
       tlsClientCert,
       tlsClientKey,
       linger,
+      readReferenceCache,
       warnings,
     },
   };
