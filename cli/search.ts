@@ -17,6 +17,7 @@
 import { startRouter } from "../lib/net/router.ts";
 import { prepareCacheDirectory } from "../lib/net/shard_cache_file.ts";
 import { removeShardManifest } from "../lib/net/shard_manifest.ts";
+import { escapeControlChars } from "../lib/worker/sanitize.ts";
 import { createProgressBar } from "./progress.ts";
 import {
   defaultCacheDir,
@@ -169,7 +170,11 @@ export async function runSearch(args: readonly string[]): Promise<number> {
       bar.finish();
       await recorder.flush();
       for (const skipped of result.skipped) {
-        err(`search: skipped ${skipped.path} (${skipped.reason})\n`);
+        err(
+          `search: skipped ${
+            escapeControlChars(skipped.path)
+          } (${skipped.reason})\n`,
+        );
       }
     }
     const hits = await router.searchSymbols(query, { limit });
@@ -185,7 +190,13 @@ export async function runSearch(args: readonly string[]): Promise<number> {
             "\n",
         );
       } else {
-        out(`${formatLocation(hit.symbol)}  ${hit.symbol.name}\n`);
+        // Paths and names come from the workspace (and from workers):
+        // never let them drive the terminal.
+        out(
+          `${escapeControlChars(formatLocation(hit.symbol))}  ${
+            escapeControlChars(hit.symbol.name)
+          }\n`,
+        );
       }
     }
     err(
@@ -195,7 +206,7 @@ export async function runSearch(args: readonly string[]): Promise<number> {
     );
     return 0;
   } catch (e) {
-    err(`search: ${(e as Error).message}\n`);
+    err(`search: ${escapeControlChars((e as Error).message)}\n`);
     return 1;
   } finally {
     await router.shutdown();

@@ -40,7 +40,10 @@ import {
 } from "../lib/worker/cli_args.ts";
 import { JAVA_INDEXER } from "../lib/worker/indexer.ts";
 import { ShardCacheError } from "../lib/worker/shard_cache.ts";
-import { sanitizeErrorText } from "../lib/worker/sanitize.ts";
+import {
+  escapeControlChars,
+  sanitizeErrorText,
+} from "../lib/worker/sanitize.ts";
 import { DISTRIBUTED_SEARCH_VERSIONS } from "../lib/worker/search.ts";
 import {
   cachedIndexInfo,
@@ -64,8 +67,9 @@ const SHUTDOWN_FLUSH_MS = 50;
 
 const encoder = new TextEncoder();
 
+/** Prints one line; control characters (from peers, paths) are escaped. */
 function printErr(text: string): void {
-  Deno.stderr.writeSync(encoder.encode(text + "\n"));
+  Deno.stderr.writeSync(encoder.encode(escapeControlChars(text) + "\n"));
 }
 
 function describe(err: unknown): string {
