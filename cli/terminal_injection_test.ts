@@ -34,6 +34,7 @@ async function loom(
 function assertNoControls(text: string, what: string): void {
   // Only the line feeds that end output lines.
   assert.ok(
+    // deno-lint-ignore no-control-regex -- matching controls is the point
     !/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(text),
     `${what} carries control characters: ${JSON.stringify(text)}`,
   );

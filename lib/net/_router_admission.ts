@@ -33,6 +33,7 @@ import {
   type WorkerListener,
 } from "./_router_transport.ts";
 import { rehydrate } from "./_router_updates.ts";
+import { guardSymbols } from "./_router_calls.ts";
 import { supportsDistributedSearch } from "../worker/search.ts";
 
 /** Listener settings shared by the main and the per-child listeners. */
@@ -367,7 +368,10 @@ function onNotification(
     st.disconnect(shard, worker);
     return;
   }
-  const accepted = st.store.offer(n.body);
+  const accepted = st.store.offer({
+    ...n.body,
+    symbols: guardSymbols(st, shard, n.body.symbols),
+  });
   if (accepted) {
     shard.warm = true;
     shard.remote = false;

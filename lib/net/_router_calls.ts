@@ -7,7 +7,12 @@
  */
 
 import { ProtocolError } from "../wire/errors.ts";
-import type { Request, Response, ShardIndex } from "../wire/types.ts";
+import type { FileText, Request, Response, ShardIndex } from "../wire/types.ts";
+import {
+  boundsOfFiles,
+  guardShardSymbols,
+  ownedPathBounds,
+} from "../router/symbol_guard.ts";
 import {
   abortReason,
   type LiveWorker,
@@ -213,6 +218,52 @@ export function expectIndex(
 }
 
 /**
+ * Drops (and counts, and logs once per reply) the symbols a worker reported
+ * outside its shard: a path the router did not send it (or, without `sent`,
+ * outside the shard's root), a name with control characters, a position
+ * beyond the file.
+ *
+ * @example
+ * ```ts
+ * import { guardSymbols } from "./_router_calls.ts";
+ * import { RouterState } from "./_router_state.ts";
+ * import { normalizeAllowlist } from "./router_config.ts";
+ * const st = new RouterState({ roots: ["/w"] }, normalizeAllowlist(undefined));
+ * const kept = guardSymbols(st, st.shards[0], [
+ *   { name: "x", path: "/etc/shadow", line: 0, column: 0 },
+ * ]);
+ * console.assert(kept.length === 0 && st.shards[0].rejectedSymbols === 1);
+ * ```
+ */
+export function guardSymbols(
+  st: RouterState,
+  shard: ShardSlot,
+  symbols: ShardIndex["symbols"],
+  sent?: readonly FileText[],
+): ShardIndex["symbols"] {
+  const bounds = sent === undefined ? undefined : boundsOfFiles(sent);
+  const guarded = guardShardSymbols(
+    symbols,
+    bounds !== undefined
+      ? (p) => bounds.get(p)
+      : ownedPathBounds((p) => st.layout.ownsPath(shard.id, p)),
+  );
+  if (guarded.rejected > 0) {
+    shard.rejectedSymbols += guarded.rejected;
+    st.log.warn("dropped symbols outside the shard", {
+      shard_id: shard.id,
+      count: guarded.rejected,
+      examples: guarded.examples.map((e) => ({
+        reason: e.reason,
+        path: e.symbol.path,
+        name: e.symbol.name,
+      })),
+    });
+  }
+  return guarded.symbols;
+}
+
+/**
  * Offers an index to the gate and records where its symbols live.
  *
  * @example
@@ -231,8 +282,10 @@ export function acceptIndex(
   shard: ShardSlot,
   index: StoredIndex,
   defer = false,
+  sent?: readonly FileText[],
 ): boolean {
   const { remote, symbolCount: _count, ...plain } = index;
+  plain.symbols = guardSymbols(st, shard, plain.symbols, sent);
   const ok = st.store.offer(plain, { defer });
   if (ok) shard.remote = remote === true;
   return ok;

@@ -236,7 +236,7 @@ export async function indexWorkspace(
         return expectIndex(st, shard, worker, response);
       });
       symbolCounts[shard.id] = index.symbolCount ?? index.symbols.length;
-      acceptIndex(st, shard, index, true);
+      acceptIndex(st, shard, index, true, snap.files);
       try {
         options.onShardIndexed?.({
           shard: shard.id,

@@ -54,6 +54,8 @@ export interface ShardSlot {
   warm: boolean;
   /** Identity of the accepted cached index (set with `warm`). */
   warmIndex?: CachedIndexInfo;
+  /** Symbols the shard's workers reported outside the shard, dropped. */
+  rejectedSymbols: number;
   /** The accepted index is a 3.1 summary: the symbols live on the worker. */
   remote: boolean;
 }
@@ -241,6 +243,7 @@ export class RouterState {
       indexed: false,
       warm: false,
       remote: false,
+      rejectedSymbols: 0,
     }));
   }
 

@@ -232,6 +232,7 @@ export class Router {
       warm: s.warm,
       ...(s.warmIndex ? { warmIndex: s.warmIndex } : {}),
       indexed: s.indexed,
+      rejectedSymbols: s.rejectedSymbols,
     }));
   }
 

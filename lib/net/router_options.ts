@@ -239,6 +239,12 @@ export interface ShardStatus {
   warm: boolean;
   /** Which cached index was loaded (when `warm`). */
   warmIndex?: CachedIndexInfo;
+  /**
+   * Symbols this shard's workers reported outside the shard (a path not
+   * sent to it, a control character in a name, a position past the file),
+   * dropped since the router started.
+   */
+  rejectedSymbols: number;
   /** Indexed or updated during this router run. */
   indexed: boolean;
 }
