@@ -354,7 +354,9 @@ export async function runWorker(argv: readonly string[]): Promise<number> {
       }
       const isCancelled = (): boolean => ctx.signal.aborted;
       const started = performance.now();
-      const result = queue.then(() =>
+      // Backpressure: the next answer is built only once the router has
+      // read enough of the earlier ones (see OutboundLimits).
+      const result = queue.then(() => conn.whenWritable()).then(() =>
         drive(state.handle(request, { isCancelled }), persist)
       ).then((result) => {
         logger.debug("request done", {
