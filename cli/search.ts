@@ -61,7 +61,13 @@ options:
   --json                   print one JSON object per result
   --no-progress            never draw the progress display
   -h, --help               show this help
+
+exit status: 0 ok, 1 error, 2 bad usage, 3 some shards failed (each is
+named on stderr; the other shards' results are printed).
 `;
+
+/** Exit status when some shards failed and the others' results were printed. */
+export const EXIT_PARTIAL = 3;
 
 const enc = new TextEncoder();
 
@@ -150,6 +156,7 @@ export async function runSearch(args: readonly string[]): Promise<number> {
   });
   try {
     await router.waitForWorkers();
+    let failed = 0;
     const fresh = flags.bools.has("refresh")
       ? []
       : await freshWarmShards(router, cacheDir);
@@ -166,9 +173,19 @@ export async function runSearch(args: readonly string[]): Promise<number> {
         shards: stale,
         onProgress: (p) => bar.update(p),
         onShardIndexed: recorder.onShardIndexed,
+        // One failing shard must not cost the others' results.
+        partial: true,
       });
       bar.finish();
       await recorder.flush();
+      failed = result.failed.length;
+      for (const f of result.failed) {
+        err(
+          `search: shard ${f.shard} failed, its results are missing: ${
+            escapeControlChars(f.message)
+          } (${f.code})\n`,
+        );
+      }
       for (const skipped of result.skipped) {
         err(
           `search: skipped ${
@@ -202,9 +219,11 @@ export async function runSearch(args: readonly string[]): Promise<number> {
     err(
       `search: ${hits.length} result(s) in ${
         ms.toFixed(0)
-      } ms (${fresh.length} shard(s) from cache, ${stale.length} indexed)\n`,
+      } ms (${fresh.length} shard(s) from cache, ${
+        stale.length - failed
+      } indexed${failed > 0 ? `, ${failed} failed` : ""})\n`,
     );
-    return 0;
+    return failed > 0 ? EXIT_PARTIAL : 0;
   } catch (e) {
     err(`search: ${escapeControlChars((e as Error).message)}\n`);
     return 1;

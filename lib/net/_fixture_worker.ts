@@ -17,6 +17,7 @@
  * - `hostile_symbols=1`: `IndexShard` replies carry extra forged symbols
  *   (paths outside the shard, control characters in names, line 2^32-1);
  * - `index_reply=ack`: answer `IndexShard` with `ack`;
+ * - `index_reply=hang`: never answer `IndexShard`, not even a cancel;
  * - `index_reply=too_large`: answer `IndexShard` with a `too_large` error;
  * - `shard<N>.<key>=...` sets a knob for shard N only.
  *
@@ -176,6 +177,9 @@ async function main(args: string[]): Promise<number> {
               details: null,
             },
           };
+        }
+        if (knob("index_reply") === "hang") {
+          return await new Promise<never>(() => {});
         }
         if (knob("index_reply") === "ack") {
           return ok({ status: "ok", value: { type: "ack" } });

@@ -200,6 +200,9 @@ export function expectIndex(
       symbolCount: symbol_count,
     };
   } else {
+    // A worker that answers an index request with anything else is broken:
+    // drop it (a spawned one is restarted) rather than keep asking it.
+    st.disconnect(shard, worker);
     throw new ProtocolError(
       "unexpected_response",
       `unexpected worker response: ${response.type}`,

@@ -11,6 +11,7 @@ import {
   type IndexWorkspaceOptions,
   type IndexWorkspaceResult,
   ShardError,
+  type ShardFailure,
   type ShardProgress,
 } from "./router_options.ts";
 import {
@@ -186,6 +187,8 @@ export async function indexWorkspace(
   let files = 0;
   let bytes = 0;
   let firstError: unknown;
+  const failures: ShardFailure[] = [];
+  const failureErrors: ShardError[] = [];
   const symbolCounts: number[] = [];
   const selected = options.shards === undefined
     ? st.shards
@@ -237,6 +240,7 @@ export async function indexWorkspace(
       });
       symbolCounts[shard.id] = index.symbolCount ?? index.symbols.length;
       acceptIndex(st, shard, index, true, snap.files);
+      shard.degraded = undefined;
       try {
         options.onShardIndexed?.({
           shard: shard.id,
@@ -259,6 +263,24 @@ export async function indexWorkspace(
       shardsDone++;
       report();
     } catch (err) {
+      if (options.partial && !run.signal.aborted) {
+        // Partial failure: this shard is degraded, the others go on.
+        const failure = new ShardError(shard.id, err);
+        failureErrors.push(failure);
+        failures.push({
+          shard: shard.id,
+          code: failure.code,
+          message: failure.message,
+        });
+        shard.degraded = { code: failure.code, message: failure.message };
+        st.log.warn("shard failed; serving the others", {
+          shard_id: shard.id,
+          error: err,
+        });
+        p.phase = "failed";
+        report();
+        return;
+      }
       p.phase = run.signal.aborted && firstError === undefined
         ? "cancelled"
         : "failed";
@@ -280,11 +302,15 @@ export async function indexWorkspace(
   st.store.commit();
   if (firstError !== undefined) throw firstError;
   if (run.signal.aborted) throw abortReason(run.signal);
+  if (selected.length > 0 && failures.length === selected.length) {
+    throw failureErrors.sort((a, b) => a.shard - b.shard)[0];
+  }
   return {
     revision,
     files,
     bytes,
     symbols: symbolCounts.reduce((n, c) => n + (c ?? 0), 0),
     skipped,
+    failed: failures.sort((a, b) => a.shard - b.shard),
   };
 }

@@ -56,6 +56,8 @@ export interface ShardSlot {
   warmIndex?: CachedIndexInfo;
   /** Symbols the shard's workers reported outside the shard, dropped. */
   rejectedSymbols: number;
+  /** Why the shard's last index run failed; cleared by the next success. */
+  degraded?: { code: string; message: string };
   /** The accepted index is a 3.1 summary: the symbols live on the worker. */
   remote: boolean;
 }

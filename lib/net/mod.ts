@@ -93,6 +93,7 @@ export {
   type RouterEvent,
   type RouterOptions,
   ShardError,
+  type ShardFailure,
   type ShardIndexedReport,
   type ShardProgress,
   type ShardStatus,

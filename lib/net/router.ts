@@ -233,6 +233,7 @@ export class Router {
       ...(s.warmIndex ? { warmIndex: s.warmIndex } : {}),
       indexed: s.indexed,
       rejectedSymbols: s.rejectedSymbols,
+      ...(s.degraded ? { degraded: s.degraded } : {}),
     }));
   }
 

@@ -191,6 +191,14 @@ export interface IndexWorkspaceOptions {
   /** Index only these shards (default: all). */
   shards?: readonly number[];
   /**
+   * Keep indexing the other shards when one fails, and resolve with the
+   * failures in {@link IndexWorkspaceResult.failed} (rejecting only when
+   * every selected shard failed). Without it the first failure cancels the
+   * run and rejects with a {@link ShardError}.
+   * @default {false}
+   */
+  partial?: boolean;
+  /**
    * Called once per shard whose fresh index was accepted, with exactly the
    * text that was sent (to record what the index was built from).
    */
@@ -225,6 +233,18 @@ export interface IndexWorkspaceResult {
   symbols: number;
   /** Files left out (unreadable, not UTF-8, too large). */
   skipped: SkippedFile[];
+  /** Shards that failed (only with `partial`; empty otherwise). */
+  failed: ShardFailure[];
+}
+
+/** One failed shard of a partial index run. */
+export interface ShardFailure {
+  /** The shard id. */
+  shard: number;
+  /** The error code (a {@link ProtocolError} code). */
+  code: string;
+  /** What went wrong. */
+  message: string;
 }
 
 /** What {@link Router.shardStatus} reports per shard. */
@@ -247,6 +267,11 @@ export interface ShardStatus {
   rejectedSymbols: number;
   /** Indexed or updated during this router run. */
   indexed: boolean;
+  /**
+   * Set when the shard's last index run failed (its earlier symbols, if
+   * any, are still served); cleared by the next successful run.
+   */
+  degraded?: { code: string; message: string };
 }
 
 /** Options for calls that reach a worker. */
