@@ -99,8 +99,8 @@ function readPem(flag: string, path: string): string {
 }
 
 class StartupError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
     this.name = "StartupError";
   }
 }
@@ -208,6 +208,46 @@ async function connectToRouter(
         : {}),
     }
     : undefined;
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await connectOnce(args, cached, logger, tls);
+    } catch (err) {
+      if (attempt >= args.connectRetries || !retryableConnectError(err)) {
+        throw err;
+      }
+      const base = Math.min(CONNECT_RETRY_MAX_MS, 100 * 2 ** attempt);
+      const delay = base + Math.floor(Math.random() * (base / 4 + 1));
+      logger.warn("router refused or unreachable; retrying", {
+        attempt: attempt + 1,
+        of: args.connectRetries,
+        delay_ms: delay,
+        error: err,
+      });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+/** Longest pause between connection attempts, in ms. */
+const CONNECT_RETRY_MAX_MS = 5000;
+
+/**
+ * Whether a failed connection attempt is worth repeating: the router
+ * closed the stream before the handshake ended (it is at capacity). A
+ * `Reject`, an unreachable router, a TLS or protocol failure is final.
+ */
+function retryableConnectError(err: unknown): boolean {
+  if (!(err instanceof StartupError)) return false;
+  const code = (err.cause as { code?: string } | undefined)?.code;
+  return code === "connection_closed" || code === "unexpected_eof";
+}
+
+async function connectOnce(
+  args: WorkerArgs,
+  cached: ShardIndex | null,
+  logger: Logger,
+  tls: Parameters<typeof connect>[1]["tls"],
+): Promise<Connection> {
   try {
     return await connect(args.connect, {
       shardId: args.shardId,
@@ -235,7 +275,10 @@ async function connectToRouter(
       : args.transport === "tcp"
       ? "connect tcp"
       : "tls connect";
-    throw new StartupError(sanitizeErrorText(`${context}: ${describe(err)}`));
+    throw new StartupError(
+      sanitizeErrorText(`${context}: ${describe(err)}`),
+      err,
+    );
   }
 }
 

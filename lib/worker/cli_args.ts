@@ -61,6 +61,13 @@ export interface WorkerArgs {
    * which has no integrity digest.
    */
   readReferenceCache: boolean;
+  /**
+   * `--connect-retries`: how many times to retry connecting when the router
+   * closes the connection before the handshake ends (refused for
+   * capacity), with exponential backoff. Default 8 for `tcp:` and
+   * `tcp+tls:`, 0 for `unix:`. A `Reject` is never retried.
+   */
+  connectRetries: number;
   /** Non-fatal remarks to log at startup (never contain secrets). */
   warnings: string[];
 }
@@ -97,6 +104,7 @@ const VALUE_FLAGS = [
   "--tls-domain",
   "--tls-client-cert",
   "--tls-client-key",
+  "--connect-retries",
 ] as const;
 const BOOLEAN_FLAGS = [
   "--allow-insecure",
@@ -151,6 +159,12 @@ Options:
                             readable by group or others).
   --linger                  Keep running when the router connection is lost
                             (default: exit with status 2).
+  --connect-retries <n>     Retry connecting up to n times, with exponential
+                            backoff (0.1 s doubling, at most 5 s, jittered),
+                            when the router closes the connection before the
+                            handshake ends (it is at capacity); a Reject or an
+                            unreachable router is final. Default 8 for tcp:
+                            and tcp+tls:, 0 for unix:.
   --read-reference-cache    Also load a shard cache written in the reference
                             layout, which has no integrity digest (default:
                             such a cache is a miss). Caches are written with a
@@ -409,6 +423,16 @@ export function parseWorkerArgs(
 
   const os = options?.os ?? "linux";
   const transport = parseConnect(connect, os);
+  const retriesText = values.get("--connect-retries");
+  let connectRetries = transport === "unix" ? 0 : 8;
+  if (retriesText !== undefined) {
+    if (!/^[0-9]{1,4}$/.test(retriesText)) {
+      throw new TypeError(
+        `--connect-retries must be an integer in 0..9999, got ${retriesText}`,
+      );
+    }
+    connectRetries = Number(retriesText);
+  }
   const warnings: string[] = [];
   if (transport === "tcp+tls") {
     if (tlsCaCert === null) {
@@ -499,6 +523,7 @@ export function parseWorkerArgs(
       tlsClientKey,
       linger,
       readReferenceCache,
+      connectRetries,
       warnings,
     },
   };

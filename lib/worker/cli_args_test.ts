@@ -112,6 +112,7 @@ Deno.test("parseWorkerArgs() fills defaults", () => {
     tlsClientKey: null,
     linger: false,
     readReferenceCache: false,
+    connectRetries: 0,
     warnings: [],
   });
 });
