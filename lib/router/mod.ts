@@ -30,5 +30,6 @@ export * from "./ranking.ts";
 export * from "./shard_store.ts";
 export * from "./shard_symbols.ts";
 export * from "./symbol_index.ts";
+export * from "./symbol_guard.ts";
 export type { FileText, ShardIndex, Symbol, U64 } from "../wire/types.ts";
 export * from "./distributed_search.ts";
