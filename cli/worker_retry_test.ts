@@ -4,7 +4,6 @@
  */
 
 import assert from "node:assert/strict";
-import { formatAddress } from "../lib/net/address.ts";
 import { listen } from "../lib/net/listen.ts";
 import { createLogger } from "../lib/net/log.ts";
 

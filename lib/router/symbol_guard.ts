@@ -47,6 +47,7 @@ export interface GuardedSymbols {
 }
 
 // Java identifiers never contain controls, separators or bidi overrides.
+// deno-lint-ignore no-control-regex -- matching controls is the point
 const BAD_NAME = new RegExp(
   "[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]",
   "",

@@ -45,6 +45,7 @@ export function sanitizeErrorText(text: string): string {
  * (escape, newline, carriage return, tab...), DEL, C1 controls, the line and
  * paragraph separators and the bidirectional overrides and isolates.
  */
+// deno-lint-ignore no-control-regex -- matching controls is the point
 const TERMINAL_UNSAFE = new RegExp(
   "[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]",
   "g",
