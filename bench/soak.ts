@@ -11,8 +11,8 @@
  * It samples the resident memory of the router and of every worker every
  * 10 s and prints, at the end: RSS over time per process (with the change
  * from the first to the last third of the run), p50/p99 search latency,
- * and requests lost (sent but never answered; must be 0). Linux only (RSS
- * comes from `/proc`).
+ * and requests lost (sent but never answered; must be 0). RSS comes from
+ * `ps`.
  *
  * ```sh
  * deno run -A bench/soak.ts [--seconds 300] [--files 500] [--kill-every 30]
@@ -60,11 +60,16 @@ function options(): Options {
   };
 }
 
-function rssMiB(pid: number): number | undefined {
+/** Resident memory in MiB (`ps`: no /proc access needed). */
+async function rssMiB(pid: number): Promise<number | undefined> {
   try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
-    return m ? Number(m[1]) / 1024 : undefined;
+    const out = await new Deno.Command("ps", {
+      args: ["-o", "rss=", "-p", String(pid)],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const kb = Number(new TextDecoder().decode(out.stdout).trim());
+    return out.success && kb > 0 ? kb / 1024 : undefined;
   } catch {
     return undefined;
   }
@@ -113,10 +118,6 @@ async function hostileLoop(
 }
 
 async function main(): Promise<void> {
-  if (Deno.build.os !== "linux") {
-    console.error("soak: needs Linux (/proc for RSS)");
-    Deno.exit(2);
-  }
   const opts = options();
   const dir = await Deno.makeTempDir({ prefix: "loom-soak-" });
   const ws = await writeSampleWorkspace(`${dir}/ws`, {
@@ -205,18 +206,19 @@ async function main(): Promise<void> {
     router?: number;
     workers: (number | undefined)[];
   }[] = [];
-  const sample = (): void => {
+  const sample = async (): Promise<void> => {
+    const t = Math.round((performance.now() - start) / 1000);
     samples.push({
-      t: Math.round((performance.now() - start) / 1000),
-      router: rssMiB(child.pid),
-      workers: [0, 1, 2, 3].map((s) => {
+      t,
+      router: await rssMiB(child.pid),
+      workers: await Promise.all([0, 1, 2, 3].map((s) => {
         const pid = workers.get(s);
         return pid === undefined ? undefined : rssMiB(pid);
-      }),
+      })),
     });
   };
-  sample();
-  const sampler = setInterval(sample, 10_000);
+  await sample();
+  const sampler = setInterval(() => void sample(), 10_000);
   let kills = 0;
   const killer = setInterval(() => {
     const shard = kills % 4;
@@ -274,7 +276,7 @@ async function main(): Promise<void> {
   const drainEnd = performance.now() + 60_000;
   while (pending.size > 0 && performance.now() < drainEnd) await sleep(50);
   clearInterval(sampler);
-  sample();
+  await sample();
   const lost = pending.size;
   const hostileRounds = await hostile;
   await send({ method: "shutdown" });
