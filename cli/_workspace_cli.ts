@@ -7,6 +7,7 @@
  * @module
  */
 
+import { escapeControlChars } from "../lib/worker/sanitize.ts";
 import { availableParallelism } from "node:os";
 import { describeSkip, type SkippedFile } from "../lib/net/workspace_fs.ts";
 import { intFlag, type ParsedFlags } from "./router_flags.ts";
@@ -177,7 +178,7 @@ export function reportSkipped(
   );
   const sorted = [...skipped].sort((a, b) => a.path < b.path ? -1 : 1);
   for (const s of sorted.slice(0, SKIP_REPORT_PATHS)) {
-    write(`  ${describeSkip(s)}`);
+    write(`  ${escapeControlChars(describeSkip(s))}`);
   }
   if (skipped.length > SKIP_REPORT_PATHS) {
     write(`  ... and ${skipped.length - SKIP_REPORT_PATHS} more`);

@@ -16,16 +16,21 @@
  * {"id":9,"method":"shutdown"}
  * ```
  *
- * Requests run one after another in arrival order (`cancel` is handled at
- * once). Answers are `{"id":..,"result":..}` or
- * `{"id":..,"error":{"code","message"}}`;
- * events are `{"event":"ready"|"worker_connected"|...}`. The full protocol
- * with an example session is in {@link ROUTER_USAGE} and the README.
+ * Requests run one after another in arrival order (`cancel` and `status`
+ * are handled at once, whatever is running; `shutdown` lets earlier
+ * requests finish for up to 5 s, then cancels what still runs or waits and
+ * exits within a bounded time). An `index` where some shards fail still
+ * indexes the others: its result lists the failures in `failed`, and
+ * `status` marks those shards `degraded`. Answers are
+ * `{"id":..,"result":..}` or `{"id":..,"error":{"code","message"}}`;
+ * events are `{"event":"ready"|"indexed"|"worker_connected"|...}`. The full
+ * protocol with an example session is in {@link ROUTER_USAGE} and the README.
  *
  * @module
  */
 
 import { type Router, startRouter } from "../lib/net/router.ts";
+import { prepareCacheDirectory } from "../lib/net/shard_cache_file.ts";
 import { ProtocolError } from "../lib/wire/errors.ts";
 import { createProgressBar } from "./progress.ts";
 import { describeSkip } from "../lib/net/workspace_fs.ts";
@@ -128,6 +133,20 @@ example session (> typed, < printed; supervisor events left out):
 
 const enc = new TextEncoder();
 
+/** How long `shutdown` lets earlier requests finish before cancelling, in ms. */
+const SHUTDOWN_GRACE_MS = 5000;
+/** How long cancelled requests get to unwind on `shutdown`, in ms. */
+const SHUTDOWN_UNWIND_MS = 3000;
+
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    work.catch(() => {}),
+    new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
+  ]);
+  clearTimeout(timer);
+}
+
 function emit(value: unknown): void {
   const text = JSON.stringify(
     value,
@@ -197,9 +216,12 @@ async function handle(
       return { discarded: router.discardOverlay(path()) };
     case "index": {
       const bar = createProgressBar(progress ? {} : { enabled: false });
+      // A failing shard is reported (here and in `status`); the others
+      // are indexed and served.
       const result = await router.indexWorkspace({
         signal,
         onProgress: (p) => bar.update(p),
+        partial: true,
       });
       bar.finish();
       if (strict && result.skipped.length > 0) {
@@ -332,6 +354,7 @@ async function serve(args: readonly string[]): Promise<number> {
       else global.push(entry);
     }
     const cacheDir = userFile("cache-dir") ?? defaultCacheDir(roots);
+    if (!flags.bools.has("no-spawn")) await prepareCacheDirectory(cacheDir);
     starting = startRouter({
       roots,
       maxProtocolMinor,
@@ -372,19 +395,37 @@ async function serve(args: readonly string[]): Promise<number> {
   // Requests run one after another in arrival order (a search sees every
   // earlier update); `cancel` is handled as soon as it is read.
   const inflight = new Map<string, AbortController>();
+  const all = new Set<AbortController>();
+  let shuttingDown = false;
   let chain: Promise<void> = Promise.resolve();
   const run = (req: RequestLine): void => {
     const key = JSON.stringify(req.id ?? null);
     const ac = new AbortController();
+    all.add(ac);
     if (req.id !== undefined) inflight.set(key, ac);
     chain = chain.then(() =>
-      handle(router, req, ac.signal, progress, flags.bools.has("strict")).then(
-        (result) => emit({ id: req.id ?? null, result }),
-        (err) => emit({ id: req.id ?? null, error: errorOf(err) }),
-      ).finally(() => {
-        if (inflight.get(key) === ac) inflight.delete(key);
-      })
+      (shuttingDown
+        ? Promise.reject(
+          new ProtocolError("cancelled", "router shutting down"),
+        )
+        : handle(
+          router,
+          req,
+          ac.signal,
+          progress,
+          flags.bools.has("strict"),
+        )).then(
+          (result) => emit({ id: req.id ?? null, result }),
+          (err) => emit({ id: req.id ?? null, error: errorOf(err) }),
+        ).finally(() => {
+          all.delete(ac);
+          if (inflight.get(key) === ac) inflight.delete(key);
+        })
     );
+  };
+  const cancelAll = (reason: string): void => {
+    shuttingDown = true;
+    for (const ac of all) ac.abort(new ProtocolError("cancelled", reason));
   };
   if (!flags.bools.has("no-index")) {
     run({ id: "initial-index", method: "index" });
@@ -413,6 +454,17 @@ async function serve(args: readonly string[]): Promise<number> {
         shutdownId = req.id ?? null;
         break;
       }
+      if (req.method === "status") {
+        // Answered from state at once, never behind running work.
+        emit({
+          id: req.id ?? null,
+          result: {
+            shards: router.shardStatus(),
+            overlay: router.overlayPaths(),
+          },
+        });
+        continue;
+      }
       if (req.method === "cancel") {
         const ac = inflight.get(JSON.stringify(req.target ?? null));
         ac?.abort(new ProtocolError("cancelled", "cancelled by the client"));
@@ -421,13 +473,13 @@ async function serve(args: readonly string[]): Promise<number> {
       }
       run(req);
     }
-    // End of input or `shutdown`: finish what was asked first.
-    await chain;
+    // End of input: finish what was asked first. `shutdown`: the same, but
+    // for a bounded time; then what still runs or waits is cancelled.
+    if (shutdownId === undefined) await chain;
+    else await settleWithin(chain, SHUTDOWN_GRACE_MS);
   } finally {
-    for (const ac of inflight.values()) {
-      ac.abort(new ProtocolError("cancelled", "router shutting down"));
-    }
-    await chain.catch(() => {});
+    cancelAll("router shutting down");
+    await settleWithin(chain, SHUTDOWN_UNWIND_MS);
     await stop(router);
     removeSignals();
   }

@@ -1,7 +1,7 @@
 /**
  * Shared pieces of the `search` and `router` commands: flag parsing, the
- * default cache directory, and a warm start that reuses worker caches that
- * are newer than every file of their shard.
+ * default cache directory, and a warm start that reuses worker caches whose
+ * manifest proves them current.
  *
  * @module
  */
@@ -10,8 +10,13 @@ import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { resolve, sep } from "node:path";
 import type { Router } from "../lib/net/router.ts";
-import { newestModification } from "../lib/net/workspace_fs.ts";
-import { shardCacheFileName } from "../lib/worker/shard_cache.ts";
+import type { ShardIndexedReport } from "../lib/net/router_options.ts";
+import {
+  buildShardManifest,
+  checkShardManifest,
+  removeShardManifest,
+  writeShardManifest,
+} from "../lib/net/shard_manifest.ts";
 
 /** Parsed flags: repeatable values, booleans, and positionals. */
 export interface ParsedFlags {
@@ -149,8 +154,10 @@ export function defaultCacheDir(roots: readonly string[]): string {
 }
 
 /**
- * Shards whose worker cache is loaded and newer than every directory and
- * `.java` file of the shard (so the cached symbols are current).
+ * Shards whose worker cache is loaded and provably current: the manifest
+ * beside it names this root and layout and the very index the worker
+ * loaded, and every file is unchanged (same stat, or same content hash when
+ * the stat changed or cannot be trusted). See `lib/net/shard_manifest.ts`.
  *
  * @example
  * ```ts ignore
@@ -161,27 +168,76 @@ export function defaultCacheDir(roots: readonly string[]): string {
 export async function freshWarmShards(
   router: Router,
   cacheDir: string,
+  onStale?: (shard: number, reason: string) => void,
 ): Promise<number[]> {
   const roots = router.roots;
   const out: number[] = [];
   for (const status of router.shardStatus()) {
-    if (!status.warm) continue;
-    let cacheTime: number;
-    try {
-      const info = await Deno.stat(
-        `${cacheDir}/${shardCacheFileName(status.shard)}`,
-      );
-      cacheTime = info.mtime?.getTime() ?? 0;
-    } catch {
-      continue;
-    }
+    if (!status.warm || status.warmIndex === undefined) continue;
     const exclude = new Set(
       roots.filter((r) => r !== status.root && r.startsWith(status.root + sep)),
     );
-    const newest = await newestModification(status.root, { exclude });
-    if (newest < cacheTime) out.push(status.shard);
+    const verdict = await checkShardManifest(cacheDir, {
+      shard: status.shard,
+      root: status.root,
+      layout: roots,
+      exclude,
+      cachedIndex: status.warmIndex,
+    });
+    if (verdict.fresh) out.push(status.shard);
+    else onStale?.(status.shard, verdict.reason);
   }
   return out;
+}
+
+/**
+ * Records, for every shard indexed by a run, what its index was built from
+ * (see `lib/net/shard_manifest.ts`); returns the `onShardIndexed` hook and
+ * a `flush` that waits for the writes. Shards indexed with unsaved overlay
+ * text get no manifest (their cache is not the disk's text).
+ *
+ * @example
+ * ```ts ignore
+ * const recorder = manifestRecorder(router, cacheDir);
+ * await router.indexWorkspace({ onShardIndexed: recorder.onShardIndexed });
+ * await recorder.flush();
+ * ```
+ */
+export function manifestRecorder(
+  router: Router,
+  cacheDir: string,
+  onError?: (shard: number, err: unknown) => void,
+): {
+  onShardIndexed: (report: ShardIndexedReport) => void;
+  flush: () => Promise<void>;
+} {
+  const startedAt = Date.now();
+  const writes: Promise<void>[] = [];
+  return {
+    onShardIndexed: (report) => {
+      writes.push(
+        (async () => {
+          if (report.overlay) {
+            await removeShardManifest(cacheDir, report.shard);
+            return;
+          }
+          const manifest = await buildShardManifest({
+            shard: report.shard,
+            root: report.root,
+            layout: router.roots,
+            files: report.files,
+            skipped: report.skipped,
+            index: report.index,
+            snapshotStartedAt: startedAt,
+          });
+          await writeShardManifest(cacheDir, manifest);
+        })().catch((err) => onError?.(report.shard, err)),
+      );
+    },
+    flush: async () => {
+      await Promise.all(writes);
+    },
+  };
 }
 
 /**

@@ -7,12 +7,15 @@
  * ```
  *
  * The second run is warm: each worker loads its shard cache, and shards
- * whose cache is newer than every file are not re-indexed (`--refresh`
- * forces a full index). Relative paths are relative to the directory the
- * command was typed in (`INIT_CWD` under `deno task`). Bad input (a missing
- * root, a root that is a file, the same root twice, a bad flag) exits 2
- * with one line on stderr; a failure while indexing exits 1; SIGINT/SIGTERM
- * stop the workers, remove the router's socket directory and exit 130/143.
+ * whose cache is provably current (same root and layout, every file
+ * unchanged by stat or, when the stat changed, by content hash) are not
+ * re-indexed (`--refresh` forces a full index). Relative paths are relative
+ * to the directory the command was typed in (`INIT_CWD` under `deno task`).
+ * Bad input (a missing root, a root that is a file, the same root twice, a
+ * bad flag) exits 2 with one line on stderr; a failure while indexing exits
+ * 1; when some shards fail, the others' results are printed and the exit
+ * status is 3; SIGINT/SIGTERM stop the workers, remove the router's socket
+ * directory and exit 130/143.
  *
  * @module
  */
@@ -23,6 +26,9 @@ import {
   startRouter,
 } from "../lib/net/router.ts";
 import type { SkippedFile } from "../lib/net/workspace_fs.ts";
+import { prepareCacheDirectory } from "../lib/net/shard_cache_file.ts";
+import { removeShardManifest } from "../lib/net/shard_manifest.ts";
+import { escapeControlChars } from "../lib/worker/sanitize.ts";
 import { createProgressBar } from "./progress.ts";
 import {
   defaultCacheDir,
@@ -30,6 +36,7 @@ import {
   formatLocation,
   freshWarmShards,
   intFlag,
+  manifestRecorder,
   parseFlags,
 } from "./router_flags.ts";
 import { checkRoots, resolveUserPath, UsageError } from "./_roots.ts";
@@ -93,8 +100,13 @@ Files that cannot be indexed (unreadable, not UTF-8, larger than 8 MiB) are
 skipped; every run, cold or warm, prints how many and the first few paths.
 
 exit status: 0 results printed (possibly none), 1 indexing failed (or a
-skipped file under --strict), 2 bad arguments or roots, 130/143 interrupted.
+skipped file under --strict), 2 bad arguments or roots, 3 some shards failed
+(each is named on stderr; the other shards' results are printed), 130/143
+interrupted.
 `;
+
+/** Exit status when some shards failed and the others' results were printed. */
+export const EXIT_PARTIAL = 3;
 
 const enc = new TextEncoder();
 
@@ -108,14 +120,15 @@ function err(text: string): void {
 
 async function makeCacheDir(dir: string): Promise<void> {
   try {
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    // Created 0700; refused when others may write to it.
+    await prepareCacheDirectory(dir);
   } catch (e) {
     if (e instanceof Deno.errors.AlreadyExists) {
       throw new UsageError("bad_flag", `--cache-dir ${dir}: not a directory`);
     }
     throw new UsageError(
       "bad_flag",
-      `--cache-dir ${dir}: cannot create (${(e as Error).message})`,
+      `--cache-dir ${dir}: ${escapeControlChars((e as Error).message)}`,
     );
   }
 }
@@ -147,7 +160,7 @@ export async function runSearch(args: readonly string[]): Promise<number> {
       err(`search: ${e.message}\n`);
       return e.exitCode;
     }
-    err(`search: ${oneLine(e)}\n`);
+    err(`search: ${escapeControlChars(oneLine(e))}\n`);
     return 1;
   }
 }
@@ -282,18 +295,33 @@ async function search(args: readonly string[]): Promise<number> {
         const stale = router.shardStatus()
           .map((s) => s.shard)
           .filter((s) => !fresh.includes(s));
+        for (const shard of stale) await removeShardManifest(cacheDir, shard);
+        const recorder = manifestRecorder(router, cacheDir);
+        let failed = 0;
         if (stale.length > 0) {
           const bar = createProgressBar(
             flags.bools.has("no-progress") ? { enabled: false } : {},
           );
           try {
-            await router.indexWorkspace({
+            const result = await router.indexWorkspace({
               shards: stale,
               signal: spawnFailed.signal,
               onProgress: (p) => bar.update(p),
+              onShardIndexed: recorder.onShardIndexed,
+              // One failing shard must not cost the others' results.
+              partial: true,
             });
+            failed = result.failed.length;
+            for (const f of result.failed) {
+              err(
+                `search: shard ${f.shard} failed, its results are missing: ${
+                  escapeControlChars(f.message)
+                } (${f.code})\n`,
+              );
+            }
           } finally {
             bar.finish();
+            await recorder.flush();
           }
           for (const shard of stale) {
             await saveSkipped(cacheDir, shard, skippedByShard.get(shard) ?? []);
@@ -324,15 +352,23 @@ async function search(args: readonly string[]): Promise<number> {
               }) + "\n",
             );
           } else {
-            out(`${formatLocation(hit.symbol)}  ${hit.symbol.name}\n`);
+            // Paths and names come from the workspace (and from workers):
+            // never let them drive the terminal.
+            out(
+              `${escapeControlChars(formatLocation(hit.symbol))}  ${
+                escapeControlChars(hit.symbol.name)
+              }\n`,
+            );
           }
         }
         err(
           `search: ${hits.length} result(s) in ${
             ms.toFixed(0)
-          } ms (${fresh.length} shard(s) from cache, ${stale.length} indexed)\n`,
+          } ms (${fresh.length} shard(s) from cache, ${
+            stale.length - failed
+          } indexed${failed > 0 ? `, ${failed} failed` : ""})\n`,
         );
-        return 0;
+        return failed > 0 ? EXIT_PARTIAL : 0;
       } catch (e) {
         if (spawnFailed.signal.aborted) throw spawnFailed.signal.reason;
         const cause = (e as { cause?: unknown }).cause;

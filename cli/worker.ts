@@ -27,7 +27,11 @@
 import { connect } from "../lib/net/connect.ts";
 import type { Connection, RequestContext } from "../lib/net/connection.ts";
 import { createLogger, type Logger } from "../lib/net/log.ts";
-import { loadShardCache, saveShardCache } from "../lib/net/shard_cache_file.ts";
+import {
+  loadShardCache,
+  prepareCacheDirectory,
+  saveShardCache,
+} from "../lib/net/shard_cache_file.ts";
 import {
   parseWorkerArgs,
   redactWorkerArgs,
@@ -35,7 +39,11 @@ import {
   type WorkerArgs,
 } from "../lib/worker/cli_args.ts";
 import { JAVA_INDEXER } from "../lib/worker/indexer.ts";
-import { sanitizeErrorText } from "../lib/worker/sanitize.ts";
+import { ShardCacheError } from "../lib/worker/shard_cache.ts";
+import {
+  escapeControlChars,
+  sanitizeErrorText,
+} from "../lib/worker/sanitize.ts";
 import { DISTRIBUTED_SEARCH_VERSIONS } from "../lib/worker/search.ts";
 import {
   cachedIndexInfo,
@@ -59,8 +67,9 @@ const SHUTDOWN_FLUSH_MS = 50;
 
 const encoder = new TextEncoder();
 
+/** Prints one line; control characters (from peers, paths) are escaped. */
 function printErr(text: string): void {
-  Deno.stderr.writeSync(encoder.encode(text + "\n"));
+  Deno.stderr.writeSync(encoder.encode(escapeControlChars(text) + "\n"));
 }
 
 function fileMode(path: string): number | null {
@@ -77,8 +86,8 @@ function readPem(flag: string, path: string): string {
 }
 
 class StartupError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
     this.name = "StartupError";
   }
 }
@@ -186,6 +195,46 @@ async function connectToRouter(
         : {}),
     }
     : undefined;
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await connectOnce(args, cached, logger, tls);
+    } catch (err) {
+      if (attempt >= args.connectRetries || !retryableConnectError(err)) {
+        throw err;
+      }
+      const base = Math.min(CONNECT_RETRY_MAX_MS, 100 * 2 ** attempt);
+      const delay = base + Math.floor(Math.random() * (base / 4 + 1));
+      logger.warn("router refused or unreachable; retrying", {
+        attempt: attempt + 1,
+        of: args.connectRetries,
+        delay_ms: delay,
+        error: err,
+      });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+/** Longest pause between connection attempts, in ms. */
+const CONNECT_RETRY_MAX_MS = 5000;
+
+/**
+ * Whether a failed connection attempt is worth repeating: the router
+ * closed the stream before the handshake ended (it is at capacity). A
+ * `Reject`, an unreachable router, a TLS or protocol failure is final.
+ */
+function retryableConnectError(err: unknown): boolean {
+  if (!(err instanceof StartupError)) return false;
+  const code = (err.cause as { code?: string } | undefined)?.code;
+  return code === "connection_closed" || code === "unexpected_eof";
+}
+
+async function connectOnce(
+  args: WorkerArgs,
+  cached: ShardIndex | null,
+  logger: Logger,
+  tls: Parameters<typeof connect>[1]["tls"],
+): Promise<Connection> {
   try {
     return await connect(args.connect, {
       shardId: args.shardId,
@@ -215,6 +264,7 @@ async function connectToRouter(
       : "tls connect";
     throw new StartupError(
       sanitizeErrorText(`${context}: ${formatErrorChain(err)}`),
+      err,
     );
   }
 }
@@ -253,7 +303,23 @@ export async function runWorker(argv: readonly string[]): Promise<number> {
   for (const warning of args.warnings) logger.warn(warning);
   logger.info("starting worker", redactWorkerArgs(args));
 
-  const load = await loadShardCache(args.cacheDir, args.shardId);
+  try {
+    await prepareCacheDirectory(args.cacheDir);
+  } catch (err) {
+    // A directory others may write to is refused outright; one that cannot
+    // be created only costs the cache (writes then warn, the index is
+    // still served).
+    if (err instanceof ShardCacheError) {
+      printErr(
+        `error: --cache-dir: ${sanitizeErrorText(formatErrorChain(err))}`,
+      );
+      return EXIT_STARTUP_ERROR;
+    }
+    logger.warn("cache directory unavailable", { error: err });
+  }
+  const load = await loadShardCache(args.cacheDir, args.shardId, {
+    acceptReferenceLayout: args.readReferenceCache,
+  });
   let cached: ShardIndex | null = null;
   if (load.ok) {
     cached = load.index;
@@ -320,7 +386,9 @@ export async function runWorker(argv: readonly string[]): Promise<number> {
       }
       const isCancelled = (): boolean => ctx.signal.aborted;
       const started = performance.now();
-      const result = queue.then(() =>
+      // Backpressure: the next answer is built only once the router has
+      // read enough of the earlier ones (see OutboundLimits).
+      const result = queue.then(() => conn.whenWritable()).then(() =>
         drive(state.handle(request, { isCancelled }), persist)
       ).then((result) => {
         logger.debug("request done", {

@@ -465,7 +465,17 @@ Deno.test("worker e2e: startup errors exit 1 with a clear message", async () => 
         /^error: v3 handshake failed: .*not today/m,
         { TOK: "top-secret-token" },
       ],
+      [
+        [
+          `--connect=${h.connect}`,
+          "--shard-id=1",
+          `--cache-dir=${h.dir}/shared-cache`,
+        ],
+        /^error: --cache-dir: cache directory .* is writable by others \(mode 777\)/m,
+      ],
     ];
+    await Deno.mkdir(`${h.dir}/shared-cache`);
+    await Deno.chmod(`${h.dir}/shared-cache`, 0o777);
     for (const [args, pattern, env] of cases) {
       const { code, stderr } = await within(
         spawnWorker(args, env).done,

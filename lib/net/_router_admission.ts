@@ -33,6 +33,7 @@ import {
   type WorkerListener,
 } from "./_router_transport.ts";
 import { rehydrate } from "./_router_updates.ts";
+import { guardSymbols } from "./_router_calls.ts";
 import { supportsDistributedSearch } from "../worker/search.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../wire/limits.ts";
 
@@ -393,10 +394,18 @@ function onNotification(
     st.disconnect(shard, worker);
     return;
   }
-  const accepted = st.store.offer(n.body);
+  const accepted = st.store.offer({
+    ...n.body,
+    symbols: guardSymbols(st, shard, n.body.symbols),
+  });
   if (accepted) {
     shard.warm = true;
     shard.remote = false;
+    shard.warmIndex = {
+      revision: n.body.revision,
+      index_generation: n.body.index_generation,
+      symbol_count: n.body.symbols.length,
+    };
   }
   worker.cacheSettled.resolve();
   st.emit({

@@ -8,6 +8,8 @@
 
 import { ProtocolError } from "../wire/errors.ts";
 import type { Request, Response, ShardIndex } from "../wire/types.ts";
+import { guardShardSymbols, ownedPathBounds } from "../router/symbol_guard.ts";
+import type { SentFile } from "./shard_manifest.ts";
 import {
   abortReason,
   type LiveWorker,
@@ -195,6 +197,9 @@ export function expectIndex(
       symbolCount: symbol_count,
     };
   } else {
+    // A worker that answers an index request with anything else is broken:
+    // drop it (a spawned one is restarted) rather than keep asking it.
+    st.disconnect(shard, worker);
     throw new ProtocolError(
       "unexpected_response",
       `unexpected worker response: ${response.type}`,
@@ -210,6 +215,54 @@ export function expectIndex(
     );
   }
   return index;
+}
+
+/**
+ * Drops (and counts, and logs once per reply) the symbols a worker reported
+ * outside its shard: a path the router did not send it (or, without `sent`,
+ * outside the shard's root), a name with control characters, a position
+ * beyond the file.
+ *
+ * @example
+ * ```ts
+ * import { guardSymbols } from "./_router_calls.ts";
+ * import { RouterState } from "./_router_state.ts";
+ * import { normalizeAllowlist } from "./router_config.ts";
+ * const st = new RouterState({ roots: ["/w"] }, normalizeAllowlist(undefined));
+ * const kept = guardSymbols(st, st.shards[0], [
+ *   { name: "x", path: "/etc/shadow", line: 0, column: 0 },
+ * ]);
+ * console.assert(kept.length === 0 && st.shards[0].rejectedSymbols === 1);
+ * ```
+ */
+export function guardSymbols(
+  st: RouterState,
+  shard: ShardSlot,
+  symbols: ShardIndex["symbols"],
+  sent?: readonly SentFile[],
+): ShardIndex["symbols"] {
+  const bounds = sent === undefined
+    ? undefined
+    : new Map(sent.map((f) => [f.path, f.bounds]));
+  const guarded = guardShardSymbols(
+    symbols,
+    bounds !== undefined
+      ? (p) => bounds.get(p)
+      : ownedPathBounds((p) => st.layout.ownsPath(shard.id, p)),
+  );
+  if (guarded.rejected > 0) {
+    shard.rejectedSymbols += guarded.rejected;
+    st.log.warn("dropped symbols outside the shard", {
+      shard_id: shard.id,
+      count: guarded.rejected,
+      examples: guarded.examples.map((e) => ({
+        reason: e.reason,
+        path: e.symbol.path,
+        name: e.symbol.name,
+      })),
+    });
+  }
+  return guarded.symbols;
 }
 
 /**
@@ -231,8 +284,10 @@ export function acceptIndex(
   shard: ShardSlot,
   index: StoredIndex,
   defer = false,
+  sent?: readonly SentFile[],
 ): boolean {
   const { remote, symbolCount: _count, ...plain } = index;
+  plain.symbols = guardSymbols(st, shard, plain.symbols, sent);
   const ok = st.store.offer(plain, { defer });
   if (ok) shard.remote = remote === true;
   return ok;

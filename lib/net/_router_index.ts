@@ -10,7 +10,9 @@ import {
   type IndexWorkspaceOptions,
   type IndexWorkspaceResult,
   ShardError,
+  type ShardFailure,
   type ShardProgress,
+  SnapshotTooLargeError,
 } from "./router_options.ts";
 import type { SkippedFile } from "./workspace_fs.ts";
 import {
@@ -20,6 +22,7 @@ import {
   waitForWorker,
 } from "./_router_calls.ts";
 import { sendSnapshot } from "./_router_snapshot.ts";
+import type { SentFile } from "./shard_manifest.ts";
 import { abortReason, type RouterState } from "./_router_state.ts";
 
 /**
@@ -70,6 +73,8 @@ export async function indexWorkspace(
   let files = 0;
   let bytes = 0;
   let firstError: unknown;
+  const failures: ShardFailure[] = [];
+  const failureErrors: ShardError[] = [];
   const symbolCounts: number[] = [];
   const selected = options.shards === undefined
     ? st.shards
@@ -83,6 +88,8 @@ export async function indexWorkspace(
     try {
       await waitForWorker(st, shard, run.signal);
       release = await st.snapshots.acquire(run.signal);
+      let sentFiles: SentFile[] = [];
+      let sentSkipped: SkippedFile[] = [];
       const index = await retrying(st, shard, run.signal, async (worker) => {
         // A retry (the worker restarted) reads the shard again.
         p.filesRead = 0;
@@ -111,19 +118,61 @@ export async function indexWorkspace(
           },
         });
         const index = expectIndex(st, shard, worker, sent.response);
+        sentFiles = sent.sent;
+        sentSkipped = sent.skipped;
         skipped.push(...sent.skipped);
         files += sent.files;
         bytes += sent.bytes;
         return index;
       });
       symbolCounts[shard.id] = index.symbolCount ?? index.symbols.length;
-      acceptIndex(st, shard, index, true);
+      acceptIndex(st, shard, index, true, sentFiles);
+      shard.degraded = undefined;
+      try {
+        options.onShardIndexed?.({
+          shard: shard.id,
+          root: shard.root,
+          files: sentFiles,
+          skipped: sentSkipped,
+          overlay: st.overlayFor(shard).length > 0,
+          index: {
+            revision: index.revision,
+            index_generation: index.index_generation,
+            symbol_count: symbolCounts[shard.id],
+          },
+        });
+      } catch (err) {
+        st.log.warn("onShardIndexed failed", { error: err });
+      }
       shard.indexed = true;
       p.symbols = symbolCounts[shard.id];
       p.phase = "done";
       shardsDone++;
       report();
     } catch (err) {
+      // A snapshot too large for its protocol is a planning error the
+      // caller can fix (by splitting the root), not a degraded shard.
+      if (
+        options.partial && !run.signal.aborted &&
+        !(err instanceof SnapshotTooLargeError)
+      ) {
+        // Partial failure: this shard is degraded, the others go on.
+        const failure = new ShardError(shard.id, err);
+        failureErrors.push(failure);
+        failures.push({
+          shard: shard.id,
+          code: failure.code,
+          message: failure.message,
+        });
+        shard.degraded = { code: failure.code, message: failure.message };
+        st.log.warn("shard failed; serving the others", {
+          shard_id: shard.id,
+          error: err,
+        });
+        p.phase = "failed";
+        report();
+        return;
+      }
       p.phase = run.signal.aborted && firstError === undefined
         ? "cancelled"
         : "failed";
@@ -145,11 +194,15 @@ export async function indexWorkspace(
   st.store.commit();
   if (firstError !== undefined) throw firstError;
   if (run.signal.aborted) throw abortReason(run.signal);
+  if (selected.length > 0 && failures.length === selected.length) {
+    throw failureErrors.sort((a, b) => a.shard - b.shard)[0];
+  }
   return {
     revision,
     files,
     bytes,
     symbols: symbolCounts.reduce((n, c) => n + (c ?? 0), 0),
     skipped,
+    failed: failures.sort((a, b) => a.shard - b.shard),
   };
 }

@@ -25,6 +25,7 @@ import type {
   Response,
 } from "../wire/types.ts";
 import { callWorker } from "./_router_calls.ts";
+import { describeSentFile, type SentFile } from "./shard_manifest.ts";
 import type { LiveWorker, RouterState, ShardSlot } from "./_router_state.ts";
 import {
   collectJavaFiles,
@@ -197,6 +198,8 @@ export interface SentSnapshot {
   skipped: SkippedFile[];
   /** Requests sent (1 when the shard fitted in one). */
   batches: number;
+  /** What was sent, file by file (hash and bounds, not the text). */
+  sent: SentFile[];
 }
 
 /** Encoded size of a file list, at least (texts, paths and CBOR heads). */
@@ -241,6 +244,7 @@ export async function sendSnapshot(
       bytes: snap.bytes,
       skipped: snap.skipped,
       batches: 1,
+      sent: snap.files.map(describeSentFile),
     };
   }
   return await streamSnapshot(st, shard, worker, options, maxPacket);
@@ -347,6 +351,7 @@ async function streamSnapshot(
   };
   const exhausted = (): boolean => next >= paths.length && head >= queue.length;
   let batches = 0;
+  const sent: SentFile[] = [];
   let previous: Promise<Response> | undefined;
   try {
     let batch = await readBatch();
@@ -361,6 +366,7 @@ async function streamSnapshot(
         }
         overlay.clear();
       }
+      for (const f of batch) sent.push(describeSentFile(f));
       const req = request(options, batch, batches > 0, last);
       const pending = callWorker(st, worker, req, {
         signal,
@@ -382,7 +388,7 @@ async function streamSnapshot(
       });
       st.emit({ type: "files_skipped", shard: shard.id, files: skipped });
     }
-    return { response, files, bytes, skipped, batches };
+    return { response, files, bytes, skipped, batches, sent };
   } finally {
     previous?.catch(() => {});
   }

@@ -10,7 +10,7 @@
 
 import { resolve as resolvePath, sep } from "node:path";
 import { ProtocolError } from "../wire/errors.ts";
-import type { FileText } from "../wire/types.ts";
+import type { CachedIndexInfo, FileText } from "../wire/types.ts";
 import { formatAddress } from "./address.ts";
 import { createLogger, type Logger } from "./log.ts";
 import type { NormalizedAllowlist } from "./router_config.ts";
@@ -52,6 +52,12 @@ export interface ShardSlot {
   indexed: boolean;
   /** A worker's cached index was accepted for this shard. */
   warm: boolean;
+  /** Identity of the accepted cached index (set with `warm`). */
+  warmIndex?: CachedIndexInfo;
+  /** Symbols the shard's workers reported outside the shard, dropped. */
+  rejectedSymbols: number;
+  /** Why the shard's last index run failed; cleared by the next success. */
+  degraded?: { code: string; message: string };
   /** The accepted index is a 3.1 summary: the symbols live on the worker. */
   remote: boolean;
 }
@@ -239,6 +245,7 @@ export class RouterState {
       indexed: false,
       warm: false,
       remote: false,
+      rejectedSymbols: 0,
     }));
   }
 

@@ -23,6 +23,7 @@ import type {
 import { type Address, toAddress, unsupportedPipeError } from "./address.ts";
 import {
   type Connection,
+  type OutboundLimits,
   sessionOptions,
   type SessionTuning,
   startConnection,
@@ -77,6 +78,8 @@ export interface ConnectOptions extends SessionTuning {
   signal?: AbortSignal;
   /** Logger. @default {a `LOOM_LOG` logger} */
   logger?: Logger;
+  /** Bounds on answers queued for a router that does not read them. */
+  outbound?: OutboundLimits;
 }
 
 function timeoutSignal(
@@ -313,6 +316,7 @@ async function connectWithin(
     role: "worker",
     logger,
     readBufferSize: options.readBufferSize,
+    outbound: options.outbound,
   });
   const onAbort = (): void => {
     try {

@@ -8,7 +8,11 @@
  * @module
  */
 
-import { ERROR_CODES, ProtocolError } from "../wire/errors.ts";
+import {
+  ERROR_CODES,
+  LimitExceededError,
+  ProtocolError,
+} from "../wire/errors.ts";
 import type {
   HandshakeReject,
   Notification,
@@ -225,14 +229,62 @@ export interface Connection extends AsyncDisposable {
   notify(notification: Notification): void;
   /** Installs (or removes) the request handler. */
   setRequestHandler(handler: RequestHandler | undefined): void;
+  /**
+   * Resolves once the outbound queue is below its limits (see
+   * {@link OutboundLimits}), at once when it already is or when the
+   * connection is closed. A server calls it before building the next
+   * answer, so a peer that stops reading stops the work too.
+   */
+  whenWritable(): Promise<void>;
+  /** Bytes queued for the peer and not yet written to the socket. */
+  readonly unflushedBytes: number;
   /** Installs (or removes) the notification handler. */
   setNotificationHandler(handler: NotificationHandler | undefined): void;
   /** Closes the connection; resolves when everything is released. */
   close(): Promise<void>;
 }
 
+/**
+ * Bounds on what may wait to be written to a peer that does not read.
+ * Past either limit the connection stops reading requests (and
+ * {@link Connection.whenWritable} waits); when nothing is written for
+ * `stallTimeoutMs` while over a limit, the connection is closed with a
+ * `timeout` error. Memory held for one peer thus stays below
+ * `maxQueuedBytes` plus one answer (at most `max_packet_len`).
+ */
+export interface OutboundLimits {
+  /**
+   * Unwritten bytes past which reading stops.
+   * @default {33554432} (32 MiB)
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Unwritten answers past which reading stops (the reference's queue holds
+   * 256 frames).
+   * @default {256}
+   */
+  maxQueuedFrames?: number;
+  /**
+   * How long the queue may stay full without a byte written before the
+   * connection is closed, in ms.
+   * @default {60000}
+   */
+  stallTimeoutMs?: number;
+}
+
+/** The defaults of {@link OutboundLimits}. */
+export const DEFAULT_OUTBOUND_LIMITS: Required<OutboundLimits> = Object.freeze(
+  {
+    maxQueuedBytes: 32 * 1024 * 1024,
+    maxQueuedFrames: 256,
+    stallTimeoutMs: 60_000,
+  },
+);
+
 /** Options for {@link startConnection}. */
 export interface StartConnectionOptions {
+  /** Bounds on the outbound queue. */
+  outbound?: OutboundLimits;
   /** Our role. */
   role: "router" | "worker";
   /** Router role: the admission hook (default: accept with id 1, revision 0). */
@@ -322,6 +374,33 @@ function internalErrorResult(message: string): RpcResult {
   };
 }
 
+/**
+ * The answer sent instead of one that cannot be encoded: `too_large` (with
+ * `limit`, `max` and `actual` in `details`) when it outgrew the packet
+ * limit, else `internal`.
+ */
+function unsendableAnswer(err: unknown): RpcResult {
+  if (err instanceof LimitExceededError) {
+    return {
+      status: "err",
+      error: {
+        code: "too_large",
+        message:
+          `answer exceeds ${err.limit} (${err.max} bytes): at least ${err.actual} bytes`,
+        retryable: false,
+        details: JSON.stringify({
+          limit: err.limit,
+          max: err.max,
+          actual: err.actual,
+        }),
+      },
+    };
+  }
+  return internalErrorResult(
+    err instanceof ProtocolError ? err.code : "internal error",
+  );
+}
+
 class SessionConnection implements Connection {
   readonly role: "router" | "worker";
   readonly peerFingerprint?: string;
@@ -353,6 +432,12 @@ class SessionConnection implements Connection {
   #rejectReady!: (error: ProtocolError) => void;
   #rejectInfo: HandshakeReject | undefined;
   #resolveClosed!: (error: ProtocolError | undefined) => void;
+  #limits: Required<OutboundLimits>;
+  /** Answers queued and not yet written. */
+  #unflushedReplies = 0;
+  #writableWaiters: (() => void)[] = [];
+  #stallTimer: ReturnType<typeof setTimeout> | undefined;
+  #stallFlushed = 0;
 
   constructor(
     session: ConnectionSession,
@@ -364,6 +449,7 @@ class SessionConnection implements Connection {
     this.remoteAddress = options.remoteAddress;
     this.#session = session;
     this.#options = options;
+    this.#limits = { ...DEFAULT_OUTBOUND_LIMITS, ...options.outbound };
     this.ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -379,6 +465,7 @@ class SessionConnection implements Connection {
       recycleWrites: stream.retainsWrites !== true,
       onIoError: (err) =>
         options.logger?.debug("connection i/o error", { error: err }),
+      readGate: () => this.#writable() ? undefined : this.whenWritable(),
     });
     this.#driver.done.then(() => this.#resolveClosed(this.#closeError));
   }
@@ -399,6 +486,59 @@ class SessionConnection implements Connection {
 
   get isClosed(): boolean {
     return this.#isClosed;
+  }
+
+  get unflushedBytes(): number {
+    return this.#driver.queuedBytes - this.#driver.flushedBytes;
+  }
+
+  #writable(): boolean {
+    return this.#isClosed ||
+      (this.unflushedBytes < this.#limits.maxQueuedBytes &&
+        this.#unflushedReplies < this.#limits.maxQueuedFrames);
+  }
+
+  whenWritable(): Promise<void> {
+    if (this.#writable()) return Promise.resolve();
+    const wait = new Promise<void>((resolve) => {
+      this.#writableWaiters.push(resolve);
+    });
+    this.#armStall();
+    return wait;
+  }
+
+  /** Wakes writability waiters once under the limits. */
+  #checkWritable(): void {
+    if (this.#writableWaiters.length === 0 || !this.#writable()) return;
+    const waiters = this.#writableWaiters;
+    this.#writableWaiters = [];
+    if (this.#stallTimer !== undefined) clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    for (const wake of waiters) wake();
+  }
+
+  #armStall(): void {
+    if (this.#stallTimer !== undefined || this.#isClosed) return;
+    this.#stallFlushed = this.#driver.flushedBytes;
+    this.#stallTimer = setTimeout(() => {
+      this.#stallTimer = undefined;
+      this.#checkWritable();
+      if (this.#writableWaiters.length === 0 || this.#isClosed) return;
+      if (this.#driver.flushedBytes !== this.#stallFlushed) {
+        this.#armStall(); // Slow but moving: keep waiting.
+        return;
+      }
+      this.#options.logger?.warn("peer stopped reading; closing", {
+        queued_bytes: this.unflushedBytes,
+        queued_replies: this.#unflushedReplies,
+      });
+      this.#driver.abort(
+        new ProtocolError(
+          ERROR_CODES.TIMEOUT,
+          `peer stopped reading: ${this.unflushedBytes} bytes in ${this.#unflushedReplies} answers unwritten for ${this.#limits.stallTimeoutMs} ms`,
+        ),
+      );
+    }, this.#limits.stallTimeoutMs);
   }
 
   call(request: Request, options?: CallOptions): Promise<Response> {
@@ -792,16 +932,16 @@ class SessionConnection implements Connection {
       // An answer that cannot be sent (too large...): tell the peer instead.
       this.#options.logger?.warn("response not sent", { error: err });
       try {
-        this.#session.respond(
-          id,
-          internalErrorResult(
-            err instanceof ProtocolError ? err.code : "internal error",
-          ),
-        );
+        this.#session.respond(id, unsendableAnswer(err));
       } catch {
         // Closed meanwhile.
       }
     }
+    this.#unflushedReplies++;
+    this.#driver.whenFlushed(this.#driver.queuedBytes, () => {
+      this.#unflushedReplies--;
+      this.#checkWritable();
+    });
     this.#driver.pump();
   }
 
@@ -852,6 +992,11 @@ class SessionConnection implements Connection {
     if (this.#writeTimer !== undefined) clearTimeout(this.#writeTimer);
     this.#writeTimer = undefined;
     this.#notifications = [];
+    if (this.#stallTimer !== undefined) clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    const waiters = this.#writableWaiters;
+    this.#writableWaiters = [];
+    for (const wake of waiters) wake();
   }
 }
 

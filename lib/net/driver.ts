@@ -80,6 +80,12 @@ export interface SessionDriverOptions<E> {
   recycleWrites?: boolean;
   /** Called with I/O errors before they close the session (for logging). */
   onIoError?(error: unknown): void;
+  /**
+   * Asked before every read: a promise pauses reading until it settles
+   * (backpressure: a peer that does not read what we send cannot make us
+   * read, and queue, more). Undefined reads at once.
+   */
+  readGate?(): Promise<void> | undefined;
 }
 
 /** A wait registered with {@link SessionDriver.whenFlushed}. */
@@ -398,6 +404,11 @@ export class SessionDriver<E> {
     const max = this.#options.readBufferSize ?? 1_048_576;
     let buffer = new Uint8Array(Math.min(max, 16_384));
     while (!this.#streamClosed) {
+      const gate = this.#options.readGate?.();
+      if (gate !== undefined) {
+        await gate.catch(() => {});
+        if (this.#streamClosed) return;
+      }
       // The rest of a large frame is read straight into its buffer.
       const direct = this.#session.receiveBuffer?.(DIRECT_READ_MIN);
       let n: number | null;

@@ -14,6 +14,11 @@
  * - `wrong_shard_index=1`, `wrong_shard_stats=1`, `wrong_shard_cached=1`:
  *   answer (or announce) with shard id + 1;
  * - `ignore_shutdown=1`: answer `Shutdown` but keep running;
+ * - `hostile_symbols=1`: `IndexShard` replies carry extra forged symbols
+ *   (paths outside the shard, control characters in names, line 2^32-1);
+ * - `index_reply=ack`: answer `IndexShard` with `ack`;
+ * - `index_reply=hang`: never answer `IndexShard`, not even a cancel;
+ * - `index_reply=too_large`: answer `IndexShard` with a `too_large` error;
  * - `shard<N>.<key>=...` sets a knob for shard N only.
  *
  * It records starts in `attempts-shard<N>.log` (one ms timestamp per line)
@@ -173,12 +178,62 @@ async function main(args: string[]): Promise<number> {
             },
           };
         }
+        if (knob("index_reply") === "hang") {
+          return await new Promise<never>(() => {});
+        }
+        if (knob("index_reply") === "ack") {
+          return ok({ status: "ok", value: { type: "ack" } });
+        }
+        if (knob("index_reply") === "too_large") {
+          return {
+            status: "err",
+            error: {
+              code: "too_large",
+              message: "shard index exceeds max_packet_len",
+              retryable: false,
+              details: null,
+            },
+          };
+        }
         files = new Map(req.files.map((f) => [f.path, f.text]));
         lastRevision = req.revision;
         const built = await rebuild(req.revision);
+        const first = req.files[0]?.path ?? "/w/A.java";
+        const forged = truthy(knob("hostile_symbols"))
+          ? [
+            { name: "shadow", path: "/etc/shadow", line: 0, column: 0 },
+            {
+              name: "passwd",
+              path: "../../../../etc/passwd",
+              line: 0,
+              column: 0,
+            },
+            {
+              name: "dotdot",
+              path: `${first}/../../../../etc/hosts.java`,
+              line: 0,
+              column: 0,
+            },
+            {
+              name: "Evil\u001b]0;owned\u0007",
+              path: first,
+              line: 0,
+              column: 0,
+            },
+            { name: "FarAway", path: first, line: 4294967295, column: 0 },
+            { name: "WideAway", path: first, line: 0, column: 4294967295 },
+          ]
+          : [];
         return {
           status: "ok",
-          value: { type: "shard_index", body: { ...built, shard_id: wrong } },
+          value: {
+            type: "shard_index",
+            body: {
+              ...built,
+              shard_id: wrong,
+              symbols: [...built.symbols, ...forged],
+            },
+          },
         };
       }
       case "update_file": {

@@ -7,7 +7,15 @@
  * (excess streams are closed at once and the accept loop never stalls):
  * - `maxConnections` (default 1024): open connections plus handshakes;
  * - `maxPendingHandshakes` (default 128): handshakes in progress (for mutual
- *   TLS the TLS accept counts too).
+ *   TLS the TLS accept counts too);
+ * - `maxPendingHandshakesPerPeer` (default 16): handshakes in progress from
+ *   one TCP peer address.
+ *
+ * Idle connections must not lock legitimate workers out: a new stream over
+ * the per-peer limit closes that peer's oldest pending handshake, and one
+ * over the total limit closes the oldest pending handshake of the peer with
+ * the most of them (all local Unix-socket peers count as one), rather than
+ * being refused. A new stream is refused only when no peer holds two.
  *
  * Each handshake is bounded by `handshakeTimeoutMs` (default 5000; for mutual
  * TLS the TLS accept gets its own budget of the same length first, as in the
@@ -61,6 +69,8 @@ export interface ListenOptions extends SessionTuning {
   admit?: AdmissionHook;
   /** Handshakes in progress at once. @default {128} */
   maxPendingHandshakes?: number;
+  /** Handshakes in progress from one TCP peer address. @default {16} */
+  maxPendingHandshakesPerPeer?: number;
   /** Open connections plus handshakes. @default {1024} */
   maxConnections?: number;
   /** Budget of one handshake in milliseconds. @default {5000} */
@@ -109,6 +119,10 @@ function positiveInt(name: string, value: number): number {
 
 interface Ticket {
   released: boolean;
+  /** The peer's address (host), when known. */
+  peer?: string;
+  /** Closes the stream (set once it is known). */
+  close?: () => void;
 }
 
 class RouterListener implements Listener {
@@ -117,8 +131,11 @@ class RouterListener implements Listener {
   #options: ListenOptions;
   #logger: Logger;
   #maxPending: number;
+  #maxPendingPerPeer: number;
   #maxConnections: number;
   #pending = 0;
+  /** Pending handshakes in arrival order. */
+  #pendingTickets = new Set<Ticket>();
   #active = 0;
   #closed = false;
   #queue: Connection[] = [];
@@ -135,6 +152,10 @@ class RouterListener implements Listener {
     this.#maxPending = positiveInt(
       "maxPendingHandshakes",
       options.maxPendingHandshakes ?? 128,
+    );
+    this.#maxPendingPerPeer = positiveInt(
+      "maxPendingHandshakesPerPeer",
+      options.maxPendingHandshakesPerPeer ?? 16,
     );
     this.#maxConnections = positiveInt(
       "maxConnections",
@@ -246,8 +267,16 @@ class RouterListener implements Listener {
     return this.#address;
   }
 
-  /** Takes a permit for a new stream, or returns undefined (drop it). */
-  #admitStream(kind: string): Ticket | undefined {
+  /**
+   * Takes a permit for a new stream, or returns undefined (drop it). Over a
+   * pending-handshake limit, the oldest handshake of the busiest peer is
+   * closed instead (see the module documentation).
+   */
+  #admitStream(
+    kind: string,
+    peer?: string,
+    close?: () => void,
+  ): Ticket | undefined {
     if (this.#closed) return undefined;
     if (this.#active >= this.#maxConnections) {
       this.#logger.warn("dropping incoming connection", {
@@ -256,22 +285,74 @@ class RouterListener implements Listener {
       });
       return undefined;
     }
+    if (peer !== undefined) {
+      let count = 0;
+      let oldest: Ticket | undefined;
+      for (const t of this.#pendingTickets) {
+        if (t.peer !== peer) continue;
+        count++;
+        if (oldest === undefined && t.close !== undefined) oldest = t;
+      }
+      if (count >= this.#maxPendingPerPeer && oldest !== undefined) {
+        this.#evict(oldest, kind, "too many pending handshakes from one peer");
+      }
+    }
     if (this.#pending >= this.#maxPending) {
-      this.#logger.warn("dropping incoming connection", {
-        transport: kind,
-        reason: "too many pending handshakes",
-      });
-      return undefined;
+      const victim = this.#busiestOldest();
+      if (victim === undefined) {
+        this.#logger.warn("dropping incoming connection", {
+          transport: kind,
+          reason: "too many pending handshakes",
+        });
+        return undefined;
+      }
+      this.#evict(victim, kind, "too many pending handshakes");
     }
     this.#active++;
     this.#pending++;
-    return { released: false };
+    const ticket: Ticket = { released: false, peer, close };
+    this.#pendingTickets.add(ticket);
+    return ticket;
+  }
+
+  /** The oldest closable handshake of the peer holding the most (>= 2). */
+  #busiestOldest(): Ticket | undefined {
+    const counts = new Map<string, { n: number; oldest: Ticket }>();
+    for (const t of this.#pendingTickets) {
+      if (t.close === undefined) continue;
+      const key = t.peer ?? "local";
+      const entry = counts.get(key);
+      if (entry === undefined) counts.set(key, { n: 1, oldest: t });
+      else entry.n++;
+    }
+    let best: { n: number; oldest: Ticket } | undefined;
+    for (const entry of counts.values()) {
+      if (entry.n >= 2 && (best === undefined || entry.n > best.n)) {
+        best = entry;
+      }
+    }
+    return best?.oldest;
+  }
+
+  #evict(ticket: Ticket, kind: string, reason: string): void {
+    this.#logger.info("closing a pending handshake", {
+      transport: kind,
+      reason,
+      peer: ticket.peer,
+    });
+    this.#release(ticket, false);
+    try {
+      ticket.close?.();
+    } catch {
+      // closed
+    }
   }
 
   /** Ends the handshake part of a permit; `keep` holds the connection part. */
   #release(ticket: Ticket, keep: boolean): void {
     if (ticket.released) return;
     ticket.released = true;
+    this.#pendingTickets.delete(ticket);
     this.#pending--;
     if (!keep) this.#active--;
   }
@@ -282,7 +363,11 @@ class RouterListener implements Listener {
   ): Promise<void> {
     try {
       for await (const conn of listener) {
-        const ticket = this.#admitStream(kind);
+        const remoteAddr = conn.remoteAddr;
+        const peer = remoteAddr.transport === "tcp"
+          ? remoteAddr.hostname
+          : undefined;
+        const ticket = this.#admitStream(kind, peer, () => conn.close());
         if (ticket === undefined) {
           try {
             conn.close();

@@ -232,7 +232,10 @@ export class Router {
       root: s.root,
       connected: s.worker !== undefined,
       warm: s.warm,
+      ...(s.warmIndex ? { warmIndex: s.warmIndex } : {}),
       indexed: s.indexed,
+      rejectedSymbols: s.rejectedSymbols,
+      ...(s.degraded ? { degraded: s.degraded } : {}),
     }));
   }
 

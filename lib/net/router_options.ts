@@ -15,7 +15,8 @@
 
 import { randomBytes } from "node:crypto";
 import { LimitExceededError, ProtocolError } from "../wire/errors.ts";
-import type { U64 } from "../wire/types.ts";
+import type { CachedIndexInfo, U64 } from "../wire/types.ts";
+import type { SentFile } from "./shard_manifest.ts";
 import type { Logger } from "./log.ts";
 import type {
   FingerprintAllowlist,
@@ -214,6 +215,35 @@ export interface IndexWorkspaceOptions {
   onProgress?: (progress: IndexProgress) => void;
   /** Index only these shards (default: all). */
   shards?: readonly number[];
+  /**
+   * Keep indexing the other shards when one fails, and resolve with the
+   * failures in {@link IndexWorkspaceResult.failed} (rejecting only when
+   * every selected shard failed). Without it the first failure cancels the
+   * run and rejects with a {@link ShardError}.
+   * @default {false}
+   */
+  partial?: boolean;
+  /**
+   * Called once per shard whose fresh index was accepted, with exactly the
+   * text that was sent (to record what the index was built from).
+   */
+  onShardIndexed?: (report: ShardIndexedReport) => void;
+}
+
+/** What {@link IndexWorkspaceOptions.onShardIndexed} receives. */
+export interface ShardIndexedReport {
+  /** The shard id. */
+  shard: number;
+  /** The shard's source root. */
+  root: string;
+  /** The files sent to the worker (path, content hash, bounds), in order. */
+  files: readonly SentFile[];
+  /** Files left out (unreadable, not UTF-8, too large). */
+  skipped: readonly SkippedFile[];
+  /** Whether unsaved overlay text replaced or added any file. */
+  overlay: boolean;
+  /** The identity of the index the worker built (and caches). */
+  index: CachedIndexInfo;
 }
 
 /** The outcome of {@link Router.indexWorkspace}. */
@@ -228,6 +258,18 @@ export interface IndexWorkspaceResult {
   symbols: number;
   /** Files left out (unreadable, not UTF-8, too large). */
   skipped: SkippedFile[];
+  /** Shards that failed (only with `partial`; empty otherwise). */
+  failed: ShardFailure[];
+}
+
+/** One failed shard of a partial index run. */
+export interface ShardFailure {
+  /** The shard id. */
+  shard: number;
+  /** The error code (a {@link ProtocolError} code). */
+  code: string;
+  /** What went wrong. */
+  message: string;
 }
 
 /** What {@link Router.shardStatus} reports per shard. */
@@ -240,8 +282,21 @@ export interface ShardStatus {
   connected: boolean;
   /** A cached index from a worker is loaded. */
   warm: boolean;
+  /** Which cached index was loaded (when `warm`). */
+  warmIndex?: CachedIndexInfo;
+  /**
+   * Symbols this shard's workers reported outside the shard (a path not
+   * sent to it, a control character in a name, a position past the file),
+   * dropped since the router started.
+   */
+  rejectedSymbols: number;
   /** Indexed or updated during this router run. */
   indexed: boolean;
+  /**
+   * Set when the shard's last index run failed (its earlier symbols, if
+   * any, are still served); cleared by the next successful run.
+   */
+  degraded?: { code: string; message: string };
 }
 
 /** Options for calls that reach a worker. */

@@ -201,7 +201,7 @@ Deno.test("a delayed cached index does not overwrite a newer index", async () =>
           index_generation: generation,
           symbols: [{
             name: "FreshSymbol",
-            path: "A.java",
+            path: ws.path("a/A.java"),
             line: 0,
             column: 6,
           }],
@@ -217,7 +217,12 @@ Deno.test("a delayed cached index does not overwrite a newer index", async () =>
         shard_id: 0,
         revision,
         index_generation: gen,
-        symbols: [{ name: "StaleSymbol", path: "A.java", line: 0, column: 0 }],
+        symbols: [{
+          name: "StaleSymbol",
+          path: ws.path("a/A.java"),
+          line: 0,
+          column: 0,
+        }],
       },
     });
   stale(0, 999);

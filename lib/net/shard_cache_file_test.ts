@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
-import { loadShardCache, saveShardCache } from "./shard_cache_file.ts";
-import { encodeShardCache } from "../worker/shard_cache.ts";
+import {
+  loadShardCache,
+  prepareCacheDirectory,
+  saveShardCache,
+} from "./shard_cache_file.ts";
+import { encodeShardCache, ShardCacheError } from "../worker/shard_cache.ts";
 import type { ShardIndex } from "../wire/types.ts";
 
 const INDEX: ShardIndex = {
@@ -87,23 +91,30 @@ Deno.test("loadShardCache() misses on a file over 64 MiB without reading it", as
 Deno.test("loadShardCache() reports decode failures as misses", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/shard_7.bin`;
-    const bytes = encodeShardCache(INDEX);
+    const bytes = encodeShardCache(INDEX, { layout: "reference" });
     const cases: Array<[Uint8Array, string]> = [
       [new TextEncoder().encode("garbage"), "bad_magic"],
       [bytes.subarray(0, bytes.length - 1), "truncated"],
       [new Uint8Array([...bytes, 0]), "trailing_bytes"],
-      [encodeShardCache({ ...INDEX, shard_id: 9 }), "wrong_shard_id"],
+      [
+        encodeShardCache({ ...INDEX, shard_id: 9 }, { layout: "reference" }),
+        "wrong_shard_id",
+      ],
     ];
     for (const [content, reason] of cases) {
       await Deno.writeFile(path, content);
-      const result = await loadShardCache(dir, 7);
+      const result = await loadShardCache(dir, 7, {
+        acceptReferenceLayout: true,
+      });
       assert.ok(!result.ok, reason);
       assert.equal(result.reason, reason);
     }
     const view = bytes.slice();
     view[12] = 5;
     await Deno.writeFile(path, view);
-    const protocol = await loadShardCache(dir, 7);
+    const protocol = await loadShardCache(dir, 7, {
+      acceptReferenceLayout: true,
+    });
     assert.ok(!protocol.ok && protocol.reason === "bad_protocol_version");
     assert.match(protocol.message, /incompatible protocol version/);
     assert.match(protocol.path, /shard_7\.bin$/);
@@ -157,5 +168,59 @@ Deno.test("saveShardCache() surfaces I/O errors", async () => {
   await withDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/file`, "not a dir");
     await assert.rejects(saveShardCache(`${dir}/file`, INDEX));
+  });
+});
+
+Deno.test("loadShardCache() turns flipped bytes of a saved cache into a miss (corrupt)", async () => {
+  await withDir(async (dir) => {
+    const path = await saveShardCache(dir, INDEX);
+    const good = await Deno.readFile(path);
+    // A name, a path and a line of the only symbol, and the digest itself.
+    for (const at of [60, 70, good.length - 50, good.length - 1]) {
+      const bad = good.slice();
+      bad[at] ^= 0x04;
+      await Deno.writeFile(path, bad);
+      const result = await loadShardCache(dir, 7);
+      assert.ok(!result.ok, `offset ${at}`);
+      assert.equal(result.reason, "corrupt");
+    }
+    await Deno.writeFile(
+      path,
+      encodeShardCache(INDEX, { layout: "reference" }),
+    );
+    const reference = await loadShardCache(dir, 7);
+    assert.ok(!reference.ok && reference.reason === "unverified");
+    const asked = await loadShardCache(dir, 7, { acceptReferenceLayout: true });
+    assert.ok(asked.ok);
+  });
+});
+
+Deno.test("the cache directory is created 0700 whatever the umask, and refused when others can write", async () => {
+  if (Deno.build.os === "windows") return;
+  await withDir(async (dir) => {
+    const old = Deno.umask(0);
+    try {
+      await saveShardCache(`${dir}/a/b`, INDEX);
+    } finally {
+      Deno.umask(old);
+    }
+    assert.equal((await Deno.stat(`${dir}/a/b`)).mode! & 0o777, 0o700);
+    assert.equal((await Deno.stat(`${dir}/a`)).mode! & 0o777, 0o700);
+    for (const mode of [0o777, 0o770, 0o702]) {
+      await Deno.chmod(`${dir}/a/b`, mode);
+      const load = await loadShardCache(`${dir}/a/b`, 7);
+      assert.ok(!load.ok && load.reason === "unsafe_directory");
+      await assert.rejects(
+        () => saveShardCache(`${dir}/a/b`, INDEX),
+        (err: unknown) =>
+          err instanceof ShardCacheError && err.reason === "unsafe_directory",
+      );
+      await assert.rejects(
+        () => prepareCacheDirectory(`${dir}/a/b`),
+        ShardCacheError,
+      );
+    }
+    await Deno.chmod(`${dir}/a/b`, 0o700);
+    assert.ok((await loadShardCache(`${dir}/a/b`, 7)).ok);
   });
 });

@@ -130,7 +130,11 @@ export interface SupervisorOptions {
    * @default {2000}
    */
   killTimeoutMs?: number;
-  /** Extra environment for the children. */
+  /**
+   * Extra environment for the children. Children never inherit the
+   * router's environment: they get {@link workerEnvironment} (a short list
+   * of variables a runtime needs), these entries and their token.
+   */
   env?: Record<string, string>;
   /** Receives lifecycle and output events. */
   onEvent?: (event: SupervisorEvent) => void;
@@ -144,6 +148,56 @@ interface Slot {
   /** Resolved by {@link WorkerSupervisor.connected} with the close promise. */
   onConnected?: (closed: Promise<unknown>) => void;
   loop?: Promise<void>;
+}
+
+/**
+ * The variables a spawned worker inherits from the router's environment:
+ * what a runtime needs to find programs, its module cache, a temp directory
+ * and the locale, plus the log level. Anything else (other tokens, cloud
+ * credentials, `DENO_AUTH_TOKENS`) stays in the router.
+ */
+export const WORKER_ENV_PASSTHROUGH: readonly string[] = Object.freeze([
+  "PATH",
+  "HOME",
+  "DENO_DIR",
+  "XDG_CACHE_HOME",
+  "TMPDIR",
+  "LANG",
+  "LC_ALL",
+  "LC_CTYPE",
+  "TZ",
+  "NO_COLOR",
+  "LOOM_LOG",
+  "SYSTEMROOT",
+  "USERPROFILE",
+  "LOCALAPPDATA",
+]);
+
+/**
+ * The minimal environment of a spawned worker: the
+ * {@link WORKER_ENV_PASSTHROUGH} variables that are set in this process.
+ *
+ * @returns A fresh record (unreadable variables are left out).
+ *
+ * @example
+ * ```ts
+ * import { workerEnvironment } from "./supervisor.ts";
+ * const env = workerEnvironment();
+ * console.assert(!("LOOM_WORKER_AUTH_TOKEN" in env));
+ * ```
+ */
+export function workerEnvironment(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of WORKER_ENV_PASSTHROUGH) {
+    let value: string | undefined;
+    try {
+      value = Deno.env.get(name);
+    } catch {
+      value = undefined; // No permission for this one: leave it out.
+    }
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
 }
 
 function defaultJitter(delayMs: number): number {
@@ -393,7 +447,12 @@ export class WorkerSupervisor {
         const [program, ...args] = expandWorkerCommand(opts.command, vars);
         child = new Deno.Command(program, {
           args,
-          env: { ...opts.env, [this.tokenEnv]: token },
+          clearEnv: true,
+          env: {
+            ...workerEnvironment(),
+            ...opts.env,
+            [this.tokenEnv]: token,
+          },
           stdin: "null",
           stdout: "piped",
           stderr: "piped",

@@ -3,6 +3,7 @@ import {
   MAX_OUTPUT_LINE_BYTES,
   OUTPUT_TRUNCATED_MARKER,
   type SupervisorEvent,
+  WORKER_ENV_PASSTHROUGH,
   WorkerSupervisor,
 } from "./supervisor.ts";
 import { waitFor } from "./router_test_util.ts";
@@ -98,4 +99,35 @@ Deno.test("WorkerSupervisor kills a child that misses the handshake deadline", a
   const exit = events.find((e) => e.type === "exited");
   assert.equal(exit?.type === "exited" && exit.signal, "SIGKILL");
   await sup.stop(100);
+});
+
+Deno.test("WorkerSupervisor spawns children with a minimal environment, never the router's secrets", async () => {
+  const secret = "LOOM_TEST_EXTERNAL_TOKEN";
+  Deno.env.set(secret, "s3cr3t-canary");
+  const events: SupervisorEvent[] = [];
+  const sup = supervisor(`env; echo END; sleep 5`, events);
+  try {
+    sup.start();
+    await waitFor(
+      "env dump",
+      () => events.some((e) => e.type === "output" && e.line === "END"),
+    );
+  } finally {
+    await sup.stop(100);
+    Deno.env.delete(secret);
+  }
+  const lines = events.flatMap((e) => e.type === "output" ? [e.line] : []);
+  const names = lines.filter((l) => l.includes("=")).map((l) =>
+    l.slice(0, l.indexOf("="))
+  );
+  assert.ok(!lines.some((l) => l.includes("s3cr3t-canary")));
+  assert.ok(names.includes("LOOM_WORKER_AUTH_TOKEN"));
+  assert.ok(names.includes("PATH"));
+  for (const name of names) {
+    assert.ok(
+      name === "LOOM_WORKER_AUTH_TOKEN" || name === "PWD" || name === "SHLVL" ||
+        name === "_" || WORKER_ENV_PASSTHROUGH.includes(name),
+      `unexpected variable ${name}`,
+    );
+  }
 });

@@ -27,6 +27,7 @@ export * from "./command_template.ts";
 export * from "./layout.ts";
 export * from "./overlay.ts";
 export * from "./shard_store.ts";
+export * from "./symbol_guard.ts";
 // The `./wire` message types the signatures here use.
 export type * from "../wire/types.ts";
 // Deprecated: moved to `@loom/loom/search` (see the module doc).

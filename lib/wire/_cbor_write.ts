@@ -189,19 +189,38 @@ function putHead64(
 export class CborWriter {
   buf: Uint8Array;
   pos: number;
+  /**
+   * The most bytes this writer may hold: growing past it throws a
+   * `packet_too_large` {@link LimitExceededError} (limit `max_packet_len`)
+   * before anything larger is allocated, so an oversized value costs at
+   * most this much memory, never its full size.
+   */
+  readonly maxBytes: number;
 
-  /** Starts writing at `offset` (bytes before it are left for the caller). */
-  constructor(offset = 0) {
+  /**
+   * Starts writing at `offset` (bytes before it are left for the caller).
+   *
+   * @param offset Bytes reserved at the start.
+   * @param maxBytes The size bound (default: none).
+   */
+  constructor(offset = 0, maxBytes = Infinity) {
     this.buf = scratch;
     this.pos = offset;
+    this.maxBytes = maxBytes;
   }
 
   /** Makes room for `n` more bytes. */
   ensure(n: number): void {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
+    if (need > this.maxBytes) {
+      throw new LimitExceededError("max_packet_len", this.maxBytes, need, {
+        code: "packet_too_large",
+      });
+    }
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
+    if (size > this.maxBytes) size = Math.max(need, this.maxBytes);
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
@@ -329,7 +348,10 @@ export class CborWriter {
   }
 
   #textSlow(value: string, cap: TextCap): void {
-    const max = value.length * 3;
+    let max = value.length * 3;
+    // Near the size bound, reserve the exact length rather than the worst
+    // case, so a value that fits is never refused.
+    if (this.pos + 5 + max > this.maxBytes) max = utf8Length(value);
     const headLen = max < 24 ? 1 : max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
     this.ensure(headLen + max);
     const start = this.pos;

@@ -869,7 +869,9 @@ export abstract class Session {
   #sendPayload(id: U64, payload: RpcPayload): void {
     // A view into the codec's scratch buffer: it is compressed or copied
     // into the transmit arena before anything else is encoded.
-    const writer = new CborWriter();
+    // Bounded: an answer over the packet limit fails once it reaches the
+    // limit, without building the rest of it.
+    const writer = new CborWriter(0, this.#packetLimit);
     writeRpcPayload(writer, payload);
     let data = writer.buf.subarray(0, writer.pos);
     if (data.length > this.#packetLimit) {

@@ -56,6 +56,18 @@ export interface WorkerArgs {
   tlsClientKey: string | null;
   /** `--linger`: keep running after the router connection is lost. */
   linger: boolean;
+  /**
+   * `--read-reference-cache`: also load a cache in the reference's layout,
+   * which has no integrity digest.
+   */
+  readReferenceCache: boolean;
+  /**
+   * `--connect-retries`: how many times to retry connecting when the router
+   * closes the connection before the handshake ends (refused for
+   * capacity), with exponential backoff. Default 8 for `tcp:` and
+   * `tcp+tls:`, 0 for `unix:`. A `Reject` is never retried.
+   */
+  connectRetries: number;
   /** Non-fatal remarks to log at startup (never contain secrets). */
   warnings: string[];
 }
@@ -92,8 +104,13 @@ const VALUE_FLAGS = [
   "--tls-domain",
   "--tls-client-cert",
   "--tls-client-key",
+  "--connect-retries",
 ] as const;
-const BOOLEAN_FLAGS = ["--allow-insecure", "--linger"] as const;
+const BOOLEAN_FLAGS = [
+  "--allow-insecure",
+  "--linger",
+  "--read-reference-cache",
+] as const;
 
 type ValueFlag = typeof VALUE_FLAGS[number];
 
@@ -142,6 +159,16 @@ Options:
                             readable by group or others).
   --linger                  Keep running when the router connection is lost
                             (default: exit with status 2).
+  --connect-retries <n>     Retry connecting up to n times, with exponential
+                            backoff (0.1 s doubling, at most 5 s, jittered),
+                            when the router closes the connection before the
+                            handshake ends (it is at capacity); a Reject or an
+                            unreachable router is final. Default 8 for tcp:
+                            and tcp+tls:, 0 for unix:.
+  --read-reference-cache    Also load a shard cache written in the reference
+                            layout, which has no integrity digest (default:
+                            such a cache is a miss). Caches are written with a
+                            SHA-256 trailer; a mismatch is a miss.
   -h, --help                Show this help.
 
 Environment:
@@ -321,6 +348,7 @@ export function parseWorkerArgs(
   let maxRpcBytes = MAX_RPC_BYTES;
   let allowInsecure = false;
   let linger = false;
+  let readReferenceCache = false;
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i];
     if (token === "--help" || token === "-h") return { help: true };
@@ -329,7 +357,8 @@ export function parseWorkerArgs(
     if ((BOOLEAN_FLAGS as readonly string[]).includes(flag)) {
       if (eq >= 0) throw new TypeError(`${flag} does not take a value`);
       if (flag === "--allow-insecure") allowInsecure = true;
-      else linger = true;
+      else if (flag === "--linger") linger = true;
+      else readReferenceCache = true;
       continue;
     }
     if (!(VALUE_FLAGS as readonly string[]).includes(flag)) {
@@ -394,6 +423,16 @@ export function parseWorkerArgs(
 
   const os = options?.os ?? "linux";
   const transport = parseConnect(connect, os);
+  const retriesText = values.get("--connect-retries");
+  let connectRetries = transport === "unix" ? 0 : 8;
+  if (retriesText !== undefined) {
+    if (!/^[0-9]{1,4}$/.test(retriesText)) {
+      throw new TypeError(
+        `--connect-retries must be an integer in 0..9999, got ${retriesText}`,
+      );
+    }
+    connectRetries = Number(retriesText);
+  }
   const warnings: string[] = [];
   if (transport === "tcp+tls") {
     if (tlsCaCert === null) {
@@ -483,6 +522,8 @@ export function parseWorkerArgs(
       tlsClientCert,
       tlsClientKey,
       linger,
+      readReferenceCache,
+      connectRetries,
       warnings,
     },
   };

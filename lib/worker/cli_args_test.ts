@@ -111,6 +111,8 @@ Deno.test("parseWorkerArgs() fills defaults", () => {
     tlsClientCert: null,
     tlsClientKey: null,
     linger: false,
+    readReferenceCache: false,
+    connectRetries: 0,
     warnings: [],
   });
 });
@@ -411,4 +413,20 @@ Deno.test("redactWorkerArgs() never exposes the token", () => {
   const shown = JSON.stringify(redactWorkerArgs(args));
   assert.ok(!shown.includes("s3cret"));
   assert.match(shown, /"authPresent":true/);
+});
+
+Deno.test("parseWorkerArgs() reads --read-reference-cache", () => {
+  const parsed = parseWorkerArgs(
+    [
+      "--connect",
+      "unix:/r.sock",
+      "--shard-id",
+      "0",
+      "--cache-dir",
+      "/tmp/c",
+      "--read-reference-cache",
+    ],
+    { getEnv: () => undefined, readTextFile: () => "", os: "linux" },
+  );
+  assert.ok(!parsed.help && parsed.args.readReferenceCache);
 });

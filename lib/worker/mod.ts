@@ -42,6 +42,10 @@ export {
   SHARD_CACHE_MAGIC,
   SHARD_CACHE_MISS_REASONS,
   SHARD_CACHE_PROTOCOL_VERSION,
+  SHARD_CACHE_TRAILER_BYTES,
+  SHARD_CACHE_TRAILER_MAGIC,
+  SHARD_CACHE_VERIFIED_FORMAT_VERSION,
+  type ShardCacheDigest,
   ShardCacheError,
   shardCacheFileName,
   type ShardCacheLimits,
@@ -64,7 +68,7 @@ export {
   compareUtf8,
   replaceFileSymbols,
 } from "./symbol_order.ts";
-export { sanitizeErrorText } from "./sanitize.ts";
+export { escapeControlChars, sanitizeErrorText } from "./sanitize.ts";
 export { JAVA_INDEXER } from "./indexer.ts";
 export {
   extractJavaSymbols,

@@ -17,17 +17,29 @@
  * | 36 | 8 | symbol count, u64 |
  * | 44 | ... | per symbol: u64 name length, name UTF-8; u64 path length, path UTF-8; u32 line; u32 column |
  *
- * The decoder also accepts the reference's two older layouts, as the
- * reference does: a versioned wrapper (u32 1, u64 length + crate version
- * `0.1.0`, u32 protocol 4, u64 saved-at millis, then the index) and a bare
- * index (the fields from offset 16 on, without the prefix). Only the current
- * layout is written.
+ * That reference layout carries no integrity check, so flipped bytes would
+ * be served as results. loom writes format version 2 by default: the same
+ * layout with version 2 at offset 8, followed by a 40-byte trailer:
+ *
+ * | Offset | Size | Field |
+ * |---|---|---|
+ * | end - 40 | 8 | trailer magic, ASCII `LOOMSUM1` |
+ * | end - 32 | 32 | SHA-256 of every byte before the trailer |
+ *
+ * A digest mismatch is the miss reason `corrupt`. The reference layout
+ * (format 1) and its two older layouts, a versioned wrapper (u32 1, u64
+ * length + crate version `0.1.0`, u32 protocol 4, u64 saved-at millis, then
+ * the index) and a bare index (the fields from offset 16 on, without the
+ * prefix), are read only when asked to (`acceptReferenceLayout`; otherwise
+ * the miss reason is `unverified`) and written only with
+ * `layout: "reference"`.
  *
  * @module
  */
 
 import { ERROR_CODES, type ErrorCode, ProtocolError } from "../wire/errors.ts";
 import type { ShardIndex, Symbol, U64 } from "../wire/types.ts";
+import { sha256 } from "@noble/hashes/sha2.js";
 import {
   MAX_MESSAGE_BYTES,
   MAX_SMALL_STRING_BYTES,
@@ -45,8 +57,31 @@ export const SHARD_CACHE_MAGIC: Uint8Array = new Uint8Array([
   0x52,
   0x44,
 ]);
-/** The cache format version written and accepted. */
+/** The reference's cache format version (no integrity trailer). */
 export const SHARD_CACHE_FORMAT_VERSION = 1;
+/** The verified cache format version: format 1 plus a digest trailer. */
+export const SHARD_CACHE_VERIFIED_FORMAT_VERSION = 2;
+/** The 8 magic bytes that open the trailer (ASCII `LOOMSUM1`). */
+export const SHARD_CACHE_TRAILER_MAGIC: Uint8Array = new Uint8Array([
+  0x4c,
+  0x4f,
+  0x4f,
+  0x4d,
+  0x53,
+  0x55,
+  0x4d,
+  0x31,
+]);
+/** Size of the verified format's trailer: magic plus a 32-byte digest. */
+export const SHARD_CACHE_TRAILER_BYTES = 40;
+
+/**
+ * A SHA-256 implementation: the bytes in, 32 bytes out. The default is a
+ * pure one; a runtime may inject a native one (same output).
+ */
+export type ShardCacheDigest = (bytes: Uint8Array) => Uint8Array;
+
+const pureSha256: ShardCacheDigest = (bytes) => sha256(bytes);
 /** The legacy protocol version the reference uses as a cache-invalidation knob. */
 export const SHARD_CACHE_PROTOCOL_VERSION = 4;
 /** Size of the fixed header, up to and including the symbol count. */
@@ -152,6 +187,12 @@ export const SHARD_CACHE_MISS_REASONS = {
   NOT_REGULAR_FILE: "not_regular_file",
   /** The file could not be stat'ed or read (file level). */
   IO_ERROR: "io_error",
+  /** The integrity trailer is missing or its digest does not match. */
+  CORRUPT: "corrupt",
+  /** A reference-layout cache (no digest) and reading it was not asked for. */
+  UNVERIFIED: "unverified",
+  /** The cache directory is writable by group or others (file level). */
+  UNSAFE_DIRECTORY: "unsafe_directory",
 } as const;
 
 /** A reason from {@link SHARD_CACHE_MISS_REASONS}. */
@@ -173,6 +214,9 @@ const REASON_CODES: Record<ShardCacheMissReason, ErrorCode> = {
   symlink: ERROR_CODES.IO_ERROR,
   not_regular_file: ERROR_CODES.IO_ERROR,
   io_error: ERROR_CODES.IO_ERROR,
+  corrupt: ERROR_CODES.SCHEMA_MISMATCH,
+  unverified: ERROR_CODES.SCHEMA_MISMATCH,
+  unsafe_directory: ERROR_CODES.IO_ERROR,
 };
 
 /**
@@ -209,12 +253,28 @@ export interface DecodeShardCacheOptions {
   shardId: number;
   /** Limits to apply; defaults to {@link DEFAULT_SHARD_CACHE_LIMITS}. */
   limits?: Partial<ShardCacheLimits>;
+  /**
+   * Also read the reference's layouts, which carry no digest (format 1 and
+   * the two older ones). Without it they are a miss (`unverified`).
+   * @default {false}
+   */
+  acceptReferenceLayout?: boolean;
+  /** The SHA-256 to check the trailer with (default: a pure one). */
+  digest?: ShardCacheDigest;
 }
 
 /** Options for {@link encodeShardCache}. */
 export interface EncodeShardCacheOptions {
   /** Limits the output must respect; defaults to {@link DEFAULT_SHARD_CACHE_LIMITS}. */
   limits?: Partial<ShardCacheLimits>;
+  /**
+   * `"verified"` writes format 2 with its digest trailer; `"reference"`
+   * writes the reference's format 1, byte for byte, without one.
+   * @default {"verified"}
+   */
+  layout?: "verified" | "reference";
+  /** The SHA-256 to sign the trailer with (default: a pure one). */
+  digest?: ShardCacheDigest;
 }
 
 const MAX_U64 = (1n << 64n) - 1n;
@@ -257,7 +317,8 @@ function encodeOverLimit(what: string, max: number, actual: number): never {
  *
  * @param index The index to encode.
  * @param options Limits the output must respect.
- * @returns The cache bytes.
+ * @returns The cache bytes (format 2 with its trailer unless
+ *   `layout: "reference"`).
  * @throws {RangeError} When a field is not a valid u32/u64.
  * @throws {ProtocolError} `encode_failed` when the index breaks a limit (the
  *   decoder would reject it).
@@ -272,7 +333,7 @@ function encodeOverLimit(what: string, max: number, actual: number): never {
  *   symbols: [{ name: "Foo", path: "/a/Foo.java", line: 1, column: 13 }],
  * };
  * const bytes = encodeShardCache(index);
- * console.assert(bytes.length === 44 + 8 + 3 + 8 + 11 + 8);
+ * console.assert(bytes.length === 44 + 8 + 3 + 8 + 11 + 8 + 40);
  * console.assert(decodeShardCache(bytes, { shardId: 3 }).symbols[0].column === 13);
  * ```
  */
@@ -313,13 +374,20 @@ export function encodeShardCache(
     const path = paths[i] = encodeString(symbol.path);
     total += MIN_SYMBOL_BYTES + name.length + path.length;
   }
+  const verified = (options?.layout ?? "verified") === "verified";
+  const body = total;
+  if (verified) total += SHARD_CACHE_TRAILER_BYTES;
   if (total > limits.maxBytes) {
     encodeOverLimit("size", limits.maxBytes, total);
   }
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   out.set(SHARD_CACHE_MAGIC, 0);
-  view.setUint32(8, SHARD_CACHE_FORMAT_VERSION, true);
+  view.setUint32(
+    8,
+    verified ? SHARD_CACHE_VERIFIED_FORMAT_VERSION : SHARD_CACHE_FORMAT_VERSION,
+    true,
+  );
   view.setUint32(12, SHARD_CACHE_PROTOCOL_VERSION, true);
   view.setUint32(16, index.shard_id, true);
   view.setBigUint64(20, revision, true);
@@ -332,6 +400,11 @@ export function encodeShardCache(
     view.setUint32(at, symbols[i].line, true);
     view.setUint32(at + 4, symbols[i].column, true);
     at += 8;
+  }
+  if (verified) {
+    out.set(SHARD_CACHE_TRAILER_MAGIC, body);
+    const digest = (options?.digest ?? pureSha256)(out.subarray(0, body));
+    out.set(digest.subarray(0, 32), body + 8);
   }
   return out;
 }
@@ -385,7 +458,8 @@ function fail(reason: ShardCacheMissReason, message: string): never {
  * @param options The expected shard id and the limits.
  * @returns The cached index (`revision`/`index_generation` in U64 normal form).
  * @throws {ShardCacheError} A `ProtocolError` whose `reason` is one of
- *   `oversize`, `truncated`, `bad_magic`, `bad_format_version`,
+ *   `oversize`, `truncated`, `corrupt`, `unverified`, `bad_magic`,
+ *   `bad_format_version`,
  *   `bad_protocol_version`, `wrong_shard_id`, `too_many_symbols`,
  *   `string_too_long`, `invalid_utf8`, `trailing_bytes`.
  *
@@ -425,16 +499,54 @@ export function decodeShardCache(
       `shard cache header needs ${SHARD_CACHE_HEADER_BYTES} bytes, got ${bytes.length}`,
     );
   }
-  if (!magic) return decodeLegacy(bytes, view, options.shardId, limits);
+  const reference = options.acceptReferenceLayout === true;
+  if (!magic) {
+    if (!reference) refuseUnverified();
+    return decodeLegacy(bytes, view, options.shardId, limits);
+  }
   const format = view.getUint32(8, true);
-  if (format !== SHARD_CACHE_FORMAT_VERSION) {
+  if (format === SHARD_CACHE_FORMAT_VERSION) {
+    if (!reference) refuseUnverified();
+    checkProtocol(view.getUint32(12, true));
+    return decodeIndexAt(bytes, view, 16, options.shardId, limits);
+  }
+  if (format !== SHARD_CACHE_VERIFIED_FORMAT_VERSION) {
     fail(
       "bad_format_version",
-      `unsupported cache format version: expected ${SHARD_CACHE_FORMAT_VERSION}, found ${format}`,
+      `unsupported cache format version: expected ${SHARD_CACHE_VERIFIED_FORMAT_VERSION}${
+        reference ? ` or ${SHARD_CACHE_FORMAT_VERSION}` : ""
+      }, found ${format}`,
     );
   }
+  const body = bytes.length - SHARD_CACHE_TRAILER_BYTES;
+  if (body < SHARD_CACHE_HEADER_BYTES) {
+    fail("truncated", "shard cache ends before its integrity trailer");
+  }
+  for (let i = 0; i < SHARD_CACHE_TRAILER_MAGIC.length; i++) {
+    if (bytes[body + i] !== SHARD_CACHE_TRAILER_MAGIC[i]) {
+      fail("corrupt", "shard cache integrity trailer is missing");
+    }
+  }
+  const digest = (options.digest ?? pureSha256)(bytes.subarray(0, body));
+  const stored = bytes.subarray(body + 8);
+  if (digest.length < 32 || !sameBytes(digest.subarray(0, 32), stored)) {
+    fail("corrupt", "shard cache digest does not match its content");
+  }
   checkProtocol(view.getUint32(12, true));
-  return decodeIndexAt(bytes, view, 16, options.shardId, limits);
+  return decodeIndexAt(
+    bytes.subarray(0, body),
+    view,
+    16,
+    options.shardId,
+    limits,
+  );
+}
+
+function refuseUnverified(): never {
+  fail(
+    "unverified",
+    "shard cache has the reference layout, which has no integrity digest (not read unless asked to)",
+  );
 }
 
 /** The crate version a legacy wrapper must name (the reference's `0.1.0`). */

@@ -1,16 +1,31 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  decodeShardCache,
-  encodeShardCache,
+  decodeShardCache as decodeAnyLayout,
+  encodeShardCache as encodeVerified,
   resolveShardCacheLimits,
   SHARD_CACHE_HEADER_BYTES,
+  SHARD_CACHE_TRAILER_BYTES,
   ShardCacheError,
   shardCacheFileName,
   type ShardCacheMissReason,
 } from "./shard_cache.ts";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { isProtocolError } from "../wire/errors.ts";
 import type { ShardIndex } from "../wire/types.ts";
+
+// Most cases below pin the reference layout (format 1, no trailer), which
+// is read and written only when asked to; the verified format has its own
+// cases at the end.
+const encodeShardCache = (
+  index: ShardIndex,
+  options?: Parameters<typeof encodeVerified>[1],
+): Uint8Array => encodeVerified(index, { layout: "reference", ...options });
+const decodeShardCache = (
+  bytes: Uint8Array,
+  options: Parameters<typeof decodeAnyLayout>[1],
+): ShardIndex =>
+  decodeAnyLayout(bytes, { acceptReferenceLayout: true, ...options });
 
 const SAMPLE: ShardIndex = {
   shard_id: 7,
@@ -142,7 +157,7 @@ Deno.test("decodeShardCache() rejects a bad magic, format and protocol", () => {
   expectMiss(new Uint8Array([1, 0, 0, 0]), "bad_magic");
   expectMiss(new TextEncoder().encode("not a cache at all"), "bad_magic");
   const badFormat = bytes.slice();
-  badFormat[8] = 2;
+  badFormat[8] = 3;
   expectMiss(badFormat, "bad_format_version");
   const badProtocol = bytes.slice();
   badProtocol[12] = 3;
@@ -303,3 +318,88 @@ Deno.test("decodeShardCache() rejects every strict prefix of a legacy cache", ()
     }
   }
 });
+
+Deno.test("the verified format (2) round-trips and ends in a SHA-256 trailer", () => {
+  const bytes = encodeVerified(SAMPLE);
+  const reference = encodeShardCache(SAMPLE);
+  assert.equal(bytes.length, reference.length + SHARD_CACHE_TRAILER_BYTES);
+  assert.equal(new DataView(bytes.buffer).getUint32(8, true), 2);
+  assert.deepEqual(
+    bytes.subarray(12, reference.length),
+    reference.subarray(12),
+  );
+  assert.equal(
+    new TextDecoder().decode(
+      bytes.subarray(reference.length, reference.length + 8),
+    ),
+    "LOOMSUM1",
+  );
+  assert.equal(
+    hex(bytes.subarray(reference.length + 8)),
+    hex(sha256(bytes.subarray(0, reference.length))),
+  );
+  assert.deepEqual(decodeAnyLayout(bytes, { shardId: 7 }), SAMPLE);
+});
+
+Deno.test("a flipped byte anywhere in a verified cache is a miss (corrupt), never a result", () => {
+  const bytes = encodeVerified(SAMPLE);
+  for (let i = 0; i < bytes.length; i++) {
+    const bad = bytes.slice();
+    bad[i] ^= 0x01;
+    assert.throws(
+      () => decodeAnyLayout(bad, { shardId: 7 }),
+      (err: unknown) => err instanceof ShardCacheError,
+      `offset ${i}`,
+    );
+  }
+  // Inside the body or the digest, the reason is the digest check itself.
+  for (const at of [60, bytes.length - 1]) {
+    const bad = bytes.slice();
+    bad[at] ^= 0x20;
+    expectMissAnyLayout(bad, "corrupt");
+  }
+});
+
+Deno.test("a verified cache decoded whole, cut at every offset, fails cleanly", () => {
+  const bytes = encodeVerified(SAMPLE);
+  for (let n = 0; n < bytes.length; n++) {
+    assert.throws(
+      () => decodeAnyLayout(bytes.subarray(0, n), { shardId: 7 }),
+      (err: unknown) => err instanceof ShardCacheError,
+      `length ${n}`,
+    );
+  }
+});
+
+Deno.test("the reference layout is a miss (unverified) unless asked for", () => {
+  expectMissAnyLayout(encodeShardCache(SAMPLE), "unverified");
+  assert.deepEqual(
+    decodeAnyLayout(encodeShardCache(SAMPLE), {
+      shardId: 7,
+      acceptReferenceLayout: true,
+    }),
+    SAMPLE,
+  );
+});
+
+Deno.test("an injected digest is used on both sides", () => {
+  const calls: number[] = [];
+  const digest = (b: Uint8Array): Uint8Array => {
+    calls.push(b.length);
+    return sha256(b);
+  };
+  const bytes = encodeVerified(SAMPLE, { digest });
+  decodeAnyLayout(bytes, { shardId: 7, digest });
+  assert.equal(calls.length, 2);
+  assert.equal(calls[0], bytes.length - SHARD_CACHE_TRAILER_BYTES);
+});
+
+function expectMissAnyLayout(
+  bytes: Uint8Array,
+  reason: ShardCacheMissReason,
+): void {
+  assert.throws(
+    () => decodeAnyLayout(bytes, { shardId: 7 }),
+    (err: unknown) => err instanceof ShardCacheError && err.reason === reason,
+  );
+}
