@@ -119,6 +119,10 @@ function err(text: string): void {
 }
 
 async function makeCacheDir(dir: string): Promise<void> {
+  const info = await Deno.stat(dir).catch(() => undefined);
+  if (info !== undefined && !info.isDirectory) {
+    throw new UsageError("bad_flag", `--cache-dir ${dir}: not a directory`);
+  }
   try {
     // Created 0700; refused when others may write to it.
     await prepareCacheDirectory(dir);

@@ -2,7 +2,11 @@
 import assert from "node:assert/strict";
 import { startRouter } from "./router.ts";
 import { ShardError, SnapshotTooLargeError } from "./router_options.ts";
-import { type TempWorkspace, tempWorkspace } from "./router_test_util.ts";
+import {
+  type TempWorkspace,
+  tempWorkspace,
+  TEST_WORKER_PROGRAM,
+} from "./router_test_util.ts";
 
 const MIB = 1024 * 1024;
 
@@ -33,7 +37,7 @@ Deno.test("a shard over the packet limit is indexed in 3.1 batches", async () =>
   await using router = await startRouter({
     roots: [ws.path("root")],
     maxRpcBytes: MIB,
-    spawnWorkers: { cacheDir: ws.path("cache") },
+    spawnWorkers: { program: TEST_WORKER_PROGRAM, cacheDir: ws.path("cache") },
     onEvent: (e) => events.push(e.type),
   });
   const result = await router.indexWorkspace();
@@ -64,7 +68,10 @@ Deno.test("a worker restarted from its cache is rehydrated in batches", async ()
     await using router = await startRouter({
       roots: [ws.path("root")],
       maxRpcBytes: MIB,
-      spawnWorkers: { cacheDir: ws.path("cache") },
+      spawnWorkers: {
+        program: TEST_WORKER_PROGRAM,
+        cacheDir: ws.path("cache"),
+      },
     });
     await router.indexWorkspace();
   }
@@ -72,7 +79,7 @@ Deno.test("a worker restarted from its cache is rehydrated in batches", async ()
   await using router = await startRouter({
     roots: [ws.path("root")],
     maxRpcBytes: MIB,
-    spawnWorkers: { cacheDir: ws.path("cache") },
+    spawnWorkers: { program: TEST_WORKER_PROGRAM, cacheDir: ws.path("cache") },
     onEvent: (e) => {
       if (e.type === "worker_rehydrated") rehydrated.resolve(e.files);
     },
@@ -89,7 +96,7 @@ Deno.test("a 3.0 worker gets a clear limit error, before anything is sent", asyn
     roots: [ws.path("root")],
     maxRpcBytes: MIB,
     maxProtocolMinor: 0,
-    spawnWorkers: { cacheDir: ws.path("cache") },
+    spawnWorkers: { program: TEST_WORKER_PROGRAM, cacheDir: ws.path("cache") },
   });
   const err = await router.indexWorkspace().catch((e) => e);
   assert.ok(err instanceof ShardError, String(err));

@@ -7,12 +7,19 @@ import { fixtureCommand, tempWorkspace } from "./router_test_util.ts";
 
 const quiet = createLogger({ level: "error", write: () => {} });
 const info = { revision: 1, index_generation: 1, symbol_count: 1 };
-const index = {
+// The cached index names a file under the shard's root (the router drops
+// symbols outside it).
+const indexUnder = (root: string) => ({
   shard_id: 0,
   revision: 1,
   index_generation: 1,
-  symbols: [{ name: "Cached", path: "/w/a/Cached.java", line: 0, column: 6 }],
-};
+  symbols: [{
+    name: "Cached",
+    path: `${root}/Cached.java`,
+    line: 0,
+    column: 6,
+  }],
+});
 
 Deno.test("waitForWorkers() waits for an advertised cached index however late it comes", async () => {
   await using ws = await tempWorkspace({ "a/A.java": "class A {}\n" });
@@ -27,7 +34,7 @@ Deno.test("waitForWorkers() waits for an advertised cached index however late it
   });
   // A busy machine: the cache takes longer than the old fixed 2 s.
   const late = setTimeout(() => {
-    conn.notify({ type: "cached_index", body: index });
+    conn.notify({ type: "cached_index", body: indexUnder(ws.path("a")) });
   }, 2600);
   try {
     await router.waitForWorkers();

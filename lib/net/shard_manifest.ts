@@ -395,28 +395,45 @@ async function check(
     m.index.index_generation !== String(c.index_generation) ||
     m.index.symbol_count !== c.symbol_count
   ) return stale("the cached index is not the one recorded");
+  // Unreadable entries were skipped (and recorded) when indexing too.
   const listed = await listJavaFiles(options.root, {
     exclude: options.exclude,
+    onSkip: () => {},
   });
   const known = new Map<string, ManifestFile>();
   for (const f of m.files) known.set(f.path, f);
   for (const f of m.skipped) known.set(f.path, f);
-  if (listed.length !== known.size) return stale("files were added or removed");
+  // Every file sent must still be listed; a skipped entry may be a
+  // directory that cannot be listed (it is not in `listed`).
+  const listedSet = new Set(listed);
+  for (const f of m.files) {
+    if (!listedSet.has(f.path)) return stale(`${f.path} was removed`);
+  }
   let hashed = 0;
   for (const path of listed) {
     const entry = known.get(path);
     if (entry === undefined) return stale(`new file ${path}`);
-    let info: Deno.FileInfo;
+    let info: Deno.FileInfo | undefined;
     try {
       info = await Deno.lstat(path);
     } catch {
-      return stale(`cannot stat ${path}`);
+      info = undefined;
     }
+    if (entry.sha256 === null) {
+      // A skipped file: unchanged while its stat is (or while it still
+      // cannot be stat'ed, as when it was recorded).
+      const unchanged = info === undefined
+        ? entry.size === -1
+        : info.size === entry.size && entry.mtime !== null &&
+          info.mtime?.getTime() === entry.mtime && info.ino === entry.ino;
+      if (!unchanged) return stale(`skipped file ${path} changed`);
+      continue;
+    }
+    if (info === undefined) return stale(`cannot stat ${path}`);
     const same = !entry.racy && info.size === entry.size &&
       entry.mtime !== null && info.mtime?.getTime() === entry.mtime &&
       entry.ino !== null && info.ino === entry.ino;
     if (same) continue;
-    if (entry.sha256 === null) return stale(`skipped file ${path} changed`);
     if (info.size !== entry.size && !entry.racy) {
       return stale(`${path} changed size`);
     }
