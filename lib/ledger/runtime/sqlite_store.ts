@@ -464,6 +464,8 @@ export class SqliteLedger implements LedgerBackend {
       this.#storeHashes(root, entries, recordedAt),
   };
 
+  readonly #lookupStatements = new Map<number, StatementSync>();
+
   #lookupHashes(
     root: string,
     files: readonly (FileStamp & { readonly path: string })[],
@@ -474,13 +476,20 @@ export class SqliteLedger implements LedgerBackend {
     const CHUNK = 500;
     for (let i = 0; i < files.length; i += CHUNK) {
       const part = files.slice(i, i + CHUNK);
-      const rows = db.prepare(
-        `SELECT path, size, mtime_ms, ino, ovid_hash, done_policy,
-           done_findings, recorded_at
-         FROM fs_version_cache WHERE root = ? AND path IN (${
-          part.map(() => "?").join(", ")
-        })`,
-      ).all(root, ...part.map((f) => f.path)) as Row[];
+      // One statement per chunk size, prepared once (a rescan asks for
+      // every file of the tree, CHUNK at a time).
+      let stmt = this.#lookupStatements.get(part.length);
+      if (stmt === undefined) {
+        stmt = db.prepare(
+          `SELECT path, size, mtime_ms, ino, ovid_hash, done_policy,
+             done_findings, recorded_at
+           FROM fs_version_cache WHERE root = ? AND path IN (${
+            part.map(() => "?").join(", ")
+          })`,
+        );
+        if (part.length === CHUNK) this.#lookupStatements.set(CHUNK, stmt);
+      }
+      const rows = stmt.all(root, ...part.map((f) => f.path)) as Row[];
       for (const r of rows) found.set(String(r.path), r);
     }
     return files.map((f) => {
