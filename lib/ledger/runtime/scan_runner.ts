@@ -8,6 +8,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { closeSync, openSync, readSync } from "node:fs";
 import type { LocalScanConfig } from "../config.ts";
 import { DEFAULT_DECODE_DEPTH, ScanEngine } from "../engine.ts";
 import { LedgerError } from "../errors.ts";
@@ -241,6 +242,35 @@ async function listWithFind(
 }
 
 const DIGITS = /^\d+$/;
+
+/**
+ * Reads a file whose size is known from its stat into a buffer of that size
+ * (one open, one or two reads, no growing buffer: about half the CPU of
+ * `Deno.readFileSync`). Null when it fails or the file has grown since the
+ * stat; the caller then reads it the general way, which also names the error.
+ */
+function readSized(path: string, size: number): Uint8Array | null {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const buffer = new Uint8Array(size + 1);
+    let at = 0;
+    while (at < buffer.length) {
+      const n = readSync(fd, buffer, at, buffer.length - at, null);
+      if (n === 0) return buffer.subarray(0, at);
+      at += n;
+    }
+    return null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 function walkSync(root: string): string[] {
   const out: string[] = [];
@@ -606,9 +636,10 @@ export async function runLocalScan(
         batch.map((b) => ({ path: b.rel, ...b.info })),
       );
       const candidates: Candidate[] = [];
-      const read = (rel: string): Uint8Array | null => {
+      const read = (rel: string, size: number): Uint8Array | null => {
         try {
-          return Deno.readFileSync(`${base}/${rel}`);
+          return readSized(`${base}/${rel}`, size) ??
+            Deno.readFileSync(`${base}/${rel}`);
         } catch (error) {
           failed++;
           diagnostic("warn", `${rel}: ${(error as Error).name}`);
@@ -622,7 +653,7 @@ export async function runLocalScan(
         let data: Uint8Array | null = null;
         let stamp = info;
         if (ovid === undefined) {
-          data = read(rel);
+          data = read(rel, info.size);
           if (data === null) continue;
           const hash = createHash("sha256").update(data).digest();
           ovid = fsOvid(rel, new Uint8Array(hash));
@@ -643,7 +674,7 @@ export async function runLocalScan(
       }
       const todo = await filterDone(candidates);
       for (const c of todo) {
-        if (c.bytes === null) c.bytes = read(c.path);
+        if (c.bytes === null) c.bytes = read(c.path, c.size);
       }
       const going = await scanBatch(todo);
       if (cache !== null) {
