@@ -79,9 +79,26 @@ const ascii = new TextDecoder("utf-8");
  * ```
  */
 export function bytesToText(bytes: Uint8Array): string {
+  return isAscii(bytes) ? ascii.decode(bytes) : latin1.decode(bytes);
+}
+
+/** Whether every byte is below 0x80, four bytes at a time where aligned. */
+function isAscii(bytes: Uint8Array): boolean {
+  const n = bytes.length;
   let high = 0;
-  for (let i = 0; i < bytes.length; i++) high |= bytes[i];
-  return high < 0x80 ? ascii.decode(bytes) : latin1.decode(bytes);
+  let i = 0;
+  const lead = Math.min(n, (4 - (bytes.byteOffset & 3)) & 3);
+  for (; i < lead; i++) high |= bytes[i];
+  const words = (n - i) >> 2;
+  if (words > 0) {
+    const view = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words);
+    let w = 0;
+    for (let k = 0; k < words; k++) w |= view[k];
+    if ((w & 0x80808080) !== 0) return false;
+    i += words * 4;
+  }
+  for (; i < n; i++) high |= bytes[i];
+  return high < 0x80;
 }
 
 function reTest(re: RegExp, text: string): boolean {
