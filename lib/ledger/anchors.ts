@@ -266,6 +266,11 @@ export class Prefilter {
   readonly #always: number[];
   /** Anchors (lowercased) grouped by their first two characters. */
   readonly #buckets = new Map<number, { anchor: string; rules: number[] }[]>();
+  /** The same buckets in an array indexed by the key. */
+  readonly #bucketList: { anchor: string; rules: number[] }[][] = [];
+  /** Per key, the call number that closed it (see {@link candidates}). */
+  readonly #closed = new Uint32Array(65536);
+  #call = 0;
   /** One bit per two-character key that starts some anchor. */
   readonly #pairs = new Uint8Array(65536);
   readonly #ruleCount: number;
@@ -299,6 +304,7 @@ export class Prefilter {
       bucket.push({ anchor, rules: ruleList });
       this.#buckets.set(key, bucket);
     }
+    for (const [key, bucket] of this.#buckets) this.#bucketList[key] = bucket;
   }
 
   /**
@@ -321,7 +327,12 @@ export class Prefilter {
       hit[i] = 1;
       count++;
     }
+    // A pair is closed for this call once every rule of its anchors is a
+    // candidate, so common pairs stop costing a bucket walk.
     const pairs = this.#pairs;
+    const closed = this.#closed;
+    const call = this.#call = (this.#call + 1) >>> 0 || 1;
+    if (call === 1) closed.fill(0);
     const lc = LOWER;
     const n = bytes.length - 1;
     let prev = n >= 0 ? lc[bytes[0]] : 0;
@@ -329,8 +340,14 @@ export class Prefilter {
       const next = lc[bytes[i + 1]];
       const key = (prev << 8) | next;
       prev = next;
-      if (pairs[key] === 0) continue;
-      for (const { anchor, rules } of this.#buckets.get(key)!) {
+      if (pairs[key] === 0 || closed[key] === call) continue;
+      const bucket = this.#bucketList[key];
+      let open = false;
+      for (const { anchor, rules } of bucket) {
+        let pending = false;
+        for (const r of rules) if (hit[r] === 0) pending = true;
+        if (!pending) continue;
+        open = true;
         let k = 2;
         while (
           k < anchor.length && i + k < bytes.length &&
@@ -344,6 +361,7 @@ export class Prefilter {
           }
         }
       }
+      if (!open) closed[key] = call;
       if (count === total) break;
     }
     const out: number[] = [];

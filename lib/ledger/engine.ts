@@ -79,9 +79,26 @@ const ascii = new TextDecoder("utf-8");
  * ```
  */
 export function bytesToText(bytes: Uint8Array): string {
+  return isAscii(bytes) ? ascii.decode(bytes) : latin1.decode(bytes);
+}
+
+/** Whether every byte is below 0x80, four bytes at a time where aligned. */
+function isAscii(bytes: Uint8Array): boolean {
+  const n = bytes.length;
   let high = 0;
-  for (let i = 0; i < bytes.length; i++) high |= bytes[i];
-  return high < 0x80 ? ascii.decode(bytes) : latin1.decode(bytes);
+  let i = 0;
+  const lead = Math.min(n, (4 - (bytes.byteOffset & 3)) & 3);
+  for (; i < lead; i++) high |= bytes[i];
+  const words = (n - i) >> 2;
+  if (words > 0) {
+    const view = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words);
+    let w = 0;
+    for (let k = 0; k < words; k++) w |= view[k];
+    if ((w & 0x80808080) !== 0) return false;
+    i += words * 4;
+  }
+  for (; i < n; i++) high |= bytes[i];
+  return high < 0x80;
 }
 
 function reTest(re: RegExp, text: string): boolean {
@@ -213,6 +230,45 @@ function decodeBase64(
   return out.subarray(0, o);
 }
 
+/** Printable-byte table: 0x20-0x7e, tab, line feed, carriage return. */
+const PRINTABLE = new Uint8Array(256);
+for (let c = 0x20; c < 0x7f; c++) PRINTABLE[c] = 1;
+PRINTABLE[9] = PRINTABLE[10] = PRINTABLE[13] = 1;
+/** 1 for the standard-only base64 characters `+` `/`, 2 for URL-safe `-` `_`. */
+const B64_KIND = new Uint8Array(256);
+B64_KIND[0x2b] = B64_KIND[0x2f] = 1;
+B64_KIND[0x2d] = B64_KIND[0x5f] = 2;
+
+/**
+ * Whether the first 12 characters of a base64 run (all in the alphabet)
+ * decode to 9 printable bytes without mixing the standard and URL-safe
+ * alphabets: the same answer as decoding the prefix and checking it, without
+ * allocating.
+ */
+function printableBase64Head(bytes: Uint8Array, start: number): boolean {
+  let std = false;
+  let url = false;
+  for (let q = start; q < start + 12; q += 4) {
+    const c0 = bytes[q];
+    const c1 = bytes[q + 1];
+    const c2 = bytes[q + 2];
+    const c3 = bytes[q + 3];
+    const v0 = B64_VALUE[c0];
+    const v1 = B64_VALUE[c1];
+    const v2 = B64_VALUE[c2];
+    const v3 = B64_VALUE[c3];
+    if (
+      PRINTABLE[((v0 << 2) | (v1 >> 4)) & 0xff] === 0 ||
+      PRINTABLE[((v1 << 4) | (v2 >> 2)) & 0xff] === 0 ||
+      PRINTABLE[((v2 << 6) | v3) & 0xff] === 0
+    ) return false;
+    const kinds = B64_KIND[c0] | B64_KIND[c1] | B64_KIND[c2] | B64_KIND[c3];
+    if ((kinds & 1) !== 0) std = true;
+    if ((kinds & 2) !== 0) url = true;
+  }
+  return !(std && url);
+}
+
 /**
  * The base64, hex and percent-encoded spans of an item whose decoding is
  * mostly printable (at least 8 bytes, 90% printable ASCII). One pass over
@@ -233,14 +289,10 @@ export function findEncodedSpans(bytes: Uint8Array): EncodedSpan[] {
   const hexSpans: EncodedSpan[] = [];
   const n = bytes.length;
   const cls = CLASS;
-  let percent = false;
   let i = 0;
   while (i < n) {
     // Skip bytes outside the base64 alphabet.
-    while (i < n && (cls[bytes[i]] & 1) === 0) {
-      if (bytes[i] === 0x25) percent = true;
-      i++;
-    }
+    while (i < n && (cls[bytes[i]] & 1) === 0) i++;
     const start = i;
     while (i < n && (cls[bytes[i]] & 1) !== 0) i++;
     const len = i - start;
@@ -248,8 +300,7 @@ export function findEncodedSpans(bytes: Uint8Array): EncodedSpan[] {
     let end = i;
     while (end < n && end - i < 2 && bytes[end] === 0x3d) end++;
     // Long identifiers decode to control bytes at once: check a prefix first.
-    const head = decodeBase64(bytes, start, start + 12);
-    if (head !== null && printableBytes(head, 0)) {
+    if (printableBase64Head(bytes, start)) {
       const decoded = decodeBase64(bytes, start, end);
       if (decoded !== null && printableBytes(decoded)) {
         out.push({ start, end, encoding: "base64", decoded });
@@ -275,7 +326,7 @@ export function findEncodedSpans(bytes: Uint8Array): EncodedSpan[] {
     }
   }
   out.push(...hexSpans);
-  if (!percent) return out;
+  if (!bytes.includes(0x25)) return out;
   let covered = -1;
   for (let i = 0; i + 2 < n; i++) {
     if (

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { defaultRuleSet } from "./default_rules.ts";
-import { findEncodedSpans, ScanEngine } from "./engine.ts";
+import { bytesToText, findEncodedSpans, ScanEngine } from "./engine.ts";
+import fc from "fast-check";
 import { scanItem } from "./item_scan.ts";
 import { gzipSync, zipSync } from "fflate";
 import { RULE_SAMPLES } from "../testing/ledger_samples.ts";
@@ -113,5 +114,21 @@ Deno.test("item: zip, tar.gz and gzip members are scanned; binary skipped", () =
   assert.equal(
     scanItem(bin, "b", { ...opts, scanBinary: true }).findings.length,
     1,
+  );
+});
+
+Deno.test("bytesToText: one char per byte at any alignment, ASCII or not", () => {
+  const utf8 = new TextDecoder();
+  const latin1 = new TextDecoder("latin1");
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 40 }), fc.nat(7), (b, offset) => {
+      const buffer = new Uint8Array(b.length + offset);
+      buffer.set(b, offset);
+      const text = bytesToText(buffer.subarray(offset));
+      const want = b.every((x) => x < 0x80) ? utf8.decode(b) : latin1.decode(b);
+      assert.equal(text, want);
+      assert.equal(text.length, b.length);
+    }),
+    { numRuns: 2000 },
   );
 });

@@ -33,9 +33,8 @@ export const BINARY_SNIFF_BYTES = 8000;
  * ```
  */
 export function looksBinary(bytes: Uint8Array): boolean {
-  const n = Math.min(bytes.length, BINARY_SNIFF_BYTES);
-  for (let i = 0; i < n; i++) if (bytes[i] === 0) return true;
-  return false;
+  // A native search instead of a loop over the bytes.
+  return bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0);
 }
 
 /** A finding with the archive member it was found in. */
