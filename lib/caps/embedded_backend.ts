@@ -45,8 +45,8 @@ import {
 } from "./keys.ts";
 import {
   DEFAULT_PARTITION_CONFIG,
-  parseExecutionId,
   parsePartitionConfig,
+  partitionOfExecutionId,
 } from "./partition.ts";
 import type { ServerCommand, ServerReply } from "./preamble.ts";
 import { checkDeadReason, listWorkersVia } from "./registry.ts";
@@ -149,26 +149,11 @@ export class EmbeddedCapsBackend implements CapsBackend {
     this.#randomUUID = options.randomUUID ?? (() => crypto.randomUUID());
   }
 
-  readonly #execKeys = new Map<
-    string,
-    { core: string; partition?: number }
-  >();
   readonly #laneKeys = new Map<string, Map<string, string[]>>();
   readonly #expiryKeys: string[] = [];
 
-  #keys(eid: string): { core: string; partition?: number } {
-    let keys = this.#execKeys.get(eid);
-    if (keys === undefined) {
-      keys = { core: executionCoreKey(eid) };
-      this.#execKeys.set(eid, keys);
-    }
-    return keys;
-  }
-
   #partitionOf(eid: string): number {
-    const keys = this.#keys(eid);
-    keys.partition ??= parseExecutionId(eid).partition;
-    return keys.partition;
+    return partitionOfExecutionId(eid);
   }
 
   #laneKey(partition: number, lane: string, which: LaneIndex): string {
@@ -315,7 +300,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
         this.#randomUUID(),
       );
       const ks = this.keyspace;
-      const core = this.#keys(p.executionId).core;
+      const core = executionCoreKey(p.executionId);
       if (ks.exists(core)) {
         fail("execution_exists", `execution exists: ${p.executionId}`);
       }
@@ -407,7 +392,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
         let held: Set<string> | undefined;
         for (const eid of candidates) {
           if (leases.length >= request.max) break;
-          const core = ks.hash(this.#keys(eid).core);
+          const core = ks.hash(executionCoreKey(eid));
           if (core === undefined) {
             ks.zrem(eligibleKey, eid);
             continue;
@@ -479,7 +464,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
   }
 
   #checkLease(lease: LeaseRef, now: number): Map<string, string> {
-    const core = this.keyspace.hash(this.#keys(lease.executionId).core);
+    const core = this.keyspace.hash(executionCoreKey(lease.executionId));
     if (core === undefined) {
       fail("execution_not_found", `no execution ${lease.executionId}`);
     }
@@ -634,7 +619,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
           ks.zset(key)?.rangeByScore(-Infinity, now, 0, EXPIRY_BATCH) ??
             [];
         for (const eid of due) {
-          const core = ks.hash(this.#keys(eid).core);
+          const core = ks.hash(executionCoreKey(eid));
           if (
             core === undefined || core.get("ownership_state") !== "leased" ||
             core.get("lifecycle_phase") !== "active"
@@ -676,7 +661,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
             UNBLOCK_BATCH,
           ) ?? [];
           for (const eid of ids) {
-            const core = ks.hash(this.#keys(eid).core);
+            const core = ks.hash(executionCoreKey(eid));
             if (core === undefined) {
               ks.zrem(key, eid);
               continue;
@@ -712,7 +697,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
   /** Reads an execution. */
   getExecution(executionId: string): Promise<ExecutionRecord | undefined> {
     return this.#sync(() => {
-      const core = this.keyspace.hash(this.#keys(executionId).core);
+      const core = this.keyspace.hash(executionCoreKey(executionId));
       return core === undefined
         ? undefined
         : executionRecordFromHash(Object.fromEntries(core));
