@@ -82,12 +82,11 @@ function tokensCovered(required: string, have: ReadonlySet<string>): boolean {
   }
 }
 
-function setFields(
-  map: Map<string, string>,
-  fields: Record<string, string>,
-): void {
-  for (const f in fields) map.set(f, fields[f]);
-}
+/**
+ * Most cached lease keys (the cache is emptied when full; entries are only
+ * left behind by leases whose execution was deleted under them).
+ */
+const LEASED_KEY_CACHE_LIMIT = 65_536;
 
 function fail(
   code: ConstructorParameters<typeof CapsError>[0],
@@ -151,6 +150,17 @@ export class EmbeddedCapsBackend implements CapsBackend {
 
   readonly #laneKeys = new Map<string, Map<string, string[]>>();
   readonly #expiryKeys: string[] = [];
+
+  /**
+   * Core keys of the leases this backend handed out, dropped on release:
+   * completing a lease then looks its hash up by an already hashed key
+   * instead of building one. Bounded by {@link LEASED_KEY_CACHE_LIMIT}.
+   */
+  readonly #leasedCoreKeys = new Map<string, string>();
+
+  #leasedCoreKey(eid: string): string {
+    return this.#leasedCoreKeys.get(eid) ?? executionCoreKey(eid);
+  }
 
   #partitionOf(eid: string): number {
     return partitionOfExecutionId(eid);
@@ -392,7 +402,8 @@ export class EmbeddedCapsBackend implements CapsBackend {
         let held: Set<string> | undefined;
         for (const eid of candidates) {
           if (leases.length >= request.max) break;
-          const core = ks.hash(executionCoreKey(eid));
+          const coreKey = executionCoreKey(eid);
+          const core = ks.hash(coreKey);
           if (core === undefined) {
             ks.zrem(eligibleKey, eid);
             continue;
@@ -448,6 +459,10 @@ export class EmbeddedCapsBackend implements CapsBackend {
           expiry.add(eid, expiresAt);
           held ??= ks.setForWrite(this.#heldKey(p, request.workerInstanceId));
           held.add(eid);
+          if (this.#leasedCoreKeys.size >= LEASED_KEY_CACHE_LIMIT) {
+            this.#leasedCoreKeys.clear();
+          }
+          this.#leasedCoreKeys.set(eid, coreKey);
           leases.push({
             executionId: eid,
             leaseId,
@@ -464,7 +479,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
   }
 
   #checkLease(lease: LeaseRef, now: number): Map<string, string> {
-    const core = this.keyspace.hash(executionCoreKey(lease.executionId));
+    const core = this.keyspace.hash(this.#leasedCoreKey(lease.executionId));
     if (core === undefined) {
       fail("execution_not_found", `no execution ${lease.executionId}`);
     }
@@ -492,6 +507,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
   #releaseLease(eid: string, core: Map<string, string>): number {
     const ks = this.keyspace;
     const p = this.#partitionOf(eid);
+    this.#leasedCoreKeys.delete(eid);
     const lane = core.get("lane_id") ?? "";
     ks.zrem(this.#laneKey(p, lane, "active"), eid);
     ks.zrem(this.#expiryKey(p), eid);
@@ -509,18 +525,16 @@ export class EmbeddedCapsBackend implements CapsBackend {
     note: string,
   ): void {
     const ks = this.keyspace;
-    setFields(core, {
-      lifecycle_phase: "runnable",
-      eligibility_state: "eligible_now",
-      ownership_state: "unowned",
-      public_state: "waiting",
-      blocking_reason: "waiting_for_worker",
-      blocking_detail: "",
-      current_lease_id: "",
-      lease_expires_at: "0",
-      lease_renewal_deadline: "0",
-      result: note,
-    });
+    core.set("lifecycle_phase", "runnable");
+    core.set("eligibility_state", "eligible_now");
+    core.set("ownership_state", "unowned");
+    core.set("public_state", "waiting");
+    core.set("blocking_reason", "waiting_for_worker");
+    core.set("blocking_detail", "");
+    core.set("current_lease_id", "");
+    core.set("lease_expires_at", "0");
+    core.set("lease_renewal_deadline", "0");
+    core.set("result", note);
     ks.zadd(
       this.#laneKey(p, core.get("lane_id") ?? "", "eligible"),
       eligibleScore(
@@ -540,19 +554,17 @@ export class EmbeddedCapsBackend implements CapsBackend {
   ): void {
     const ks = this.keyspace;
     const now = ks.now();
-    setFields(core, {
-      lifecycle_phase: "terminal",
-      eligibility_state: "not_applicable",
-      ownership_state: "unowned",
-      public_state: outcome === "success" ? "completed" : "failed",
-      terminal_outcome: outcome,
-      blocking_reason: "",
-      current_lease_id: "",
-      lease_expires_at: "0",
-      lease_renewal_deadline: "0",
-      result,
-      completed_at: String(now),
-    });
+    core.set("lifecycle_phase", "terminal");
+    core.set("eligibility_state", "not_applicable");
+    core.set("ownership_state", "unowned");
+    core.set("public_state", outcome === "success" ? "completed" : "failed");
+    core.set("terminal_outcome", outcome);
+    core.set("blocking_reason", "");
+    core.set("current_lease_id", "");
+    core.set("lease_expires_at", "0");
+    core.set("lease_renewal_deadline", "0");
+    core.set("result", result);
+    core.set("completed_at", String(now));
     ks.zadd(this.#laneKey(p, core.get("lane_id") ?? "", "terminal"), now, eid);
   }
 
