@@ -13,9 +13,15 @@
  *
  * Targets: ≥ 5,000 claims/s with 4 workers on the server; embedded ≥ 10×.
  *
+ * The embedded runs also report this process's CPU time per claim (claim
+ * + complete, garbage collection included) and its share of one core
+ * during the run: on a shared machine the wall-clock rate is that share
+ * divided by the CPU cost, so both are printed.
+ *
  * @module
  */
 
+import process from "node:process";
 import type { CapsBackend } from "../lib/caps/backend.ts";
 import { EmbeddedCapsBackend } from "../lib/caps/embedded_backend.ts";
 import { MemoryKeyspace } from "../lib/caps/memory_keyspace.ts";
@@ -84,21 +90,37 @@ async function workerLoop(
   return done;
 }
 
+interface Throughput {
+  /** Claims per wall-clock second. */
+  readonly rate: number;
+  /** This process's CPU µs per claim (user + system). */
+  readonly cpuUsPerClaim: number;
+  /** This process's CPU time over wall time. */
+  readonly cpuShare: number;
+}
+
 async function throughput(
   backends: CapsBackend[],
   jobs: number,
   reset: () => Promise<void>,
-): Promise<number> {
+): Promise<Throughput> {
   await reset();
   await fill(backends[0], jobs);
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const counts = await Promise.all(
     backends.map((b, i) => workerLoop(b, `w${i}`, (i * 64) % 256)),
   );
-  const seconds = (performance.now() - t0) / 1000;
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const total = counts.reduce((a, b) => a + b, 0);
   if (total !== jobs) throw new Error(`claimed ${total} of ${jobs}`);
-  return total / seconds;
+  const cpuUs = cpu.user + cpu.system;
+  return {
+    rate: total / (ms / 1000),
+    cpuUsPerClaim: cpuUs / total,
+    cpuShare: cpuUs / (ms * 1000),
+  };
 }
 
 async function preambleLatency(
@@ -148,19 +170,29 @@ try {
     embedded_4: [],
     ratio_4: [],
     ratio_1: [],
+    embedded_cpu_us_1: [],
+    embedded_cpu_us_4: [],
+    embedded_cpu_share_4: [],
   };
-  // warm-up
+  // warm-up: one full embedded run, so the first rounds do not measure
+  // the compiler
   await throughput(redis, 1000, resetRedis);
-  await throughput(embedded, 2000, resetEmbedded);
+  await throughput(embedded, JOBS_EMBEDDED, resetEmbedded);
   for (let round = 0; round < ROUNDS; round++) {
-    const s1 = await throughput(redis.slice(0, 1), JOBS_SERVER, resetRedis);
-    const s4 = await throughput(redis, JOBS_SERVER, resetRedis);
-    const e1 = await throughput(
+    const s1 = (await throughput(redis.slice(0, 1), JOBS_SERVER, resetRedis))
+      .rate;
+    const s4 = (await throughput(redis, JOBS_SERVER, resetRedis)).rate;
+    const run1 = await throughput(
       embedded.slice(0, 1),
       JOBS_EMBEDDED,
       resetEmbedded,
     );
-    const e4 = await throughput(embedded, JOBS_EMBEDDED, resetEmbedded);
+    const run4 = await throughput(embedded, JOBS_EMBEDDED, resetEmbedded);
+    const e1 = run1.rate;
+    const e4 = run4.rate;
+    values.embedded_cpu_us_1.push(run1.cpuUsPerClaim);
+    values.embedded_cpu_us_4.push(run4.cpuUsPerClaim);
+    values.embedded_cpu_share_4.push(run4.cpuShare);
     values.server_1.push(s1);
     values.server_4.push(s4);
     values.embedded_1.push(e1);
@@ -171,7 +203,9 @@ try {
       console.error(
         `round ${round + 1}/${ROUNDS}: server ${s1.toFixed(0)} / ${
           s4.toFixed(0)
-        }, embedded ${e1.toFixed(0)} / ${e4.toFixed(0)} claims/s`,
+        }, embedded ${e1.toFixed(0)} / ${e4.toFixed(0)} claims/s (${
+          run4.cpuUsPerClaim.toFixed(1)
+        } µs CPU per claim, ${(run4.cpuShare * 100).toFixed(0)}% of a core)`,
       );
     }
   }
@@ -185,6 +219,9 @@ try {
     embedded_4: median(values.embedded_4),
     ratio_1: median(values.ratio_1),
     ratio_4: median(values.ratio_4),
+    embedded_cpu_us_1: median(values.embedded_cpu_us_1),
+    embedded_cpu_us_4: median(values.embedded_cpu_us_4),
+    embedded_cpu_share_4: median(values.embedded_cpu_share_4),
     preamble_server_ms: preServer,
     preamble_embedded_ms: preEmbedded,
   };
@@ -203,6 +240,16 @@ try {
       [
         "embedded / server, 4 workers",
         `${summary.ratio_4.toFixed(1)}x (target 10x)`,
+      ],
+      [
+        "embedded CPU per claim, 1 / 4 (µs)",
+        `${summary.embedded_cpu_us_1.toFixed(1)} / ${
+          summary.embedded_cpu_us_4.toFixed(1)
+        }`,
+      ],
+      [
+        "embedded CPU share, 4 workers",
+        `${(summary.embedded_cpu_share_4 * 100).toFixed(0)}% of a core`,
       ],
       ["preamble latency, server (ms)", summary.preamble_server_ms.toFixed(3)],
       [

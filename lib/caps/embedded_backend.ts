@@ -45,8 +45,8 @@ import {
 } from "./keys.ts";
 import {
   DEFAULT_PARTITION_CONFIG,
-  parseExecutionId,
   parsePartitionConfig,
+  partitionOfExecutionId,
 } from "./partition.ts";
 import type { ServerCommand, ServerReply } from "./preamble.ts";
 import { checkDeadReason, listWorkersVia } from "./registry.ts";
@@ -82,12 +82,11 @@ function tokensCovered(required: string, have: ReadonlySet<string>): boolean {
   }
 }
 
-function setFields(
-  map: Map<string, string>,
-  fields: Record<string, string>,
-): void {
-  for (const f in fields) map.set(f, fields[f]);
-}
+/**
+ * Most cached lease keys (the cache is emptied when full; entries are only
+ * left behind by leases whose execution was deleted under them).
+ */
+const LEASED_KEY_CACHE_LIMIT = 65_536;
 
 function fail(
   code: ConstructorParameters<typeof CapsError>[0],
@@ -149,26 +148,22 @@ export class EmbeddedCapsBackend implements CapsBackend {
     this.#randomUUID = options.randomUUID ?? (() => crypto.randomUUID());
   }
 
-  readonly #execKeys = new Map<
-    string,
-    { core: string; partition?: number }
-  >();
   readonly #laneKeys = new Map<string, Map<string, string[]>>();
   readonly #expiryKeys: string[] = [];
 
-  #keys(eid: string): { core: string; partition?: number } {
-    let keys = this.#execKeys.get(eid);
-    if (keys === undefined) {
-      keys = { core: executionCoreKey(eid) };
-      this.#execKeys.set(eid, keys);
-    }
-    return keys;
+  /**
+   * Core keys of the leases this backend handed out, dropped on release:
+   * completing a lease then looks its hash up by an already hashed key
+   * instead of building one. Bounded by {@link LEASED_KEY_CACHE_LIMIT}.
+   */
+  readonly #leasedCoreKeys = new Map<string, string>();
+
+  #leasedCoreKey(eid: string): string {
+    return this.#leasedCoreKeys.get(eid) ?? executionCoreKey(eid);
   }
 
   #partitionOf(eid: string): number {
-    const keys = this.#keys(eid);
-    keys.partition ??= parseExecutionId(eid).partition;
-    return keys.partition;
+    return partitionOfExecutionId(eid);
   }
 
   #laneKey(partition: number, lane: string, which: LaneIndex): string {
@@ -315,7 +310,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
         this.#randomUUID(),
       );
       const ks = this.keyspace;
-      const core = this.#keys(p.executionId).core;
+      const core = executionCoreKey(p.executionId);
       if (ks.exists(core)) {
         fail("execution_exists", `execution exists: ${p.executionId}`);
       }
@@ -407,7 +402,8 @@ export class EmbeddedCapsBackend implements CapsBackend {
         let held: Set<string> | undefined;
         for (const eid of candidates) {
           if (leases.length >= request.max) break;
-          const core = ks.hash(this.#keys(eid).core);
+          const coreKey = executionCoreKey(eid);
+          const core = ks.hash(coreKey);
           if (core === undefined) {
             ks.zrem(eligibleKey, eid);
             continue;
@@ -463,6 +459,10 @@ export class EmbeddedCapsBackend implements CapsBackend {
           expiry.add(eid, expiresAt);
           held ??= ks.setForWrite(this.#heldKey(p, request.workerInstanceId));
           held.add(eid);
+          if (this.#leasedCoreKeys.size >= LEASED_KEY_CACHE_LIMIT) {
+            this.#leasedCoreKeys.clear();
+          }
+          this.#leasedCoreKeys.set(eid, coreKey);
           leases.push({
             executionId: eid,
             leaseId,
@@ -479,7 +479,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
   }
 
   #checkLease(lease: LeaseRef, now: number): Map<string, string> {
-    const core = this.keyspace.hash(this.#keys(lease.executionId).core);
+    const core = this.keyspace.hash(this.#leasedCoreKey(lease.executionId));
     if (core === undefined) {
       fail("execution_not_found", `no execution ${lease.executionId}`);
     }
@@ -507,6 +507,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
   #releaseLease(eid: string, core: Map<string, string>): number {
     const ks = this.keyspace;
     const p = this.#partitionOf(eid);
+    this.#leasedCoreKeys.delete(eid);
     const lane = core.get("lane_id") ?? "";
     ks.zrem(this.#laneKey(p, lane, "active"), eid);
     ks.zrem(this.#expiryKey(p), eid);
@@ -524,18 +525,16 @@ export class EmbeddedCapsBackend implements CapsBackend {
     note: string,
   ): void {
     const ks = this.keyspace;
-    setFields(core, {
-      lifecycle_phase: "runnable",
-      eligibility_state: "eligible_now",
-      ownership_state: "unowned",
-      public_state: "waiting",
-      blocking_reason: "waiting_for_worker",
-      blocking_detail: "",
-      current_lease_id: "",
-      lease_expires_at: "0",
-      lease_renewal_deadline: "0",
-      result: note,
-    });
+    core.set("lifecycle_phase", "runnable");
+    core.set("eligibility_state", "eligible_now");
+    core.set("ownership_state", "unowned");
+    core.set("public_state", "waiting");
+    core.set("blocking_reason", "waiting_for_worker");
+    core.set("blocking_detail", "");
+    core.set("current_lease_id", "");
+    core.set("lease_expires_at", "0");
+    core.set("lease_renewal_deadline", "0");
+    core.set("result", note);
     ks.zadd(
       this.#laneKey(p, core.get("lane_id") ?? "", "eligible"),
       eligibleScore(
@@ -555,19 +554,17 @@ export class EmbeddedCapsBackend implements CapsBackend {
   ): void {
     const ks = this.keyspace;
     const now = ks.now();
-    setFields(core, {
-      lifecycle_phase: "terminal",
-      eligibility_state: "not_applicable",
-      ownership_state: "unowned",
-      public_state: outcome === "success" ? "completed" : "failed",
-      terminal_outcome: outcome,
-      blocking_reason: "",
-      current_lease_id: "",
-      lease_expires_at: "0",
-      lease_renewal_deadline: "0",
-      result,
-      completed_at: String(now),
-    });
+    core.set("lifecycle_phase", "terminal");
+    core.set("eligibility_state", "not_applicable");
+    core.set("ownership_state", "unowned");
+    core.set("public_state", outcome === "success" ? "completed" : "failed");
+    core.set("terminal_outcome", outcome);
+    core.set("blocking_reason", "");
+    core.set("current_lease_id", "");
+    core.set("lease_expires_at", "0");
+    core.set("lease_renewal_deadline", "0");
+    core.set("result", result);
+    core.set("completed_at", String(now));
     ks.zadd(this.#laneKey(p, core.get("lane_id") ?? "", "terminal"), now, eid);
   }
 
@@ -634,7 +631,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
           ks.zset(key)?.rangeByScore(-Infinity, now, 0, EXPIRY_BATCH) ??
             [];
         for (const eid of due) {
-          const core = ks.hash(this.#keys(eid).core);
+          const core = ks.hash(executionCoreKey(eid));
           if (
             core === undefined || core.get("ownership_state") !== "leased" ||
             core.get("lifecycle_phase") !== "active"
@@ -676,7 +673,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
             UNBLOCK_BATCH,
           ) ?? [];
           for (const eid of ids) {
-            const core = ks.hash(this.#keys(eid).core);
+            const core = ks.hash(executionCoreKey(eid));
             if (core === undefined) {
               ks.zrem(key, eid);
               continue;
@@ -712,7 +709,7 @@ export class EmbeddedCapsBackend implements CapsBackend {
   /** Reads an execution. */
   getExecution(executionId: string): Promise<ExecutionRecord | undefined> {
     return this.#sync(() => {
-      const core = this.keyspace.hash(this.#keys(executionId).core);
+      const core = this.keyspace.hash(executionCoreKey(executionId));
       return core === undefined
         ? undefined
         : executionRecordFromHash(Object.fromEntries(core));

@@ -169,3 +169,56 @@ export function parseExecutionId(executionId: string): ParsedExecutionId {
   }
   return { partition: Number(index), uuid: match[2] };
 }
+
+function isHex(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 97 && code <= 102) ||
+    (code >= 65 && code <= 70);
+}
+
+/** Whether `text` holds a UUID (either case) from `at` to its end. */
+function isUuidFrom(text: string, at: number): boolean {
+  if (text.length - at !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const code = text.charCodeAt(at + i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (code !== 45) return false;
+    } else if (!isHex(code)) return false;
+  }
+  return true;
+}
+
+/**
+ * The partition of an execution id `{fp:N}:<uuid>`: the same answer and the
+ * same errors as {@link parseExecutionId}, without building a match (the
+ * hot paths of the embedded backend call it once per lease operation).
+ *
+ * @param executionId The id.
+ * @returns Its partition.
+ * @throws {CapsError} `invalid_config`, as {@link parseExecutionId}.
+ *
+ * @example
+ * ```ts
+ * import { partitionOfExecutionId } from "./partition.ts";
+ * const p = partitionOfExecutionId("{fp:42}:00000000-0000-4000-8000-000000000000");
+ * console.assert(p === 42);
+ * ```
+ */
+export function partitionOfExecutionId(executionId: string): number {
+  const close = executionId.indexOf("}");
+  if (
+    close > 4 && close <= 9 && executionId.startsWith("{fp:") &&
+    executionId.charCodeAt(close + 1) === 58 &&
+    isUuidFrom(executionId, close + 2)
+  ) {
+    let index = 0;
+    for (let i = 4; i < close; i++) {
+      const digit = executionId.charCodeAt(i) - 48;
+      if (digit < 0 || digit > 9) {
+        return parseExecutionId(executionId).partition;
+      }
+      index = index * 10 + digit;
+    }
+    if (index <= 0xffff) return index;
+  }
+  return parseExecutionId(executionId).partition;
+}

@@ -19,6 +19,7 @@ import {
   flowPartitionOf,
   parseExecutionId,
   parsePartitionConfig,
+  partitionOfExecutionId,
 } from "./partition.ts";
 
 const UUID = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
@@ -102,6 +103,69 @@ Deno.test("property: execution ids round-trip and stay in range", () => {
       assert.equal(parsed.partition, flowPartitionOf(uuid, n));
     }),
     { numRuns: 200 },
+  );
+});
+
+/** The outcome of a parser: a partition or the error's code and message. */
+function outcome(parse: () => number): string {
+  try {
+    return `ok ${parse()}`;
+  } catch (e) {
+    assert.ok(isCapsError(e));
+    return `${e.code} ${(e as Error).message}`;
+  }
+}
+
+Deno.test("partitionOfExecutionId answers and fails as parseExecutionId", () => {
+  const cases = [
+    `{fp:42}:${UUID}`,
+    `{fp:0}:${UUID.toUpperCase()}`,
+    `{fp:00042}:${UUID}`,
+    `{fp:000042}:${UUID}`,
+    `{fp:65535}:${UUID}`,
+    `{fp:65536}:${UUID}`,
+    `{fp:99999}:${UUID}`,
+    `{fp:}:${UUID}`,
+    `{fp:-1}:${UUID}`,
+    `{fp:1x}:${UUID}`,
+    `{fp:1}${UUID}`,
+    `{fp:1}:${UUID}x`,
+    `{fp:1}:${UUID.slice(1)}`,
+    `{fp:1}:${UUID.replaceAll("-", "_")}`,
+    `{fp:1}:${UUID.replace("3", "g")}`,
+    `{fp:1}:\n${UUID.slice(1)}`,
+    `{fp:1}}:${UUID}`,
+    `{fp:1:${UUID}`,
+    `fp:1}:${UUID}`,
+    UUID,
+    "",
+  ];
+  for (const id of cases) {
+    assert.equal(
+      outcome(() => partitionOfExecutionId(id)),
+      outcome(() => parseExecutionId(id).partition),
+      id,
+    );
+  }
+});
+
+Deno.test("property: partitionOfExecutionId agrees with parseExecutionId", () => {
+  const id = fc.oneof(
+    fc.tuple(fc.uuid(), fc.integer({ min: 1, max: 65535 })).map(([u, n]) =>
+      executionIdFor(u, n)
+    ),
+    fc.tuple(fc.stringMatching(/^[0-9a-z}:-]{0,8}$/), fc.uuid(), fc.string())
+      .map(([tag, u, tail]) => `{fp:${tag}}:${u}${tail}`),
+    fc.string(),
+  );
+  fc.assert(
+    fc.property(id, (text) => {
+      assert.equal(
+        outcome(() => partitionOfExecutionId(text)),
+        outcome(() => parseExecutionId(text).partition),
+      );
+    }),
+    { numRuns: 500 },
   );
 });
 
