@@ -503,8 +503,24 @@ class SessionConnection implements Connection {
     const wait = new Promise<void>((resolve) => {
       this.#writableWaiters.push(resolve);
     });
+    this.#watchFlush();
     this.#armStall();
     return wait;
+  }
+
+  /**
+   * Checks writability again once everything queued so far is written:
+   * the queue may be full of notifications (a large `cached_index`), whose
+   * flush wakes no answer-count watcher.
+   */
+  #watchFlush(): void {
+    this.#driver.whenFlushed(this.#driver.queuedBytes, () => {
+      this.#checkWritable();
+      if (
+        this.#writableWaiters.length > 0 && !this.#isClosed &&
+        this.#driver.flushedBytes < this.#driver.queuedBytes
+      ) this.#watchFlush();
+    });
   }
 
   /** Wakes writability waiters once under the limits. */
