@@ -512,10 +512,10 @@ Deno.test("no path: warns and defaults to the current directory", () => {
 Deno.test("relative paths resolve against the given cwd", () => {
   const config = resolveScanConfig(["--mode=direct", "git", "sub/repo"], {
     env: () => undefined,
-    statPath: (p) => (p === "/work/sub/repo" ? "directory" : "missing"),
-    cwd: "/work",
+    statPath: (p) => (p === "/srv/sub/repo" ? "directory" : "missing"),
+    cwd: "/srv",
   });
-  assert.deepEqual(config.path, "/work/sub/repo");
+  assert.deepEqual(config.path, "/srv/sub/repo");
 });
 
 Deno.test("single positional git selects the source, not the path", () => {
