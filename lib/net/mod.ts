@@ -98,6 +98,8 @@ export {
   type SpawnWorkersOptions,
   startRouter,
 } from "./router.ts";
+export type { SentFile } from "./shard_manifest.ts";
+export type { FileBounds } from "../router/symbol_guard.ts";
 export {
   type FingerprintAllowlist,
   normalizeFingerprint,
