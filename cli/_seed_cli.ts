@@ -7,6 +7,7 @@
 
 import { isAbsolute, resolve } from "node:path";
 import { isSeedError } from "../lib/seed/errors.ts";
+import { flagValue, type ParsedFlags } from "./router_flags.ts";
 
 /** Success. */
 export const SEED_EXIT_OK = 0;
@@ -111,4 +112,49 @@ export function say(text: string): void {
  */
 export function complain(text: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(text + "\n"));
+}
+
+/** The listen address and token choice shared by `seed` and `join`. */
+export interface ListenAndTokenFlags {
+  /** `--listen` (required). */
+  listen: string;
+  /** `--insecure-no-token`. */
+  insecure: boolean;
+  /** `--token-file`, resolved against the user's directory. */
+  tokenFile?: string;
+}
+
+/**
+ * Reads `--listen`, `--insecure-no-token` and `--token-file`, refusing a
+ * missing address and the two token flags together.
+ *
+ * @param f The parsed flags.
+ * @returns The values.
+ *
+ * @example
+ * ```ts
+ * import { listenAndTokenFlags } from "./_seed_cli.ts";
+ * import { parseFlags } from "./router_flags.ts";
+ * const f = parseFlags(["--listen", "127.0.0.1:0"], {
+ *   values: ["listen", "token-file"],
+ *   bools: ["insecure-no-token"],
+ * });
+ * console.assert(listenAndTokenFlags(f).listen === "127.0.0.1:0");
+ * ```
+ */
+export function listenAndTokenFlags(f: ParsedFlags): ListenAndTokenFlags {
+  const listen = flagValue(f, "listen");
+  if (listen === undefined) throw new TypeError("--listen is required");
+  const insecure = f.bools.has("insecure-no-token");
+  const tokenFile = flagValue(f, "token-file");
+  if (insecure && tokenFile !== undefined) {
+    throw new TypeError(
+      "--insecure-no-token and --token-file exclude each other",
+    );
+  }
+  return {
+    listen,
+    insecure,
+    tokenFile: tokenFile === undefined ? undefined : userPath(tokenFile),
+  };
 }

@@ -10,12 +10,12 @@ import { flagValue, parseFlags } from "./router_flags.ts";
 import {
   complain,
   errorLine,
+  listenAndTokenFlags,
   msFlag,
   say,
   SEED_EXIT_FAILED,
   SEED_EXIT_OK,
   SEED_EXIT_USAGE,
-  userPath,
 } from "./_seed_cli.ts";
 import { joinCluster } from "../lib/seed/runtime/joiner.ts";
 import { resolveJoinToken, TOKEN_ENV } from "../lib/seed/runtime/token.ts";
@@ -92,17 +92,9 @@ export async function runJoin(args: readonly string[]): Promise<number> {
     }
     const seed = flagValue(f, "seed");
     if (seed === undefined) throw new TypeError("--seed is required");
-    const listen = flagValue(f, "listen");
-    if (listen === undefined) throw new TypeError("--listen is required");
-    const insecure = f.bools.has("insecure-no-token");
-    const tokenFile = flagValue(f, "token-file");
-    if (insecure && tokenFile !== undefined) {
-      throw new TypeError(
-        "--insecure-no-token and --token-file exclude each other",
-      );
-    }
+    const { listen, insecure, tokenFile } = listenAndTokenFlags(f);
     const token = insecure ? undefined : await resolveJoinToken(
-      tokenFile === undefined ? undefined : userPath(tokenFile),
+      tokenFile,
     );
     if (!insecure && token === undefined) {
       throw new TypeError(

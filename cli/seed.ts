@@ -10,12 +10,12 @@ import { flagValue, parseFlags } from "./router_flags.ts";
 import {
   complain,
   errorLine,
+  listenAndTokenFlags,
   msFlag,
   say,
   SEED_EXIT_FAILED,
   SEED_EXIT_OK,
   SEED_EXIT_USAGE,
-  userPath,
 } from "./_seed_cli.ts";
 import { formatToken } from "../lib/seed/auth.ts";
 import { SeedNode } from "../lib/seed/runtime/seed_node.ts";
@@ -108,25 +108,17 @@ export async function runSeed(args: readonly string[]): Promise<number> {
       throw new TypeError("--max-world-size must be at least --world-size");
     }
     sizes = `world ${n} max ${max}`;
-    const listen = flagValue(f, "listen");
-    if (listen === undefined) throw new TypeError("--listen is required");
-    const insecure = f.bools.has("insecure-no-token");
-    const tokenFile = flagValue(f, "token-file");
-    if (insecure && tokenFile !== undefined) {
-      throw new TypeError(
-        "--insecure-no-token and --token-file exclude each other",
-      );
-    }
+    const { listen, insecure, tokenFile } = listenAndTokenFlags(f);
     let token: Uint8Array | undefined;
     if (!insecure) {
       const resolved = await resolveSeedToken(
-        tokenFile === undefined ? undefined : userPath(tokenFile),
+        tokenFile,
       );
       token = resolved.token;
       if (resolved.source === "generated") {
         tokenLine = `token: ${formatToken(token)}`;
       } else if (resolved.source === "generated_file") {
-        tokenLine = `token written to ${userPath(tokenFile!)} (mode 0600)`;
+        tokenLine = `token written to ${tokenFile!} (mode 0600)`;
       }
     }
     seed = await SeedNode.bind(listen, {
